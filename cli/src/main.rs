@@ -1,0 +1,78 @@
+//! The `watsmith` command line.
+//!
+//! Thin by design: parse the arguments, call the library crates, print, and map the result to an
+//! exit status (see [`Exit`]).
+
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command line prints")]
+
+mod expand;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit statuses, documented in `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Exit {
+    /// Success.
+    Ok = 0,
+    /// The program is invalid: it did not preprocess.
+    Invalid = 2,
+    /// The command line was wrong.
+    Usage = 64,
+    /// The input could not be read.
+    Input = 66,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0   success
+  2   invalid program (diagnostics on stderr, or in the --json output)
+  64  usage error
+  66  input file could not be read";
+
+/// watsmith: a runtime in which language models write small WebAssembly programs.
+#[derive(Debug, Parser)]
+#[command(name = "watsmith", version, about, after_help = EXIT_STATUS_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Preprocess a WAT-plus body and print the expansion: locals, data segments, calls and the
+    /// plain-WAT body.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Expand {
+        /// The body to expand; `-` reads standard input.
+        file: PathBuf,
+        /// Print a JSON object instead (`status`, `body`, `locals`, `data`, `initial_top`,
+        /// `calls`, `warnings`, or `diagnostics` when invalid).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let exit = if error.use_stderr() { Exit::Usage } else { Exit::Ok };
+            // Printing help or a usage error to a closed pipe is not worth a panic.
+            let _ = error.print();
+            return exit.into();
+        }
+    };
+    match cli.command {
+        Command::Expand { file, json } => expand::run(&file, json).into(),
+    }
+}

@@ -1,0 +1,422 @@
+//! Diagnostics: errors and warnings located in the text the model wrote.
+//!
+//! Every diagnostic is meant to be read by a language model that must fix its program, so it
+//! carries the 1-based line and column, the offending source line, a lowercase message that names
+//! the culprit, and a hint when the fix is known. [`Diagnostics::render`] prints them as a code
+//! frame in the style of rustc.
+
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+
+use crate::span::{LineIndex, Position, Span};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The body was accepted, but not as written (a leniency was applied).
+    Warning,
+    /// The body cannot be expanded.
+    Error,
+}
+
+/// What a diagnostic is about: a stable, machine-readable code (`unknown-local`, ...) that
+/// evaluation tools can count without parsing messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DiagnosticKind {
+    /// A `(` that is never closed.
+    UnclosedParen,
+    /// A `)` that closes nothing.
+    UnexpectedCloseParen,
+    /// A `"` string without its closing quote on the same line.
+    UnterminatedString,
+    /// A `"""` raw string without its closing `"""`.
+    UnterminatedRawString,
+    /// A `(;` block comment without its closing `;)`.
+    UnterminatedComment,
+    /// A backslash escape that WAT does not define.
+    InvalidEscape,
+    /// A token the grammar does not expect here.
+    UnexpectedToken,
+    /// A token the grammar requires but the body lacks.
+    MissingToken,
+    /// A word that is no WebAssembly instruction.
+    UnknownInstruction,
+    /// A reference to a local that is never declared.
+    UnknownLocal,
+    /// A branch to a label that is not in scope.
+    UnknownLabel,
+    /// A macro called with the wrong number or kinds of arguments.
+    MacroUsage,
+    /// `check` of a local that is not an `i32` status.
+    CheckType,
+    /// A local declaration without a name, without a type, or with several types.
+    InvalidLocal,
+    /// The same local declared twice with different types.
+    ConflictingLocal,
+    /// The same local declared twice with the same type; the copy is removed.
+    DuplicateLocal,
+    /// A local declared after its first use; it is hoisted.
+    LocalAfterUse,
+    /// A name in the `$__` namespace reserved for the expansion.
+    ReservedName,
+    /// A markdown code fence around the body; it is stripped.
+    CodeFence,
+    /// A `(func ...)` or `(module ...)` wrapper around the body; it is removed.
+    Wrapper,
+    /// A wrapper that cannot be removed (parameters, several functions).
+    InvalidWrapper,
+    /// `argv!`, `resv!` or `check!`: accepted as the macro without `!`.
+    BangMacro,
+    /// A numeric literal that does not fit where it is used.
+    InvalidNumber,
+    /// The body exceeds a size or nesting limit.
+    Limit,
+    /// An error of the assembled module (reported by the engine through the source map).
+    Validation,
+}
+
+impl DiagnosticKind {
+    /// The stable code, e.g. `unknown-local`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnclosedParen => "unclosed-paren",
+            Self::UnexpectedCloseParen => "unexpected-close-paren",
+            Self::UnterminatedString => "unterminated-string",
+            Self::UnterminatedRawString => "unterminated-raw-string",
+            Self::UnterminatedComment => "unterminated-comment",
+            Self::InvalidEscape => "invalid-escape",
+            Self::UnexpectedToken => "unexpected-token",
+            Self::MissingToken => "missing-token",
+            Self::UnknownInstruction => "unknown-instruction",
+            Self::UnknownLocal => "unknown-local",
+            Self::UnknownLabel => "unknown-label",
+            Self::MacroUsage => "macro-usage",
+            Self::CheckType => "check-type",
+            Self::InvalidLocal => "invalid-local",
+            Self::ConflictingLocal => "conflicting-local",
+            Self::DuplicateLocal => "duplicate-local",
+            Self::LocalAfterUse => "local-after-use",
+            Self::ReservedName => "reserved-name",
+            Self::CodeFence => "code-fence",
+            Self::Wrapper => "wrapper",
+            Self::InvalidWrapper => "invalid-wrapper",
+            Self::BangMacro => "bang-macro",
+            Self::InvalidNumber => "invalid-number",
+            Self::Limit => "limit",
+            Self::Validation => "validation",
+        }
+    }
+}
+
+impl fmt::Display for DiagnosticKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A second location that explains a diagnostic (where a `(` was opened, the first declaration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// The related span in the input.
+    #[serde(skip)]
+    pub span: Span,
+    /// 1-based line of the related span.
+    pub line: u32,
+    /// 1-based column of the related span.
+    pub column: u32,
+    /// What is there.
+    pub message: String,
+}
+
+/// One error or warning, located in the body as the model wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What the diagnostic is about.
+    pub kind: DiagnosticKind,
+    /// 1-based line of the start of `span`.
+    pub line: u32,
+    /// 1-based column (in characters) of the start of `span`.
+    pub column: u32,
+    /// The byte range in the input.
+    #[serde(skip)]
+    pub span: Span,
+    /// What is wrong, lowercase, naming the culprit.
+    pub message: String,
+    /// How to fix it, when known.
+    pub hint: Option<String>,
+    /// The whole input line holding the start of `span`.
+    pub source_line: String,
+    /// A second location that explains this one.
+    pub related: Option<Related>,
+}
+
+impl Diagnostic {
+    /// Renders this diagnostic as a code frame.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let line_no = self.line.to_string();
+        let gutter = " ".repeat(line_no.len());
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{label}[{}]: {}", self.kind, self.message);
+        let _ = writeln!(out, "{gutter}--> line {}, column {}", self.line, self.column);
+        let _ = writeln!(out, "{gutter} |");
+        let _ = writeln!(out, "{line_no} | {}", self.source_line);
+        let caret_at = usize::try_from(self.column).unwrap_or(1).saturating_sub(1);
+        let width = self.caret_width();
+        let pad: String = self
+            .source_line
+            .chars()
+            .take(caret_at)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(out, "{gutter} | {pad}{}", "^".repeat(width));
+        if let Some(related) = &self.related {
+            let _ = writeln!(
+                out,
+                "{gutter} = note: {} (line {}, column {})",
+                related.message, related.line, related.column
+            );
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "{gutter} = hint: {hint}");
+        }
+    }
+
+    /// Width of the caret run: the span's characters on its first line, at least one.
+    fn caret_width(&self) -> usize {
+        let start = usize::try_from(self.column).unwrap_or(1).saturating_sub(1);
+        let rest = self.source_line.chars().count().saturating_sub(start);
+        let span_chars = self.span.end.saturating_sub(self.span.start);
+        span_chars.min(rest).max(1)
+    }
+}
+
+/// The diagnostics of one body, in source order: the error type of [`crate::preprocess`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(transparent)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// All diagnostics, errors and warnings, in source order.
+    pub fn as_slice(&self) -> &[Diagnostic] {
+        &self.0
+    }
+
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.severity == Severity::Error)
+    }
+
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    /// Number of diagnostics.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Renders every diagnostic as a code frame, separated by blank lines.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (i, diagnostic) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            diagnostic.render_into(&mut out);
+        }
+        out
+    }
+
+    pub(crate) fn from_sorted(mut diagnostics: Vec<Diagnostic>) -> Self {
+        diagnostics.sort_by_key(|d| (d.span.start, d.severity == Severity::Warning));
+        Self(diagnostics)
+    }
+}
+
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(diagnostics: Vec<Diagnostic>) -> Self {
+        Self::from_sorted(diagnostics)
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.render().trim_end())
+    }
+}
+
+/// Builds diagnostics against one source text, computing positions and code frames.
+#[derive(Debug)]
+pub struct Reporter<'s> {
+    source: &'s str,
+    lines: LineIndex,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'s> Reporter<'s> {
+    /// A reporter for diagnostics in `source`.
+    pub fn new(source: &'s str) -> Self {
+        Self { source, lines: LineIndex::new(source), diagnostics: Vec::new() }
+    }
+
+    /// The position of a byte offset.
+    pub fn position(&self, offset: usize) -> Position {
+        self.lines.position(self.source, offset)
+    }
+
+    /// A diagnostic at `span` (not yet recorded).
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        kind: DiagnosticKind,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let at = self.position(span.start);
+        let line = self.lines.line_of(span.start);
+        Diagnostic {
+            severity,
+            kind,
+            line: at.line,
+            column: at.column,
+            span,
+            message: message.into(),
+            hint: None,
+            source_line: self.source[self.lines.line_range(self.source, line)].to_owned(),
+            related: None,
+        }
+    }
+
+    /// A [`Related`] note at `span`.
+    pub fn related(&self, span: Span, message: impl Into<String>) -> Related {
+        let at = self.position(span.start);
+        Related { span, line: at.line, column: at.column, message: message.into() }
+    }
+
+    /// Records an error and returns it for adding a hint or note.
+    pub fn error(&mut self, kind: DiagnosticKind, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let diagnostic = self.diagnostic(Severity::Error, kind, span, message);
+        self.push(diagnostic)
+    }
+
+    /// Records a warning and returns it for adding a hint or note.
+    pub fn warning(&mut self, kind: DiagnosticKind, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let diagnostic = self.diagnostic(Severity::Warning, kind, span, message);
+        self.push(diagnostic)
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic) -> &mut Diagnostic {
+        self.diagnostics.push(diagnostic);
+        let last = self.diagnostics.len() - 1;
+        &mut self.diagnostics[last]
+    }
+
+    /// The most recently recorded diagnostic.
+    pub fn last_mut(&mut self) -> Option<&mut Diagnostic> {
+        self.diagnostics.last_mut()
+    }
+
+    /// Whether an error was recorded.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Number of recorded diagnostics.
+    pub fn len(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// The recorded diagnostics, sorted by position.
+    pub fn finish(self) -> Diagnostics {
+        Diagnostics::from_sorted(self.diagnostics)
+    }
+}
+
+impl Diagnostic {
+    /// Adds a hint.
+    pub fn with_hint(&mut self, hint: impl Into<String>) -> &mut Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a related location.
+    pub fn with_related(&mut self, related: Related) -> &mut Self {
+        self.related = Some(related);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_code_frame_with_hint_and_note() {
+        let source = "(local $count i32)\n  (local.get $cnt)\n";
+        let mut reporter = Reporter::new(source);
+        let at = source.find("$cnt").expect("present");
+        let related = reporter.related(Span::new(7, 13), "`$count` is declared here");
+        reporter
+            .error(DiagnosticKind::UnknownLocal, Span::new(at, at + 4), "unknown local `$cnt`")
+            .with_hint("did you mean `$count`?")
+            .with_related(related);
+        let rendered = reporter.finish().render();
+        assert_eq!(
+            rendered,
+            "error[unknown-local]: unknown local `$cnt`\n \
+             --> line 2, column 14\n  \
+             |\n\
+             2 |   (local.get $cnt)\n  \
+             |             ^^^^\n  \
+             = note: `$count` is declared here (line 1, column 8)\n  \
+             = hint: did you mean `$count`?\n"
+        );
+    }
+
+    #[test]
+    fn diagnostics_sort_by_position_errors_first() {
+        let source = "abc def";
+        let mut reporter = Reporter::new(source);
+        reporter.warning(DiagnosticKind::BangMacro, Span::new(4, 7), "second");
+        reporter.error(DiagnosticKind::UnexpectedToken, Span::new(0, 3), "first");
+        reporter.error(DiagnosticKind::UnexpectedToken, Span::new(4, 7), "also second");
+        let messages: Vec<_> = reporter.finish().into_iter().map(|d| d.message).collect();
+        assert_eq!(messages, ["first", "also second", "second"]);
+    }
+}

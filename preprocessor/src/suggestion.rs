@@ -1,0 +1,160 @@
+//! "Did you mean ...?": the closest known name to a misspelt one.
+//!
+//! The vocabulary of instructions is read from the grammar itself (its keyword tokens), so the
+//! suggestions can never disagree with what parses. Names from older WAT drafts that models
+//! still write (`get_local`, `i32.trunc_s/f64`) are mapped by a small alias table, since edit
+//! distance cannot find them.
+
+use std::sync::OnceLock;
+
+/// Old or common wrong spellings and the instruction meant.
+const ALIASES: &[(&str, &str)] = &[
+    ("get_local", "local.get"),
+    ("set_local", "local.set"),
+    ("tee_local", "local.tee"),
+    ("get_global", "global.get"),
+    ("set_global", "global.set"),
+    ("current_memory", "memory.size"),
+    ("grow_memory", "memory.grow"),
+    ("i32.wrap", "i32.wrap_i64"),
+    ("i64.extend_s", "i64.extend_i32_s"),
+    ("i64.extend_u", "i64.extend_i32_u"),
+    ("i32.not", "i32.eqz"),
+    ("i64.not", "i64.eqz"),
+    ("i32.mod", "i32.rem_s"),
+    ("i64.mod", "i64.rem_s"),
+    ("f64.mod", "f64.div"),
+    ("f64.pow", "f64.mul"),
+    ("i32.neg", "i32.sub"),
+    ("i64.neg", "i64.sub"),
+    ("if_else", "if"),
+    ("return_value", "return"),
+];
+
+/// Every instruction mnemonic and keyword of the grammar, e.g. `i32.add`, `local.get`, `block`.
+pub(crate) fn keywords() -> &'static [String] {
+    static KEYWORDS: OnceLock<Vec<String>> = OnceLock::new();
+    KEYWORDS.get_or_init(|| {
+        let language: tree_sitter::Language = watsmith_grammar::LANGUAGE.into();
+        let mut words: Vec<String> = (0..language.node_kind_count())
+            .filter_map(|id| u16::try_from(id).ok())
+            .filter(|&id| !language.node_kind_is_named(id) && language.node_kind_is_visible(id))
+            .filter_map(|id| language.node_kind_for_id(id))
+            .filter(|kind| kind.starts_with(|c: char| c.is_ascii_lowercase()))
+            .map(str::to_owned)
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    })
+}
+
+/// Whether `word` is a keyword of the grammar.
+pub(crate) fn is_keyword(word: &str) -> bool {
+    keywords().binary_search_by(|k| k.as_str().cmp(word)).is_ok()
+}
+
+/// The closest instruction to an unknown word, if one is close enough.
+pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
+    let lower = word.to_ascii_lowercase();
+    if let Some(&(_, meant)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
+        return Some(meant);
+    }
+    // `i32.trunc_s/f64` and friends from the old syntax: `T.op_S/F` became `T.op_F_S`.
+    if let Some((head, from)) = lower.split_once('/') {
+        if let Some((op, sign)) = head.rsplit_once('_') {
+            let candidate = format!("{op}_{from}_{sign}");
+            if let Some(found) = keywords().iter().find(|k| **k == candidate) {
+                return Some(found);
+            }
+        }
+    }
+    if is_keyword(&lower) {
+        return keywords().iter().map(String::as_str).find(|k| *k == lower);
+    }
+    closest(&lower, keywords().iter().map(String::as_str))
+}
+
+/// The candidate closest to `word` by edit distance, within a third of its length (at least 1,
+/// at most 3 edits). Ties go to the first candidate.
+pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let budget = (word.chars().count() / 3).clamp(1, 3);
+    let mut best: Option<(usize, &'a str)> = None;
+    for candidate in candidates {
+        if candidate == word {
+            continue;
+        }
+        let distance = edit_distance(word, candidate, budget);
+        if distance <= budget && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// Optimal-string-alignment distance (Levenshtein plus transpositions), giving up early with
+/// `limit + 1` once every path is over `limit`.
+pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let width = b.len() + 1;
+    let mut prev2 = vec![0usize; width];
+    let mut prev: Vec<usize> = (0..width).collect();
+    let mut current = vec![0usize; width];
+    for i in 1..=a.len() {
+        current[0] = i;
+        let mut row_min = current[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut value = (prev[j] + 1).min(current[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                value = value.min(prev2[j - 2] + 1);
+            }
+            current[j] = value;
+            row_min = row_min.min(value);
+        }
+        if row_min > limit {
+            return limit + 1;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut current);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_comes_from_the_grammar() {
+        for word in ["i32.add", "local.get", "f64.sqrt", "br_table", "block", "argv!", "str"] {
+            assert!(is_keyword(word), "{word} missing");
+        }
+        assert!(!is_keyword("("));
+        assert!(!is_keyword("i32.ad"));
+    }
+
+    #[test]
+    fn misspelt_instructions_get_the_intended_one() {
+        assert_eq!(closest_instruction("i32.ad"), Some("i32.add"));
+        assert_eq!(closest_instruction("i64.mull"), Some("i64.mul"));
+        assert_eq!(closest_instruction("lcoal.get"), Some("local.get"));
+        assert_eq!(closest_instruction("I32.ADD"), Some("i32.add"));
+        assert_eq!(closest_instruction("get_local"), Some("local.get"));
+        assert_eq!(closest_instruction("i32.trunc_s/f64"), Some("i32.trunc_f64_s"));
+        assert_eq!(closest_instruction("frobnicate"), None);
+    }
+
+    #[test]
+    fn distance_counts_transpositions_once() {
+        assert_eq!(edit_distance("abcd", "abdc", 3), 1);
+        assert_eq!(edit_distance("kitten", "sitting", 5), 3);
+        assert_eq!(edit_distance("a", "abcdef", 2), 3);
+        assert_eq!(closest("$cnt", ["$count", "$total"]), Some("$count"));
+        assert_eq!(closest("$zzz", ["$count"]), None);
+    }
+}

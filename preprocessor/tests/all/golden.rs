@@ -1,0 +1,85 @@
+//! Golden files: `tests/fixtures/ok/*.wat` must expand to `*.out` (the `watsmith expand`
+//! rendering, warnings included) and the expansion must assemble and validate;
+//! `tests/fixtures/err/*.wat` must fail with exactly the diagnostics rendered in `*.err`.
+//! `BLESS=1 cargo test -p watsmith-preprocessor --test all golden` rewrites the expectations.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use watsmith_preprocessor::preprocess;
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some_and(|v| v != "0")
+}
+
+/// Compares `actual` with the expectation file, or writes it when blessing.
+fn expect(path: &Path, actual: &str, failures: &mut Vec<String>) {
+    if blessing() {
+        fs::write(path, actual).expect("write expectation");
+        return;
+    }
+    match fs::read_to_string(path) {
+        Ok(expected) if expected == actual => {}
+        Ok(expected) => failures.push(format!(
+            "{} differs\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        )),
+        Err(_) => failures.push(format!("{} is missing; run with BLESS=1", path.display())),
+    }
+}
+
+#[test]
+fn ok_fixtures_expand_as_recorded_and_validate() {
+    let files = fixtures("ok");
+    assert!(files.len() >= 40, "only {} ok fixtures", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let source = fs::read_to_string(file).expect("fixture");
+        match preprocess(&source) {
+            Ok(expanded) => {
+                expect(&file.with_extension("out"), &expanded.render(), &mut failures);
+                if let Err(error) = super::template::validate(&expanded) {
+                    failures.push(format!("{} does not validate: {error}", file.display()));
+                }
+            }
+            Err(diagnostics) => {
+                failures.push(format!("{} was rejected:\n{}", file.display(), diagnostics.render()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn err_fixtures_fail_with_the_recorded_diagnostics() {
+    let files = fixtures("err");
+    assert!(files.len() >= 30, "only {} err fixtures", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let source = fs::read_to_string(file).expect("fixture");
+        match preprocess(&source) {
+            Ok(expanded) => failures.push(format!("{} was accepted:\n{}", file.display(), expanded.render())),
+            Err(diagnostics) => {
+                for d in diagnostics.as_slice() {
+                    let span = d.span;
+                    if span.end > source.len() || span.start > span.end {
+                        failures.push(format!("{}: span {span:?} outside the input", file.display()));
+                    }
+                }
+                expect(&file.with_extension("err"), &diagnostics.render(), &mut failures);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
