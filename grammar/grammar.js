@@ -80,7 +80,7 @@ module.exports = grammar({
 
   extras: ($) => [/\s/, $.line_comment, $.block_comment],
 
-  word: ($) => $.unknown_instr,
+  word: ($) => $.word,
 
   rules: {
     body: ($) => repeat(choice($._statement, $.module, $.func)),
@@ -163,8 +163,16 @@ module.exports = grammar({
 
     simple_instr: (_) => field('op', choice(...NUMERIC_OPS, ...CONTROL_OPS)),
 
-    /** A word that is no known mnemonic; reported by the preprocessor with a suggestion. */
-    unknown_instr: (_) => /[A-Za-z_][A-Za-z0-9_.]*!?/,
+    /**
+     * A word that is no known mnemonic, with whatever immediates follow it; reported by the
+     * preprocessor with a suggestion. `/` belongs to the word for old names like `i32.trunc_s/f64`.
+     */
+    unknown_instr: ($) => prec.right(seq(
+      field('name', $.word),
+      repeat(field('immediate', choice($.identifier, $.number, $.mem_offset, $.mem_align))),
+    )),
+
+    word: (_) => /[A-Za-z_][A-Za-z0-9_.\/]*!?/,
 
     mem_offset: (_) => token(seq('offset=', choice(/0x[0-9a-fA-F_]+/, /[0-9_]+/))),
     mem_align: (_) => token(seq('align=', /[0-9]+/)),
@@ -276,7 +284,7 @@ module.exports = grammar({
 
     // Generic s-expression content of an ignored module field.
     _datum: ($) => choice(
-      $.identifier, $.number, $.string, $.unknown_instr, $.value_type, $.datum_list,
+      $.identifier, $.number, $.string, $.word, $.value_type, $.datum_list,
     ),
     datum_list: ($) => seq('(', repeat(choice($._datum, 'func', 'param', 'result', 'export',
       'local', 'memory', 'import', 'data', 'global', 'type', 'table', 'elem', 'mut')), ')'),

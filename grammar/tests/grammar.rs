@@ -255,7 +255,7 @@ mod robustness {
         assert!(!root.has_error(), "{}", root.to_sexp());
         assert_eq!(
             root.to_sexp(),
-            "(body (folded_instr instr: (unknown_instr) operand: (folded_instr instr: \
+            "(body (folded_instr instr: (unknown_instr name: (word)) operand: (folded_instr instr: \
              (local_instr local: (identifier))) operand: (folded_instr instr: \
              (const_instr value: (number)))))"
         );

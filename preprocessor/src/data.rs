@@ -40,7 +40,11 @@ impl DataSegment {
     pub fn to_wat(&self) -> String {
         let len = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
         let mut out = format!("(data (i32.const {}) \"", self.offset);
-        for &byte in len.to_le_bytes().iter().chain(&self.bytes) {
+        // The length prefix always as escapes, so it never reads as text.
+        for byte in len.to_le_bytes() {
+            let _ = write!(out, "\\{byte:02x}");
+        }
+        for &byte in &self.bytes {
             match byte {
                 b'"' | b'\\' => {
                     let _ = write!(out, "\\{:02x}", byte);

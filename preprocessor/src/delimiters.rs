@@ -26,6 +26,7 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
     let mut line = 0;
     let mut at_line_start = true;
     let mut indent = 0;
+    let mut unterminated_string = false;
     let mut i = 0;
 
     while i < bytes.len() {
@@ -69,7 +70,7 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
                 i += 1;
             }
             b')' => {
-                if open.pop().is_none() {
+                if open.pop().is_none() && !unterminated_string {
                     let diagnostic = reporter.error(
                         DiagnosticKind::UnexpectedCloseParen,
                         Span::new(i, i + 1),
@@ -77,8 +78,8 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
                     );
                     diagnostic.with_hint(match indentation_suspect(&shapes, false) {
                         Some(suspect) => format!(
-                            "remove it; line {} probably has one `)` too many, since line {} has \
-                             the same indentation but starts one level shallower",
+                            "line {} probably has one `)` too many: line {} has the same \
+                             indentation but starts one level shallower",
                             suspect.0 + 1,
                             suspect.1 + 1
                         ),
@@ -109,6 +110,7 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
             b'"' => match string_end(bytes, i) {
                 Ok(end) => i = end,
                 Err(line_end) => {
+                    unterminated_string = true;
                     reporter
                         .error(
                             DiagnosticKind::UnterminatedString,
@@ -126,6 +128,10 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
         }
     }
 
+    // A string that runs to the end of its line swallows parentheses; their balance says nothing.
+    if unterminated_string {
+        return true;
+    }
     if let Some(&innermost) = open.last() {
         let more = open.len() - 1;
         let message = if more == 0 {
@@ -155,21 +161,23 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
     reporter.len() > before
 }
 
-/// The first pair of lines with the same indentation (and nothing less indented between them)
-/// whose parenthesis depth differs: a deeper second line (`deeper`) means the first left a `(`
-/// open, a shallower one means it closed one too many. Returns 0-based line numbers.
+/// A pair of lines with the same indentation (and nothing less indented between them) whose
+/// parenthesis depth differs: a deeper second line (`deeper`) means the first left a `(` open, a
+/// shallower one means it closed one too many. An unbalanced line shifts the depth of every
+/// enclosing form too, so the most indented such pair is the likeliest culprit (the first of
+/// those on a tie). Returns 0-based line numbers.
 fn indentation_suspect(shapes: &[LineShape], deeper: bool) -> Option<(usize, usize)> {
+    let mut suspect: Option<(usize, (usize, usize))> = None;
     for (i, first) in shapes.iter().enumerate() {
         let Some(next) = shapes[i + 1..].iter().find(|s| s.indent <= first.indent) else {
             continue;
         };
-        if next.indent == first.indent
-            && ((deeper && next.depth > first.depth) || (!deeper && next.depth < first.depth))
-        {
-            return Some((first.line, next.line));
+        let mismatch = if deeper { next.depth > first.depth } else { next.depth < first.depth };
+        if next.indent == first.indent && mismatch && suspect.is_none_or(|(indent, _)| first.indent > indent) {
+            suspect = Some((first.indent, (first.line, next.line)));
         }
     }
-    None
+    suspect.map(|(_, lines)| lines)
 }
 
 /// End (exclusive) of the nested block comment opening at `start`, if it is closed.
@@ -250,6 +258,25 @@ mod tests {
                  but starts one level deeper"
             )
         );
+    }
+
+    #[test]
+    fn the_innermost_unbalanced_line_is_the_suspect() {
+        let source = "(block $done\n  (loop $next\n    (br_if $done (local.get $c))\n    (local.set $a (i32.const 1)\n    (local.set $b (i32.const 2))\n    (br $next)))\n(resv $a)";
+        let diagnostics = run(source);
+        assert_eq!(diagnostics.len(), 1);
+        assert!(
+            diagnostics[0].hint.as_deref().is_some_and(|h| h.contains("end of line 4: line 5")),
+            "{:?}",
+            diagnostics[0].hint
+        );
+    }
+
+    #[test]
+    fn an_unterminated_string_silences_paren_balance() {
+        let diagnostics = run("(local $s str)\n(local.set $s \"hello)\n(resv $s)");
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].kind, DiagnosticKind::UnterminatedString);
     }
 
     #[test]

@@ -403,7 +403,7 @@ mod tests {
              --> line 2, column 14\n  \
              |\n\
              2 |   (local.get $cnt)\n  \
-             |             ^^^^\n  \
+             |              ^^^^\n  \
              = note: `$count` is declared here (line 1, column 8)\n  \
              = hint: did you mean `$count`?\n"
         );

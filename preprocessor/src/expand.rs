@@ -117,6 +117,8 @@ pub(crate) struct Expander<'s, 'r> {
     first_use: HashMap<&'s str, usize>,
     bang_reported: bool,
     nesting_reported: bool,
+    /// An anonymous local was declared (and reported); numeric indexes cannot be checked.
+    anonymous_locals: bool,
 }
 
 impl<'s, 'r> Expander<'s, 'r> {
@@ -137,6 +139,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             first_use: HashMap::new(),
             bang_reported: false,
             nesting_reported: false,
+            anonymous_locals: false,
         }
     }
 
@@ -231,8 +234,15 @@ impl<'s, 'r> Expander<'s, 'r> {
         self.flush(span.start);
         let start = self.out.len();
         self.out.push_str(text);
-        let newlines = self.text[span.range()].bytes().filter(|&b| b == b'\n').count();
-        self.out.extend(std::iter::repeat_n('\n', newlines));
+        let replaced = &self.text[span.range()];
+        if let Some(last) = replaced.rfind('\n') {
+            self.out.extend(std::iter::repeat_n('\n', replaced.matches('\n').count()));
+            // Keep the indentation of the next line when the replaced text ends with it.
+            let tail = &replaced[last + 1..];
+            if tail.bytes().all(|b| b == b' ' || b == b'\t') {
+                self.out.push_str(tail);
+            }
+        }
         self.map.push(Span::new(start, self.out.len()), span, origin);
         self.copied_to = span.end;
     }
@@ -293,6 +303,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         }
 
         let Some(name) = name else {
+            self.anonymous_locals = true;
             self.reporter
                 .error(DiagnosticKind::InvalidLocal, decl_span, "local declaration without a name")
                 .with_hint("name every local, as in `(local $count i32)`; locals are hoisted, so they are referred to by name");
@@ -381,17 +392,21 @@ impl<'s, 'r> Expander<'s, 'r> {
             if let Some(local) = node.child_by_field_name("local") {
                 self.check_local(local);
             }
+            self.report_nested_errors(node);
         } else if kind == k.branch_instr || kind == k.br_table_instr {
             let mut labels = node.walk();
             for label in node.children_by_field_name("label", &mut labels) {
                 self.check_label(label);
             }
+            self.report_nested_errors(node);
         } else if kind == k.call_instr {
             if let Some(function) = node.child_by_field_name("function") {
                 self.record_call(function);
             }
+            self.report_nested_errors(node);
         } else if kind == k.unknown_instr {
             self.report_unknown_instruction(node);
+            self.report_nested_errors(node);
         } else if kind == k.block || kind == k.loop_ || kind == k.flat_block || kind == k.flat_loop || kind == k.flat_if {
             self.labels.push(node.child_by_field_name("label").map(|l| self.node_text(l)));
             self.visit_children(node, depth);
@@ -400,6 +415,21 @@ impl<'s, 'r> Expander<'s, 'r> {
             self.visit_if(node, depth);
         } else if node.child_count() > 0 {
             self.visit_children(node, depth);
+        }
+    }
+
+    /// Reports the syntax errors among the children of a node whose children are not walked.
+    fn report_nested_errors<'t>(&mut self, node: Node<'t>) {
+        if !node.has_error() {
+            return;
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            if child.is_error() {
+                self.report_syntax_error(child);
+            } else if child.is_missing() {
+                self.report_missing(child);
+            }
         }
     }
 
@@ -438,6 +468,9 @@ impl<'s, 'r> Expander<'s, 'r> {
     fn check_local<'t>(&mut self, local: Node<'t>) {
         let text = self.node_text(local);
         if local.kind_id() == self.kinds.number {
+            if self.anonymous_locals {
+                return;
+            }
             let in_range = text.parse::<usize>().is_ok_and(|i| i < self.locals.len());
             if !in_range {
                 self.reporter
@@ -461,13 +494,16 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn check_label<'t>(&mut self, label: Node<'t>) {
         let text = self.node_text(label);
-        // Branch targets: the open blocks, the template's `$body` block and the function itself.
-        let targets = self.labels.len() + 2;
+        // Numeric targets: the open blocks (0 = innermost), then the template's `$body` block.
         if label.kind_id() == self.kinds.number {
-            if !text.parse::<usize>().is_ok_and(|depth| depth < targets) {
+            let body_depth = self.labels.len();
+            if !text.parse::<usize>().is_ok_and(|depth| depth <= body_depth) {
                 self.reporter
                     .error(DiagnosticKind::UnknownLabel, span(label), format!("branch depth {text} is out of range"))
-                    .with_hint(format!("{} block(s) enclose this branch; prefer labels, as in `(br $done)`", targets - 1));
+                    .with_hint(format!(
+                        "depth 0 is the innermost enclosing block and {body_depth} the body's own `{BODY_LABEL}` block; \
+                         prefer labels, as in `(br $done)`"
+                    ));
             }
             return;
         }
@@ -542,7 +578,16 @@ impl<'s, 'r> Expander<'s, 'r> {
             }
         }
         let macro_span = span(node);
-        let Some(expansion) = macros::expand(kind, macro_span, &arguments, &self.locals, self.reporter) else {
+        let malformed = node.has_error();
+        if malformed {
+            self.report_nested_errors(node);
+        }
+        let expansion = if malformed {
+            None
+        } else {
+            macros::expand(kind, macro_span, &arguments, &self.locals, self.reporter)
+        };
+        let Some(expansion) = expansion else {
             // Still check what the macro's expressions contain.
             for argument in arguments {
                 if let Argument::Expr(expr) = argument {
@@ -576,45 +621,57 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn unwrap<'t>(&mut self, wrapper: Node<'t>) {
         if wrapper.kind_id() == self.kinds.func {
-            self.unwrap_func(wrapper, true);
+            self.unwrap_func(wrapper, "(func ...)", Vec::new());
             return;
         }
+        let module_head = Span::new(wrapper.start_byte(), wrapper.start_byte() + "(module".len());
         let funcs: Vec<Node<'t>> = named_children(wrapper).into_iter().filter(|n| n.kind_id() == self.kinds.func).collect();
         let [func] = funcs.as_slice() else {
             self.reporter
                 .error(
                     DiagnosticKind::InvalidWrapper,
-                    Span::new(wrapper.start_byte(), wrapper.start_byte() + "(module".len()),
+                    module_head,
                     format!("a `(module ...)` with {} functions cannot be unwrapped", funcs.len()),
                 )
-                .with_hint("send only the body of the entry function: its locals and statements");
+                .with_hint(
+                    "send only the body of the entry function; helper functions are not supported, so inline them \
+                     (a loop or a block with a label usually does)",
+                );
             return;
         };
-        let mut fields: Vec<String> = named_children(wrapper)
-            .into_iter()
-            .filter(|n| n.kind() == "module_field")
-            .filter_map(|n| n.child_by_field_name("kind").map(|k| format!("`({} ...)`", self.node_text(k))))
-            .collect();
-        fields.dedup();
-        let message = if fields.is_empty() {
-            "removed the `(module ...)` wrapper: a program is the body of the entry function".to_owned()
-        } else {
-            format!(
-                "removed the `(module ...)` wrapper and its {} fields: the template provides imports, memory and exports",
-                fields.join(", ")
-            )
-        };
-        self.reporter
-            .warning(DiagnosticKind::Wrapper, Span::new(wrapper.start_byte(), wrapper.start_byte() + "(module".len()), message)
-            .with_hint("send only the statements of the entry function");
+        let mut ignored: Vec<String> = Vec::new();
+        for field in named_children(wrapper).into_iter().filter(|n| n.kind() == "module_field") {
+            let Some(kind) = field.child_by_field_name("kind").map(|k| self.node_text(k)) else { continue };
+            if matches!(kind, "import" | "memory" | "export" | "type") {
+                let shown = format!("`({kind} ...)`");
+                if !ignored.contains(&shown) {
+                    ignored.push(shown);
+                }
+            } else {
+                let hint = match kind {
+                    "data" => "write the bytes as a string literal where they are used; it becomes a data segment",
+                    "global" => "use a local instead",
+                    _ => "send only the body of the entry function",
+                };
+                self.reporter
+                    .error(
+                        DiagnosticKind::InvalidWrapper,
+                        Span::new(field.start_byte(), field.start_byte() + 1 + kind.len()),
+                        format!("a module's `({kind} ...)` field cannot be kept: a program is only a function body"),
+                    )
+                    .with_hint(hint);
+            }
+        }
         self.blank(Span::new(wrapper.start_byte(), func.start_byte()));
-        self.unwrap_func(*func, false);
+        self.unwrap_func(*func, "(module ...)", ignored);
         self.blank(Span::new(func.end_byte(), wrapper.end_byte()));
     }
 
-    fn unwrap_func<'t>(&mut self, func: Node<'t>, warn: bool) {
+    /// Removes a `(func ...)` wrapper (`wrapper` names what is reported as removed), keeping its
+    /// statements. A final status value (`(i32.const N)`, or `local.get` of an i32 local) is
+    /// what such a function returns, so it becomes `(return ...)`.
+    fn unwrap_func<'t>(&mut self, func: Node<'t>, wrapper: &str, ignored_fields: Vec<String>) {
         let mut head_end = func.start_byte() + "(func".len();
-        let mut returns_status = false;
         let mut statements = Vec::new();
         let mut cursor = func.walk();
         if cursor.goto_first_child() {
@@ -624,28 +681,7 @@ impl<'s, 'r> Expander<'s, 'r> {
                     Some("name") => head_end = child.end_byte(),
                     Some("header") => {
                         head_end = child.end_byte();
-                        if child.kind_id() == self.kinds.param_decl {
-                            self.reporter
-                                .error(
-                                    DiagnosticKind::InvalidWrapper,
-                                    span(child),
-                                    format!("a program takes no parameters: `{}`", self.node_text(child)),
-                                )
-                                .with_hint("read arguments with argv: `(local $n i64) (argv 0 $n)`");
-                        } else if child.kind_id() == self.kinds.result_type {
-                            let result = self.node_text(child).split_whitespace().collect::<Vec<_>>().join(" ");
-                            if result == "(result i32)" {
-                                returns_status = true;
-                            } else if result != "(result)" {
-                                self.reporter
-                                    .error(
-                                        DiagnosticKind::InvalidWrapper,
-                                        span(child),
-                                        format!("a program returns results with `resv`, not `{result}`"),
-                                    )
-                                    .with_hint("store the value in a typed local and emit it: `(resv $answer)`");
-                            }
-                        }
+                        self.check_func_header(child);
                     }
                     _ if child.is_named() => statements.push(child),
                     _ => {}
@@ -656,16 +692,25 @@ impl<'s, 'r> Expander<'s, 'r> {
             }
         }
         let last = statements.iter().rev().find(|n| !self.is_comment(**n)).copied();
-        let status = last.filter(|n| returns_status && self.is_status_value(*n));
-        if warn {
-            let mut message = "removed the `(func ...)` wrapper: a program is the body of the entry function".to_owned();
-            if let Some(status) = status {
-                message.push_str(&format!("; its final `{}` is returned as the status", self.node_text(status)));
-            }
-            self.reporter
-                .warning(DiagnosticKind::Wrapper, Span::new(func.start_byte(), func.start_byte() + "(func".len()), message)
-                .with_hint("send only the statements; `(return (i32.const N))` ends the program with status N");
+        let status = last.filter(|n| self.is_status_value(*n));
+
+        let mut message = format!("removed the `{wrapper}` wrapper");
+        if !ignored_fields.is_empty() {
+            message.push_str(&format!(" and its {} fields", ignored_fields.join(", ")));
         }
+        message.push_str(": a program is the body of the entry function");
+        if let Some(status) = status {
+            message.push_str(&format!("; its final `{}` is returned as the status", self.node_text(status)));
+        }
+        let head = if wrapper.starts_with("(module") { "(module".len() } else { "(func".len() };
+        let wrapper_start = if wrapper.starts_with("(module") { func.parent().unwrap_or(func) } else { func };
+        self.reporter
+            .warning(DiagnosticKind::Wrapper, Span::new(wrapper_start.start_byte(), wrapper_start.start_byte() + head), message)
+            .with_hint(
+                "send only the statements (the template provides imports, memory and exports); \
+                 `(return (i32.const N))` ends the program with status N",
+            );
+
         self.blank(Span::new(func.start_byte(), head_end));
         for statement in statements {
             if Some(statement) == status {
@@ -676,6 +721,38 @@ impl<'s, 'r> Expander<'s, 'r> {
             }
         }
         self.blank(Span::new(func.end_byte().saturating_sub(1).max(self.copied_to), func.end_byte()));
+    }
+
+    /// Reports a `(param ...)` or a non-status `(result ...)` of a wrapper function. Parameters
+    /// are declared as locals so that their uses do not cascade into more errors.
+    fn check_func_header<'t>(&mut self, header: Node<'t>) {
+        if header.kind_id() == self.kinds.param_decl {
+            self.reporter
+                .error(
+                    DiagnosticKind::InvalidWrapper,
+                    span(header),
+                    format!("a program takes no parameters: `{}`", self.node_text(header)),
+                )
+                .with_hint("read arguments with argv: `(local $n i64) (argv 0 $n)`");
+            if let Some(name) = header.child_by_field_name("name") {
+                let ty = header
+                    .child_by_field_name("type")
+                    .and_then(|t| LocalType::parse(self.node_text(t)))
+                    .unwrap_or(LocalType::I32);
+                self.locals.declare_hidden(self.node_text(name), ty);
+            }
+        } else if header.kind_id() == self.kinds.result_type {
+            let result = self.node_text(header).split_whitespace().collect::<Vec<_>>().join(" ");
+            if result != "(result i32)" && result != "(result)" {
+                self.reporter
+                    .error(
+                        DiagnosticKind::InvalidWrapper,
+                        span(header),
+                        format!("a program returns results with `resv`, not `{result}`"),
+                    )
+                    .with_hint("store the value in a typed local and emit it: `(resv $answer)`");
+            }
+        }
     }
 
     /// `(i32.const N)` or `i32.const N`, or a `local.get` of an `i32` local: the status a
@@ -713,8 +790,9 @@ impl<'s, 'r> Expander<'s, 'r> {
     // ---- syntax errors ------------------------------------------------------------------------
 
     fn report_unknown_instruction<'t>(&mut self, node: Node<'t>) {
-        let word = self.node_text(node);
-        let at = span(node);
+        let Some(word_node) = node.child_by_field_name("name") else { return };
+        let word = self.node_text(word_node);
+        let at = span(word_node);
         let (message, hint) = match word {
             "end" | "else" | "then" => (
                 format!("`{word}` does not close anything here"),
@@ -747,7 +825,10 @@ impl<'s, 'r> Expander<'s, 'r> {
         let token = first_token_text(node, self.text);
         let at = Span::new(node.start_byte(), node.start_byte() + token.len());
         let word = token.trim_start_matches('(');
-        let hint = if word.starts_with(|c: char| c.is_ascii_alphabetic()) && !suggestion::is_keyword(word) {
+        let in_macro = node.parent().is_some_and(|p| p.kind_id() == self.kinds.macro_);
+        let hint = if in_macro && LocalType::parse(word).is_some() {
+            Some("leave the type out: a macro uses the type the local was declared with".to_owned())
+        } else if word.starts_with(|c: char| c.is_ascii_alphabetic()) && !suggestion::is_keyword(word) {
             suggestion::closest_instruction(word).map(|s| format!("did you mean `{s}`?"))
         } else {
             None

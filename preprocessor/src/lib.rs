@@ -187,11 +187,28 @@ impl Preprocessor {
             return Err(reporter.finish());
         }
 
-        let (text, fences) = fence::blank_fences(source);
-        for fence in fences {
+        let (text, stripped) = fence::strip(source);
+        if let Some(&first) = stripped.fences.first() {
+            let count = stripped.fences.len();
+            let message = if count == 1 {
+                "removed a markdown code fence".to_owned()
+            } else {
+                format!("removed {count} markdown code fence lines")
+            };
             reporter
-                .warning(DiagnosticKind::CodeFence, fence, "removed a markdown code fence")
-                .with_hint("send the body without ``` fences");
+                .warning(DiagnosticKind::CodeFence, first, message)
+                .with_hint("send the body without code fences");
+        }
+        for outside in stripped.outside {
+            let first_line = source[outside.range()].trim().lines().next().unwrap_or_default().to_owned();
+            let at = outside.start + source[outside.range()].find(first_line.as_str()).unwrap_or(0);
+            reporter
+                .warning(
+                    DiagnosticKind::CodeFence,
+                    Span::new(at, at + first_line.len()),
+                    format!("ignored text outside the code fence: `{}`", first_line.chars().take(60).collect::<String>()),
+                )
+                .with_hint("send only the body, without explanations around it");
         }
         if delimiters::check(&text, &mut reporter) {
             return Err(cap(reporter.finish()));

@@ -75,11 +75,13 @@ pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
     closest(&lower, keywords().iter().map(String::as_str))
 }
 
-/// The candidate closest to `word` by edit distance, within a third of its length (at least 1,
-/// at most 3 edits). Ties go to the first candidate.
+/// The candidate closest to `word`: by edit distance within a third of its length (at least 1,
+/// at most 3 edits, not counting a `$` sigil), else one of which the other is an abbreviation
+/// (`$cnt` for `$count`, `string` for `str`). Ties go to the first candidate.
 pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let budget = (word.chars().count() / 3).clamp(1, 3);
+    let budget = (word.trim_start_matches('$').chars().count() / 3).clamp(1, 3);
     let mut best: Option<(usize, &'a str)> = None;
+    let mut abbreviation: Option<&'a str> = None;
     for candidate in candidates {
         if candidate == word {
             continue;
@@ -88,8 +90,23 @@ pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a s
         if distance <= budget && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }
+        if abbreviation.is_none() && abbreviates(word, candidate) {
+            abbreviation = Some(candidate);
+        }
     }
-    best.map(|(_, candidate)| candidate)
+    best.map(|(_, candidate)| candidate).or(abbreviation)
+}
+
+/// Whether the shorter of two names is a subsequence of the longer, starting with the same
+/// character after any `$`, and at least two characters long.
+fn abbreviates(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_start_matches('$'), b.trim_start_matches('$'));
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.chars().count() < 2 || short.chars().next() != long.chars().next() {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus transpositions), giving up early with
@@ -156,5 +173,8 @@ mod tests {
         assert_eq!(edit_distance("a", "abcdef", 2), 3);
         assert_eq!(closest("$cnt", ["$count", "$total"]), Some("$count"));
         assert_eq!(closest("$zzz", ["$count"]), None);
+        assert_eq!(closest("string", ["i32", "str", "bytes"]), Some("str"));
+        assert_eq!(closest("$idx", ["$i", "$index"]), Some("$index"));
+        assert_eq!(closest("$x", ["$y"]), Some("$y"));
     }
 }
