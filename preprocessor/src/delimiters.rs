@@ -17,8 +17,10 @@ struct LineShape {
     depth: usize,
 }
 
-/// Checks delimiters of `source`; returns whether any error was reported.
-pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
+/// Checks delimiters of `source`; returns whether any error was reported. The offset of the `(`
+/// of every `(local` outside strings and comments goes into `declarations`: the expander finds
+/// the declarations there without walking the whole tree.
+pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>, declarations: &mut Vec<usize>) -> bool {
     let before = reporter.len();
     let bytes = source.as_bytes();
     let mut open: Vec<usize> = Vec::new();
@@ -66,6 +68,9 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>) -> bool {
                 }
             },
             b'(' => {
+                if opens_local(&bytes[i + 1..]) {
+                    declarations.push(i);
+                }
                 open.push(i);
                 i += 1;
             }
@@ -180,6 +185,14 @@ fn indentation_suspect(shapes: &[LineShape], deeper: bool) -> Option<(usize, usi
     suspect.map(|(_, lines)| lines)
 }
 
+/// Whether the text after a `(` starts with the keyword `local` (after optional whitespace).
+fn opens_local(after: &[u8]) -> bool {
+    let start = after.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(after.len());
+    let rest = &after[start..];
+    rest.starts_with(b"local")
+        && !rest.get(5).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'!')
+}
+
 /// End (exclusive) of the nested block comment opening at `start`, if it is closed.
 fn block_comment_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -233,7 +246,7 @@ mod tests {
 
     fn run(source: &str) -> Vec<Diagnostic> {
         let mut reporter = Reporter::new(source);
-        check(source, &mut reporter);
+        check(source, &mut reporter, &mut Vec::new());
         reporter.finish().into_iter().collect()
     }
 
@@ -277,6 +290,14 @@ mod tests {
         let diagnostics = run("(local $s str)\n(local.set $s \"hello)\n(resv $s)");
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].kind, DiagnosticKind::UnterminatedString);
+    }
+
+    #[test]
+    fn local_declarations_are_located_outside_strings_and_comments() {
+        let source = "(local $a i32) (local.get $a) ( local $b i64) \"(local $c i32)\" ;; (local $d i32)\n(locals)";
+        let mut declarations = Vec::new();
+        check(source, &mut Reporter::new(source), &mut declarations);
+        assert_eq!(declarations, [0, 30]);
     }
 
     #[test]

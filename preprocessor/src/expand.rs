@@ -50,8 +50,14 @@ struct Kinds {
     result_type: u16,
     identifier: u16,
     number: u16,
+    value_type: u16,
     line_comment: u16,
     block_comment: u16,
+    field_local: u16,
+    field_label: u16,
+    field_function: u16,
+    field_name: u16,
+    field_argument: u16,
 }
 
 fn kinds() -> &'static Kinds {
@@ -63,7 +69,15 @@ fn kinds() -> &'static Kinds {
             assert_ne!(id, 0, "the grammar defines node kind `{kind}`");
             id
         };
+        let field = |name: &str| {
+            language.field_id_for_name(name).map(u16::from).unwrap_or_else(|| panic!("the grammar defines field `{name}`"))
+        };
         Kinds {
+            field_local: field("local"),
+            field_label: field("label"),
+            field_function: field("function"),
+            field_name: field("name"),
+            field_argument: field("argument"),
             local_decl: id("local_decl"),
             macro_: id("macro"),
             string: id("string"),
@@ -89,6 +103,7 @@ fn kinds() -> &'static Kinds {
             result_type: id("result_type"),
             identifier: id("identifier"),
             number: id("number"),
+            value_type: id("value_type"),
             line_comment: id("line_comment"),
             block_comment: id("block_comment"),
         }
@@ -148,36 +163,60 @@ impl<'s, 'r> Expander<'s, 'r> {
     }
 
     /// Expands the body under `root`; the result is meaningful only if no error was reported.
-    pub(crate) fn run<'t>(mut self, root: Node<'t>) -> Expanded {
-        self.collect_declarations(root);
-
-        let significant: Vec<Node<'t>> = named_children(root)
-            .into_iter()
-            .filter(|n| !self.is_comment(*n))
-            .collect();
-        let wrappers: Vec<Node<'t>> = significant
-            .iter()
-            .copied()
-            .filter(|n| n.kind_id() == self.kinds.module || n.kind_id() == self.kinds.func)
-            .collect();
-        match (wrappers.as_slice(), significant.len()) {
-            ([], _) => self.visit_children(root, 0),
-            ([wrapper], 1) => self.unwrap(*wrapper),
-            _ => {
-                for wrapper in wrappers {
-                    let what = if wrapper.kind_id() == self.kinds.module { "module" } else { "func" };
-                    self.reporter
-                        .error(
-                            DiagnosticKind::InvalidWrapper,
-                            Span::new(wrapper.start_byte(), wrapper.start_byte() + 1 + what.len()),
-                            format!("a `({what} ...)` wrapper must enclose the whole body, or be left out"),
-                        )
-                        .with_hint("send only the statements of the entry function; the template wraps them");
+    /// Expands the body under `root`; `declarations` are the offsets of the `(` of every
+    /// `(local ...)` the delimiter scan saw. The result is meaningful only if no error was
+    /// reported.
+    pub(crate) fn run<'t>(mut self, root: Node<'t>, declarations: &[usize]) -> Expanded {
+        for &offset in declarations {
+            if let Some(decl) = root.named_descendant_for_byte_range(offset, offset + 1) {
+                if decl.kind_id() == self.kinds.local_decl && decl.start_byte() == offset {
+                    self.declare(decl);
                 }
+            }
+        }
+        let mut cursor = root.walk();
+        match self.sole_wrapper(&mut cursor) {
+            Some(wrapper) => self.unwrap(wrapper),
+            None => {
+                cursor.reset(root);
+                self.visit_children(&mut cursor, 0);
             }
         }
         self.flush(self.text.len());
         self.finish()
+    }
+
+    /// The `(func ...)` or `(module ...)` that is the whole body, apart from comments. A wrapper
+    /// among other statements is reported when the walk reaches it.
+    fn sole_wrapper<'t>(&self, cursor: &mut TreeCursor<'t>) -> Option<Node<'t>> {
+        if !cursor.goto_first_child() {
+            return None;
+        }
+        let mut wrapper = None;
+        loop {
+            let node = cursor.node();
+            if !self.is_comment(node) {
+                let is_wrapper = node.kind_id() == self.kinds.module || node.kind_id() == self.kinds.func;
+                if !is_wrapper || wrapper.is_some() {
+                    return None;
+                }
+                wrapper = Some(node);
+            }
+            if !cursor.goto_next_sibling() {
+                return wrapper;
+            }
+        }
+    }
+
+    fn report_misplaced_wrapper<'t>(&mut self, wrapper: Node<'t>) {
+        let what = if wrapper.kind_id() == self.kinds.module { "module" } else { "func" };
+        self.reporter
+            .error(
+                DiagnosticKind::InvalidWrapper,
+                Span::new(wrapper.start_byte(), wrapper.start_byte() + 1 + what.len()),
+                format!("a `({what} ...)` wrapper must enclose the whole body, or be left out"),
+            )
+            .with_hint("send only the statements of the entry function; the template wraps them");
     }
 
     fn finish(mut self) -> Expanded {
@@ -257,36 +296,21 @@ impl<'s, 'r> Expander<'s, 'r> {
         self.copied_to = span.end;
     }
 
-    // ---- pass 1: declarations ---------------------------------------------------------------
-
-    fn collect_declarations<'t>(&mut self, root: Node<'t>) {
-        let mut cursor = root.walk();
-        loop {
-            let node = cursor.node();
-            let descend = if node.kind_id() == self.kinds.local_decl {
-                self.declare(node);
-                false
-            } else {
-                true
-            };
-            if descend && cursor.goto_first_child() {
-                continue;
-            }
-            while !cursor.goto_next_sibling() {
-                if !cursor.goto_parent() {
-                    return;
-                }
-            }
-        }
-    }
+    // ---- declarations -----------------------------------------------------------------------
 
     fn declare<'t>(&mut self, decl: Node<'t>) {
         let decl_span = span(decl);
-        let name = decl.child_by_field_name("name");
+        let name = decl.child_by_field_id(self.kinds.field_name);
+        let mut types: Vec<Node<'t>> = Vec::new();
+        let mut errors: Vec<Node<'t>> = Vec::new();
         let mut cursor = decl.walk();
-        let types: Vec<Node<'t>> = decl.children_by_field_name("type", &mut cursor).collect();
-        let mut cursor = decl.walk();
-        let errors: Vec<Node<'t>> = decl.children(&mut cursor).filter(|c| c.is_error() || c.is_missing()).collect();
+        for child in decl.children(&mut cursor) {
+            if child.is_error() || child.is_missing() {
+                errors.push(child);
+            } else if child.kind_id() == self.kinds.value_type {
+                types.push(child);
+            }
+        }
 
         for error in &errors {
             let token = first_token_text(*error, self.text);
@@ -340,15 +364,16 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     // ---- pass 2: check and emit -------------------------------------------------------------
 
-    fn visit_children<'t>(&mut self, node: Node<'t>, depth: usize) {
-        let mut cursor = node.walk();
+    /// Visits the children of the cursor's node with the same cursor, and returns to the node.
+    fn visit_children<'t>(&mut self, cursor: &mut TreeCursor<'t>, depth: usize) {
         if cursor.goto_first_child() {
             loop {
-                self.visit(&mut cursor, depth + 1);
+                self.visit(cursor, depth + 1);
                 if !cursor.goto_next_sibling() {
                     break;
                 }
             }
+            cursor.goto_parent();
         }
     }
 
@@ -380,7 +405,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         if kind == k.local_decl {
             self.blank(span(node));
         } else if kind == k.macro_ {
-            self.expand_macro(node, depth);
+            self.expand_macro(cursor, depth);
         } else if kind == k.string {
             if let Some(bytes) = decode_quoted(self.node_text(node), node.start_byte(), self.reporter) {
                 self.string_literal(node, bytes);
@@ -389,18 +414,25 @@ impl<'s, 'r> Expander<'s, 'r> {
             let text = self.node_text(node);
             self.string_literal(node, text.as_bytes()[3..text.len() - 3].to_vec());
         } else if kind == k.local_instr {
-            if let Some(local) = node.child_by_field_name("local") {
+            if let Some(local) = node.child_by_field_id(k.field_local) {
                 self.check_local(local);
             }
             self.report_nested_errors(node);
         } else if kind == k.branch_instr || kind == k.br_table_instr {
-            let mut labels = node.walk();
-            for label in node.children_by_field_name("label", &mut labels) {
-                self.check_label(label);
+            if cursor.goto_first_child() {
+                loop {
+                    if cursor.field_id().map(u16::from) == Some(k.field_label) {
+                        self.check_label(cursor.node());
+                    }
+                    if !cursor.goto_next_sibling() {
+                        break;
+                    }
+                }
+                cursor.goto_parent();
             }
             self.report_nested_errors(node);
         } else if kind == k.call_instr {
-            if let Some(function) = node.child_by_field_name("function") {
+            if let Some(function) = node.child_by_field_id(k.field_function) {
                 self.record_call(function);
             }
             self.report_nested_errors(node);
@@ -408,13 +440,19 @@ impl<'s, 'r> Expander<'s, 'r> {
             self.report_unknown_instruction(node);
             self.report_nested_errors(node);
         } else if kind == k.block || kind == k.loop_ || kind == k.flat_block || kind == k.flat_loop || kind == k.flat_if {
-            self.labels.push(node.child_by_field_name("label").map(|l| self.node_text(l)));
-            self.visit_children(node, depth);
+            self.labels.push(node.child_by_field_id(k.field_label).map(|l| self.node_text(l)));
+            self.visit_children(cursor, depth);
             self.labels.pop();
         } else if kind == k.if_ {
-            self.visit_if(node, depth);
-        } else if node.child_count() > 0 {
-            self.visit_children(node, depth);
+            self.visit_if(cursor, depth);
+        } else if kind == k.func || kind == k.module {
+            self.report_misplaced_wrapper(node);
+        } else if kind == k.folded_instr || kind == k.then_block || kind == k.else_block {
+            self.visit_children(cursor, depth);
+        } else {
+            // Instructions whose children are tokens (`i32.const 1`, `i64.load offset=8`):
+            // nothing in them is expanded or resolved, so only their syntax errors matter.
+            self.report_nested_errors(node);
         }
     }
 
@@ -434,10 +472,9 @@ impl<'s, 'r> Expander<'s, 'r> {
     }
 
     /// A folded `if`: its conditions run before the `if`, outside its label's scope.
-    fn visit_if<'t>(&mut self, node: Node<'t>, depth: usize) {
-        let label = node.child_by_field_name("label").map(|l| self.node_text(l));
+    fn visit_if<'t>(&mut self, cursor: &mut TreeCursor<'t>, depth: usize) {
+        let label = cursor.node().child_by_field_id(self.kinds.field_label).map(|l| self.node_text(l));
         let mut scoped = false;
-        let mut cursor = node.walk();
         if cursor.goto_first_child() {
             loop {
                 let child = cursor.node();
@@ -445,11 +482,12 @@ impl<'s, 'r> Expander<'s, 'r> {
                     self.labels.push(label);
                     scoped = true;
                 }
-                self.visit(&mut cursor, depth + 1);
+                self.visit(cursor, depth + 1);
                 if !cursor.goto_next_sibling() {
                     break;
                 }
             }
+            cursor.goto_parent();
         }
         if scoped {
             self.labels.pop();
@@ -545,8 +583,9 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     // ---- macros -------------------------------------------------------------------------------
 
-    fn expand_macro<'t>(&mut self, node: Node<'t>, depth: usize) {
-        let Some(name) = node.child_by_field_name("name") else { return };
+    fn expand_macro<'t>(&mut self, cursor: &mut TreeCursor<'t>, depth: usize) {
+        let node = cursor.node();
+        let Some(name) = node.child_by_field_id(self.kinds.field_name) else { return };
         let name_text = self.node_text(name);
         let Some((kind, bang)) = MacroKind::parse(name_text) else { return };
         if bang && !self.bang_reported {
@@ -559,19 +598,25 @@ impl<'s, 'r> Expander<'s, 'r> {
                 )
                 .with_hint("`argv`, `resv` and `check` may be written with or without `!`; both mean the same");
         }
-        let mut cursor = node.walk();
-        let arguments: Vec<Argument<'s, 't>> = node
-            .children_by_field_name("argument", &mut cursor)
-            .map(|arg| {
-                if arg.kind_id() == self.kinds.identifier {
-                    Argument::Local(self.node_text(arg), span(arg))
-                } else if arg.kind_id() == self.kinds.number {
-                    Argument::Number(self.node_text(arg), span(arg))
-                } else {
-                    Argument::Expr(arg)
+        let mut arguments: Vec<Argument<'s, 't>> = Vec::new();
+        if cursor.goto_first_child() {
+            loop {
+                if cursor.field_id().map(u16::from) == Some(self.kinds.field_argument) {
+                    let arg = cursor.node();
+                    arguments.push(if arg.kind_id() == self.kinds.identifier {
+                        Argument::Local(self.node_text(arg), span(arg))
+                    } else if arg.kind_id() == self.kinds.number {
+                        Argument::Number(self.node_text(arg), span(arg))
+                    } else {
+                        Argument::Expr(arg)
+                    });
                 }
-            })
-            .collect();
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            cursor.goto_parent();
+        }
         for argument in &arguments {
             if let Argument::Local(name, at) = argument {
                 self.note_use(name, at.start);

@@ -28,7 +28,7 @@ pub(crate) fn strip(source: &str) -> (Cow<'_, str>, Stripped) {
         if !in_raw_string && is_fence(content) {
             fences.push(Span::new(offset, offset + content.len()));
         }
-        if content.matches("\"\"\"").count() % 2 == 1 {
+        if content.contains('"') && content.matches("\"\"\"").count() % 2 == 1 {
             in_raw_string = !in_raw_string;
         }
         offset += line.len();

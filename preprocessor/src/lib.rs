@@ -210,7 +210,8 @@ impl Preprocessor {
                 )
                 .with_hint("send only the body, without explanations around it");
         }
-        if delimiters::check(&text, &mut reporter) {
+        let mut declarations = Vec::new();
+        if delimiters::check(&text, &mut reporter, &mut declarations) {
             return Err(cap(reporter.finish()));
         }
 
@@ -218,7 +219,7 @@ impl Preprocessor {
             .parser
             .parse(text.as_bytes(), None)
             .expect("parsing without a timeout or cancellation flag always yields a tree");
-        let mut expanded = expand::Expander::new(&text, &mut reporter).run(tree.root_node());
+        let mut expanded = expand::Expander::new(&text, &mut reporter).run(tree.root_node(), &declarations);
         let diagnostics = reporter.finish();
         if diagnostics.has_errors() {
             return Err(cap(diagnostics));
