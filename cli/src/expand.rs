@@ -30,12 +30,21 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
     let result = watsmith_preprocessor::preprocess(&source);
     if json {
         let report = match &result {
-            Ok(expanded) => Report { status: "ok", expanded: Some(expanded), diagnostics: Vec::new() },
-            Err(diagnostics) => {
-                Report { status: "invalid", expanded: None, diagnostics: diagnostics.as_slice().to_vec() }
-            }
+            Ok(expanded) => Report {
+                status: "ok",
+                expanded: Some(expanded),
+                diagnostics: Vec::new(),
+            },
+            Err(diagnostics) => Report {
+                status: "invalid",
+                expanded: None,
+                diagnostics: diagnostics.as_slice().to_vec(),
+            },
         };
-        println!("{}", serde_json::to_string_pretty(&report).expect("the report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serialises")
+        );
     } else {
         match &result {
             Ok(expanded) => {
@@ -53,13 +62,19 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
             Err(diagnostics) => eprint!("{}", diagnostics.render()),
         }
     }
-    if result.is_ok() { Exit::Ok } else { Exit::Invalid }
+    if result.is_ok() {
+        Exit::Ok
+    } else {
+        Exit::Invalid
+    }
 }
 
 fn read_source(file: &Path) -> anyhow::Result<String> {
     if file == Path::new("-") {
         let mut source = String::new();
-        std::io::stdin().read_to_string(&mut source).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut source)
+            .context("cannot read standard input")?;
         return Ok(source);
     }
     std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))

@@ -3,7 +3,11 @@
 //! Thin by design: parse the arguments, call the library crates, print, and map the result to an
 //! exit status (see [`Exit`]).
 
-#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command line prints")]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command line prints"
+)]
 
 mod expand;
 
@@ -66,7 +70,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let exit = if error.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let exit = if error.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
             // Printing help or a usage error to a closed pipe is not worth a panic.
             let _ = error.print();
             return exit.into();

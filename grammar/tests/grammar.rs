@@ -33,8 +33,11 @@ mod drift {
     #[test]
     fn committed_parser_matches_grammar_js() {
         let fresh = tempfile::tempdir().expect("temp dir");
-        fs::copy(crate_dir().join("grammar.js"), fresh.path().join("grammar.js"))
-            .expect("copy grammar.js");
+        fs::copy(
+            crate_dir().join("grammar.js"),
+            fresh.path().join("grammar.js"),
+        )
+        .expect("copy grammar.js");
         let mut diagnostics = Vec::new();
         tree_sitter_generate::generate_parser_in_directory(
             fresh.path(),
@@ -48,12 +51,20 @@ mod drift {
             &mut diagnostics,
         )
         .expect("grammar.js generates a parser");
-        assert!(diagnostics.is_empty(), "generator diagnostics: {diagnostics:?}");
+        assert!(
+            diagnostics.is_empty(),
+            "generator diagnostics: {diagnostics:?}"
+        );
 
         let mut stale = Vec::new();
-        for file in ["parser.c", "grammar.json", "node-types.json", "tree_sitter/parser.h"] {
-            let generated = fs::read_to_string(fresh.path().join("src").join(file))
-                .expect("generated file");
+        for file in [
+            "parser.c",
+            "grammar.json",
+            "node-types.json",
+            "tree_sitter/parser.h",
+        ] {
+            let generated =
+                fs::read_to_string(fresh.path().join("src").join(file)).expect("generated file");
             let committed_path = crate_dir().join("src").join(file);
             let committed = fs::read_to_string(&committed_path).unwrap_or_default();
             if generated != committed {
@@ -91,7 +102,10 @@ mod corpus {
         let mut rest = text.as_str();
         while let Some(start) = rest.find(RULE) {
             let after = &rest[start + RULE.len()..];
-            let (name, after) = after.trim_start_matches('=').split_once('\n').unwrap_or(("", ""));
+            let (name, after) = after
+                .trim_start_matches('=')
+                .split_once('\n')
+                .unwrap_or(("", ""));
             let name = if name.trim().is_empty() {
                 let (name, tail) = after.split_once('\n').unwrap_or((after, ""));
                 let tail = tail.trim_start_matches('=');
@@ -101,7 +115,9 @@ mod corpus {
                 rest = after;
                 name.trim().to_owned()
             };
-            let end = rest.find(&format!("\n{RULE}")).map_or(rest.len(), |i| i + 1);
+            let end = rest
+                .find(&format!("\n{RULE}"))
+                .map_or(rest.len(), |i| i + 1);
             let case = &rest[..end];
             let (input, expected) = case.split_once(SEPARATOR).unwrap_or_else(|| {
                 panic!("{}: case `{name}` has no `---` separator", path.display())
@@ -122,7 +138,11 @@ mod corpus {
         let mut out = String::new();
         let mut depth = 0usize;
         let mut after_label = false;
-        for token in sexp.replace('(', " (").replace(')', " )").split_whitespace() {
+        for token in sexp
+            .replace('(', " (")
+            .replace(')', " )")
+            .split_whitespace()
+        {
             if token == ")" {
                 out.push(')');
                 depth = depth.saturating_sub(1);
@@ -145,7 +165,11 @@ mod corpus {
     }
 
     fn normalise(sexp: &str) -> String {
-        sexp.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(").replace(" )", ")")
+        sexp.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace("( ", "(")
+            .replace(" )", ")")
     }
 
     fn write_corpus(path: &Path, cases: &[Case]) {
@@ -171,7 +195,11 @@ mod corpus {
             .filter(|p| p.extension().is_some_and(|e| e == "txt"))
             .collect();
         files.sort();
-        assert!(files.len() >= 5, "corpus files missing in {}", dir.display());
+        assert!(
+            files.len() >= 5,
+            "corpus files missing in {}",
+            dir.display()
+        );
 
         let mut failures = Vec::new();
         let mut count = 0;
@@ -196,7 +224,12 @@ mod corpus {
                 }
             }
         }
-        assert!(failures.is_empty(), "{} corpus case(s) differ:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} corpus case(s) differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
         assert!(blessing() || count >= 40, "only {count} corpus cases");
     }
 
@@ -236,8 +269,10 @@ mod robustness {
         assert!(!errors.is_empty());
         let bad_line = source.find("(i32.const )").expect("bad line present");
         for (start, end) in &errors {
-            assert!(*start >= bad_line && *end <= bad_line + "(i32.const )".len(),
-                "error {start}..{end} leaks outside the bad line");
+            assert!(
+                *start >= bad_line && *end <= bad_line + "(i32.const )".len(),
+                "error {start}..{end} leaks outside the bad line"
+            );
         }
         // The good statements around it still parse as such.
         let kinds: Vec<_> = (0..root.named_child_count())
@@ -270,8 +305,20 @@ mod robustness {
     #[test]
     fn arbitrary_bytes_always_give_a_tree() {
         let inputs = [
-            "", ")", "((((", "\"", "\"\"\"", "(; (; ;)", "$", "0x", "(argv", "block end end",
-            "(if (then) (else) (else))", "\u{0}\u{1}", "(module (func", "i32.const -",
+            "",
+            ")",
+            "((((",
+            "\"",
+            "\"\"\"",
+            "(; (; ;)",
+            "$",
+            "0x",
+            "(argv",
+            "block end end",
+            "(if (then) (else) (else))",
+            "\u{0}\u{1}",
+            "(module (func",
+            "i32.const -",
         ];
         for input in inputs {
             let tree = parse(input);

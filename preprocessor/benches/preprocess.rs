@@ -76,13 +76,21 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("preprocess");
     for (name, body) in [("30_lines", BODY_30), ("1000_lines", large.as_str())] {
         let mut preprocessor = Preprocessor::new();
-        preprocessor.preprocess(body).expect("the benchmark bodies are valid");
+        preprocessor
+            .preprocess(body)
+            .expect("the benchmark bodies are valid");
         group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function(name, |b| b.iter(|| preprocessor.preprocess(black_box(body))));
+        group.bench_function(name, |b| {
+            b.iter(|| preprocessor.preprocess(black_box(body)))
+        });
 
         let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&watsmith_grammar::LANGUAGE.into()).expect("language");
-        group.bench_function(format!("{name}_parse_only"), |b| b.iter(|| parser.parse(black_box(body), None)));
+        parser
+            .set_language(&watsmith_grammar::LANGUAGE.into())
+            .expect("language");
+        group.bench_function(format!("{name}_parse_only"), |b| {
+            b.iter(|| parser.parse(black_box(body), None))
+        });
     }
     group.finish();
 }

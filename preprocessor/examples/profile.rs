@@ -9,7 +9,9 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: profile BODY.wat [parse|full] [N]")?;
+    let path = args
+        .next()
+        .ok_or("usage: profile BODY.wat [parse|full] [N]")?;
     let mode = args.next().unwrap_or_else(|| "full".to_owned());
     let n: usize = args.next().map_or(Ok(100), |n| n.parse())?;
     let body = std::fs::read_to_string(path)?;

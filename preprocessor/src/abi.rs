@@ -78,8 +78,19 @@ impl HostFunction {
     /// The WAT import declaration, e.g.
     /// `(import "core" "arg_i64" (func $core.arg_i64 (param i32) (result i64 i32)))`.
     pub fn import_wat(&self) -> String {
-        let list = |types: &[ValType]| types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ");
-        let mut out = format!("(import \"{}\" \"{}\" (func {}", self.module, self.name, self.wat_name());
+        let list = |types: &[ValType]| {
+            types
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut out = format!(
+            "(import \"{}\" \"{}\" (func {}",
+            self.module,
+            self.name,
+            self.wat_name()
+        );
         if !self.params.is_empty() {
             out.push_str(&format!(" (param {})", list(self.params)));
         }
@@ -93,8 +104,17 @@ impl HostFunction {
 
 use ValType::{F64, I32, I64};
 
-const fn core(name: &'static str, params: &'static [ValType], results: &'static [ValType]) -> HostFunction {
-    HostFunction { module: "core", name, params, results }
+const fn core(
+    name: &'static str,
+    params: &'static [ValType],
+    results: &'static [ValType],
+) -> HostFunction {
+    HostFunction {
+        module: "core",
+        name,
+        params,
+        results,
+    }
 }
 
 /// `core.arg_i32`: argument as `i32`.
@@ -119,8 +139,9 @@ pub const RES_STR: HostFunction = core("res_str", &[I32], &[I32]);
 pub const RES_BYTES: HostFunction = core("res_bytes", &[I32], &[I32]);
 
 /// Every host function a macro expansion may call.
-pub const MACRO_HOST_FUNCTIONS: &[HostFunction] =
-    &[ARG_I32, ARG_I64, ARG_F64, ARG_STR, ARG_BYTES, RES_I32, RES_I64, RES_F64, RES_STR, RES_BYTES];
+pub const MACRO_HOST_FUNCTIONS: &[HostFunction] = &[
+    ARG_I32, ARG_I64, ARG_F64, ARG_STR, ARG_BYTES, RES_I32, RES_I64, RES_F64, RES_STR, RES_BYTES,
+];
 
 #[cfg(test)]
 mod tests {
@@ -132,6 +153,9 @@ mod tests {
             ARG_I64.import_wat(),
             "(import \"core\" \"arg_i64\" (func $core.arg_i64 (param i32) (result i64 i32)))"
         );
-        assert_eq!(RES_STR.import_wat(), "(import \"core\" \"res_str\" (func $core.res_str (param i32) (result i32)))");
+        assert_eq!(
+            RES_STR.import_wat(),
+            "(import \"core\" \"res_str\" (func $core.res_str (param i32) (result i32)))"
+        );
     }
 }

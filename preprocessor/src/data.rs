@@ -75,7 +75,11 @@ pub(crate) struct DataLayout {
 
 impl Default for DataLayout {
     fn default() -> Self {
-        Self { segments: Vec::new(), by_bytes: HashMap::new(), next: DATA_BASE }
+        Self {
+            segments: Vec::new(),
+            by_bytes: HashMap::new(),
+            next: DATA_BASE,
+        }
     }
 }
 
@@ -87,9 +91,14 @@ impl DataLayout {
             return self.segments[index].offset;
         }
         let offset = self.next;
-        let segment = DataSegment { offset, bytes, spans: vec![span] };
+        let segment = DataSegment {
+            offset,
+            bytes,
+            spans: vec![span],
+        };
         self.next = align(segment.end(), SEGMENT_ALIGN);
-        self.by_bytes.insert(segment.bytes.clone(), self.segments.len());
+        self.by_bytes
+            .insert(segment.bytes.clone(), self.segments.len());
         self.segments.push(segment);
         offset
     }
@@ -106,7 +115,11 @@ fn align(value: u32, to: u32) -> u32 {
 
 /// Decodes a quoted literal `"..."` (the text includes its quotes) with WAT's escapes:
 /// `\t \n \r \" \' \\ \hh \u{h+}`. Reports each invalid escape; returns `None` if any.
-pub(crate) fn decode_quoted(text: &str, start: usize, reporter: &mut Reporter<'_>) -> Option<Vec<u8>> {
+pub(crate) fn decode_quoted(
+    text: &str,
+    start: usize,
+    reporter: &mut Reporter<'_>,
+) -> Option<Vec<u8>> {
     let inner = &text[1..text.len() - 1];
     let mut out = Vec::with_capacity(inner.len());
     let mut ok = true;
@@ -164,10 +177,17 @@ fn decode_escape(rest: &str) -> Result<(Vec<u8>, usize), usize> {
         return Ok((vec![byte], 1));
     }
     if first == 'u' {
-        let Some(body) = rest.strip_prefix("u{") else { return Err(1) };
-        let Some(close) = body.find('}') else { return Err(1) };
+        let Some(body) = rest.strip_prefix("u{") else {
+            return Err(1);
+        };
+        let Some(close) = body.find('}') else {
+            return Err(1);
+        };
         let digits: String = body[..close].chars().filter(|&c| c != '_').collect();
-        let c = u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32).ok_or(close + 3)?;
+        let c = u32::from_str_radix(&digits, 16)
+            .ok()
+            .and_then(char::from_u32)
+            .ok_or(close + 3)?;
         let mut buf = [0u8; 4];
         return Ok((c.encode_utf8(&mut buf).as_bytes().to_vec(), close + 3));
     }
@@ -191,7 +211,10 @@ mod tests {
     fn escapes_decode_as_wat_defines_them() {
         assert_eq!(decode(r#""a\tb\n\"\'\\""#), Some(b"a\tb\n\"'\\".to_vec()));
         assert_eq!(decode(r#""\41\ff""#), Some(vec![0x41, 0xff]));
-        assert_eq!(decode(r#""\u{1F600}\u{e9}""#), Some("😀é".as_bytes().to_vec()));
+        assert_eq!(
+            decode(r#""\u{1F600}\u{e9}""#),
+            Some("😀é".as_bytes().to_vec())
+        );
         assert_eq!(decode(r#""""#), Some(Vec::new()));
     }
 
@@ -202,7 +225,10 @@ mod tests {
         assert_eq!(decode_quoted(literal, 0, &mut reporter), None);
         let diagnostics: Vec<_> = reporter.finish().into_iter().collect();
         assert_eq!(diagnostics.len(), 2);
-        assert_eq!((diagnostics[0].column, diagnostics[0].message.as_str()), (4, "invalid escape `\\q` in string literal"));
+        assert_eq!(
+            (diagnostics[0].column, diagnostics[0].message.as_str()),
+            (4, "invalid escape `\\q` in string literal")
+        );
         assert_eq!(diagnostics[1].column, 11);
     }
 
@@ -218,13 +244,23 @@ mod tests {
         assert_eq!(segments[0].spans.len(), 2);
         // 28 + 4 + 2 = 34 -> 36 (segment alignment) -> 40 (top alignment).
         assert_eq!(top, 40);
-        assert_eq!(segments[1].to_wat(), "(data (i32.const 28) \"\\02\\00\\00\\00hi\")");
+        assert_eq!(
+            segments[1].to_wat(),
+            "(data (i32.const 28) \"\\02\\00\\00\\00hi\")"
+        );
     }
 
     #[test]
     fn quotes_and_backslashes_are_escaped_in_wat() {
-        let segment = DataSegment { offset: 16, bytes: b"a\"\\\n".to_vec(), spans: vec![] };
-        assert_eq!(segment.to_wat(), "(data (i32.const 16) \"\\04\\00\\00\\00a\\22\\5c\\0a\")");
+        let segment = DataSegment {
+            offset: 16,
+            bytes: b"a\"\\\n".to_vec(),
+            spans: vec![],
+        };
+        assert_eq!(
+            segment.to_wat(),
+            "(data (i32.const 16) \"\\04\\00\\00\\00a\\22\\5c\\0a\")"
+        );
     }
 
     #[test]

@@ -20,7 +20,11 @@ struct LineShape {
 /// Checks delimiters of `source`; returns whether any error was reported. The offset of the `(`
 /// of every `(local` outside strings and comments goes into `declarations`: the expander finds
 /// the declarations there without walking the whole tree.
-pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>, declarations: &mut Vec<usize>) -> bool {
+pub(crate) fn check(
+    source: &str,
+    reporter: &mut Reporter<'_>,
+    declarations: &mut Vec<usize>,
+) -> bool {
     let before = reporter.len();
     let bytes = source.as_bytes();
     let mut open: Vec<usize> = Vec::new();
@@ -41,7 +45,11 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>, declarations: &mu
             }
             at_line_start = false;
             if !bytes[i..].starts_with(b";;") {
-                shapes.push(LineShape { line, indent, depth: open.len() });
+                shapes.push(LineShape {
+                    line,
+                    indent,
+                    depth: open.len(),
+                });
             }
         }
         match b {
@@ -154,10 +162,17 @@ pub(crate) fn check(source: &str, reporter: &mut Reporter<'_>, declarations: &mu
             None => "add the missing `)`".to_owned(),
         };
         let outermost = open[0];
-        let diagnostic = reporter.error(DiagnosticKind::UnclosedParen, Span::new(innermost, innermost + 1), message);
+        let diagnostic = reporter.error(
+            DiagnosticKind::UnclosedParen,
+            Span::new(innermost, innermost + 1),
+            message,
+        );
         diagnostic.with_hint(hint);
         if more > 0 {
-            let related = reporter.related(Span::new(outermost, outermost + 1), "the outermost unclosed `(` is here");
+            let related = reporter.related(
+                Span::new(outermost, outermost + 1),
+                "the outermost unclosed `(` is here",
+            );
             if let Some(last) = reporter.last_mut() {
                 last.with_related(related);
             }
@@ -177,8 +192,15 @@ fn indentation_suspect(shapes: &[LineShape], deeper: bool) -> Option<(usize, usi
         let Some(next) = shapes[i + 1..].iter().find(|s| s.indent <= first.indent) else {
             continue;
         };
-        let mismatch = if deeper { next.depth > first.depth } else { next.depth < first.depth };
-        if next.indent == first.indent && mismatch && suspect.is_none_or(|(indent, _)| first.indent > indent) {
+        let mismatch = if deeper {
+            next.depth > first.depth
+        } else {
+            next.depth < first.depth
+        };
+        if next.indent == first.indent
+            && mismatch
+            && suspect.is_none_or(|(indent, _)| first.indent > indent)
+        {
             suspect = Some((first.indent, (first.line, next.line)));
         }
     }
@@ -187,10 +209,15 @@ fn indentation_suspect(shapes: &[LineShape], deeper: bool) -> Option<(usize, usi
 
 /// Whether the text after a `(` starts with the keyword `local` (after optional whitespace).
 fn opens_local(after: &[u8]) -> bool {
-    let start = after.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(after.len());
+    let start = after
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(after.len());
     let rest = &after[start..];
     rest.starts_with(b"local")
-        && !rest.get(5).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'!')
+        && !rest
+            .get(5)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'!')
 }
 
 /// End (exclusive) of the nested block comment opening at `start`, if it is closed.
@@ -224,7 +251,13 @@ fn string_end(bytes: &[u8], start: usize) -> Result<usize, usize> {
         match bytes[i] {
             b'"' => return Ok(i + 1),
             b'\\' if bytes.get(i + 1).is_some_and(|&c| c != b'\n') => i += 2,
-            b'\n' => return Err(if i > 0 && bytes[i - 1] == b'\r' { i - 1 } else { i }),
+            b'\n' => {
+                return Err(if i > 0 && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                });
+            }
             _ => i += 1,
         }
     }
@@ -232,11 +265,18 @@ fn string_end(bytes: &[u8], start: usize) -> Result<usize, usize> {
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| from + p)
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| from + p)
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| from + p)
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
 }
 
 #[cfg(test)]
@@ -258,7 +298,8 @@ mod tests {
 
     #[test]
     fn unclosed_paren_points_at_it_and_guesses_the_line_from_indentation() {
-        let source = "(loop $l\n  (local.set $a (i32.const 1)\n  (local.set $b (i32.const 2))\n  (br $l))";
+        let source =
+            "(loop $l\n  (local.set $a (i32.const 1)\n  (local.set $b (i32.const 2))\n  (br $l))";
         let diagnostics = run(source);
         assert_eq!(diagnostics.len(), 1);
         let d = &diagnostics[0];
@@ -279,7 +320,10 @@ mod tests {
         let diagnostics = run(source);
         assert_eq!(diagnostics.len(), 1);
         assert!(
-            diagnostics[0].hint.as_deref().is_some_and(|h| h.contains("end of line 4: line 5")),
+            diagnostics[0]
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("end of line 4: line 5")),
             "{:?}",
             diagnostics[0].hint
         );
@@ -311,10 +355,16 @@ mod tests {
     #[test]
     fn unterminated_string_is_reported_and_scanning_goes_on() {
         let diagnostics = run("(drop \"abc)\n(drop \"ok\")\n(drop \"x\\\"))");
-        let kinds: Vec<_> = diagnostics.iter().map(|d| (d.kind, d.line, d.column)).collect();
+        let kinds: Vec<_> = diagnostics
+            .iter()
+            .map(|d| (d.kind, d.line, d.column))
+            .collect();
         assert_eq!(
             kinds,
-            [(DiagnosticKind::UnterminatedString, 1, 7), (DiagnosticKind::UnterminatedString, 3, 7)]
+            [
+                (DiagnosticKind::UnterminatedString, 1, 7),
+                (DiagnosticKind::UnterminatedString, 3, 7)
+            ]
         );
     }
 
@@ -322,9 +372,15 @@ mod tests {
     fn unterminated_comment_and_raw_string_stop_the_scan() {
         let comment = run("nop\n(; (; ;)\nnop");
         assert_eq!(comment.len(), 1);
-        assert_eq!((comment[0].kind, comment[0].line), (DiagnosticKind::UnterminatedComment, 2));
+        assert_eq!(
+            (comment[0].kind, comment[0].line),
+            (DiagnosticKind::UnterminatedComment, 2)
+        );
         let raw = run("(drop \"\"\"abc\n");
         assert_eq!(raw.len(), 1);
-        assert_eq!((raw[0].kind, raw[0].column), (DiagnosticKind::UnterminatedRawString, 7));
+        assert_eq!(
+            (raw[0].kind, raw[0].column),
+            (DiagnosticKind::UnterminatedRawString, 7)
+        );
     }
 }

@@ -173,7 +173,11 @@ impl Diagnostic {
         let gutter = " ".repeat(line_no.len());
         // Writing to a String cannot fail.
         let _ = writeln!(out, "{label}[{}]: {}", self.kind, self.message);
-        let _ = writeln!(out, "{gutter}--> line {}, column {}", self.line, self.column);
+        let _ = writeln!(
+            out,
+            "{gutter}--> line {}, column {}",
+            self.line, self.column
+        );
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, "{line_no} | {}", self.source_line);
         let caret_at = usize::try_from(self.column).unwrap_or(1).saturating_sub(1);
@@ -287,7 +291,11 @@ pub struct Reporter<'s> {
 impl<'s> Reporter<'s> {
     /// A reporter for diagnostics in `source`.
     pub fn new(source: &'s str) -> Self {
-        Self { source, lines: LineIndex::new(source), diagnostics: Vec::new() }
+        Self {
+            source,
+            lines: LineIndex::new(source),
+            diagnostics: Vec::new(),
+        }
     }
 
     /// The position of a byte offset.
@@ -321,17 +329,32 @@ impl<'s> Reporter<'s> {
     /// A [`Related`] note at `span`.
     pub fn related(&self, span: Span, message: impl Into<String>) -> Related {
         let at = self.position(span.start);
-        Related { span, line: at.line, column: at.column, message: message.into() }
+        Related {
+            span,
+            line: at.line,
+            column: at.column,
+            message: message.into(),
+        }
     }
 
     /// Records an error and returns it for adding a hint or note.
-    pub fn error(&mut self, kind: DiagnosticKind, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn error(
+        &mut self,
+        kind: DiagnosticKind,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         let diagnostic = self.diagnostic(Severity::Error, kind, span, message);
         self.push(diagnostic)
     }
 
     /// Records a warning and returns it for adding a hint or note.
-    pub fn warning(&mut self, kind: DiagnosticKind, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn warning(
+        &mut self,
+        kind: DiagnosticKind,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         let diagnostic = self.diagnostic(Severity::Warning, kind, span, message);
         self.push(diagnostic)
     }
@@ -349,7 +372,9 @@ impl<'s> Reporter<'s> {
 
     /// Whether an error was recorded.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// Number of recorded diagnostics.
@@ -393,7 +418,11 @@ mod tests {
         let at = source.find("$cnt").expect("present");
         let related = reporter.related(Span::new(7, 13), "`$count` is declared here");
         reporter
-            .error(DiagnosticKind::UnknownLocal, Span::new(at, at + 4), "unknown local `$cnt`")
+            .error(
+                DiagnosticKind::UnknownLocal,
+                Span::new(at, at + 4),
+                "unknown local `$cnt`",
+            )
             .with_hint("did you mean `$count`?")
             .with_related(related);
         let rendered = reporter.finish().render();
@@ -415,7 +444,11 @@ mod tests {
         let mut reporter = Reporter::new(source);
         reporter.warning(DiagnosticKind::BangMacro, Span::new(4, 7), "second");
         reporter.error(DiagnosticKind::UnexpectedToken, Span::new(0, 3), "first");
-        reporter.error(DiagnosticKind::UnexpectedToken, Span::new(4, 7), "also second");
+        reporter.error(
+            DiagnosticKind::UnexpectedToken,
+            Span::new(4, 7),
+            "also second",
+        );
         let messages: Vec<_> = reporter.finish().into_iter().map(|d| d.message).collect();
         assert_eq!(messages, ["first", "also second", "second"]);
     }

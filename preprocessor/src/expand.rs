@@ -70,7 +70,10 @@ fn kinds() -> &'static Kinds {
             id
         };
         let field = |name: &str| {
-            language.field_id_for_name(name).map(u16::from).unwrap_or_else(|| panic!("the grammar defines field `{name}`"))
+            language
+                .field_id_for_name(name)
+                .map(u16::from)
+                .unwrap_or_else(|| panic!("the grammar defines field `{name}`"))
         };
         Kinds {
             field_local: field("local"),
@@ -168,10 +171,11 @@ impl<'s, 'r> Expander<'s, 'r> {
     /// reported.
     pub(crate) fn run<'t>(mut self, root: Node<'t>, declarations: &[usize]) -> Expanded {
         for &offset in declarations {
-            if let Some(decl) = root.named_descendant_for_byte_range(offset, offset + 1) {
-                if decl.kind_id() == self.kinds.local_decl && decl.start_byte() == offset {
-                    self.declare(decl);
-                }
+            if let Some(decl) = root.named_descendant_for_byte_range(offset, offset + 1)
+                && decl.kind_id() == self.kinds.local_decl
+                && decl.start_byte() == offset
+            {
+                self.declare(decl);
             }
         }
         let mut cursor = root.walk();
@@ -196,7 +200,8 @@ impl<'s, 'r> Expander<'s, 'r> {
         loop {
             let node = cursor.node();
             if !self.is_comment(node) {
-                let is_wrapper = node.kind_id() == self.kinds.module || node.kind_id() == self.kinds.func;
+                let is_wrapper =
+                    node.kind_id() == self.kinds.module || node.kind_id() == self.kinds.func;
                 if !is_wrapper || wrapper.is_some() {
                     return None;
                 }
@@ -209,7 +214,11 @@ impl<'s, 'r> Expander<'s, 'r> {
     }
 
     fn report_misplaced_wrapper<'t>(&mut self, wrapper: Node<'t>) {
-        let what = if wrapper.kind_id() == self.kinds.module { "module" } else { "func" };
+        let what = if wrapper.kind_id() == self.kinds.module {
+            "module"
+        } else {
+            "func"
+        };
         self.reporter
             .error(
                 DiagnosticKind::InvalidWrapper,
@@ -221,14 +230,22 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn finish(mut self) -> Expanded {
         for local in self.locals_in_order() {
-            let Some(&used_at) = self.first_use.get(local.0.as_str()) else { continue };
+            let Some(&used_at) = self.first_use.get(local.0.as_str()) else {
+                continue;
+            };
             if local.1.start > used_at {
-                let related = self.reporter.related(Span::new(used_at, used_at + local.0.len()), "first used here");
+                let related = self.reporter.related(
+                    Span::new(used_at, used_at + local.0.len()),
+                    "first used here",
+                );
                 self.reporter
                     .warning(
                         DiagnosticKind::LocalAfterUse,
                         local.1,
-                        format!("local `{}` is declared after its first use at line {}; it is hoisted", local.0, related.line),
+                        format!(
+                            "local `{}` is declared after its first use at line {}; it is hoisted",
+                            local.0, related.line
+                        ),
                     )
                     .with_related(related);
             }
@@ -249,7 +266,11 @@ impl<'s, 'r> Expander<'s, 'r> {
     }
 
     fn locals_in_order(&self) -> Vec<(String, Span)> {
-        self.locals.names().filter_map(|n| self.locals.get(n)).map(|l| (l.name.clone(), l.span)).collect()
+        self.locals
+            .names()
+            .filter_map(|n| self.locals.get(n))
+            .map(|l| (l.name.clone(), l.span))
+            .collect()
     }
 
     fn is_comment(&self, node: Node<'_>) -> bool {
@@ -263,7 +284,11 @@ impl<'s, 'r> Expander<'s, 'r> {
         if to > self.copied_to {
             let start = self.out.len();
             self.out.push_str(&self.text[self.copied_to..to]);
-            self.map.push(Span::new(start, self.out.len()), Span::new(self.copied_to, to), Origin::Verbatim);
+            self.map.push(
+                Span::new(start, self.out.len()),
+                Span::new(self.copied_to, to),
+                Origin::Verbatim,
+            );
             self.copied_to = to;
         }
     }
@@ -275,14 +300,16 @@ impl<'s, 'r> Expander<'s, 'r> {
         self.out.push_str(text);
         let replaced = &self.text[span.range()];
         if let Some(last) = replaced.rfind('\n') {
-            self.out.extend(std::iter::repeat_n('\n', replaced.matches('\n').count()));
+            self.out
+                .extend(std::iter::repeat_n('\n', replaced.matches('\n').count()));
             // Keep the indentation of the next line when the replaced text ends with it.
             let tail = &replaced[last + 1..];
             if tail.bytes().all(|b| b == b' ' || b == b'\t') {
                 self.out.push_str(tail);
             }
         }
-        self.map.push(Span::new(start, self.out.len()), span, origin);
+        self.map
+            .push(Span::new(start, self.out.len()), span, origin);
         self.copied_to = span.end;
     }
 
@@ -291,8 +318,13 @@ impl<'s, 'r> Expander<'s, 'r> {
     fn blank(&mut self, span: Span) {
         self.flush(span.start);
         let start = self.out.len();
-        self.out.extend(self.text.as_bytes()[span.range()].iter().map(|&b| if b == b'\n' { '\n' } else { ' ' }));
-        self.map.push(Span::new(start, self.out.len()), span, Origin::Verbatim);
+        self.out.extend(
+            self.text.as_bytes()[span.range()]
+                .iter()
+                .map(|&b| if b == b'\n' { '\n' } else { ' ' }),
+        );
+        self.map
+            .push(Span::new(start, self.out.len()), span, Origin::Verbatim);
         self.copied_to = span.end;
     }
 
@@ -336,8 +368,10 @@ impl<'s, 'r> Expander<'s, 'r> {
         let name_text = self.node_text(name);
         match types.as_slice() {
             [ty] => {
-                let ty = LocalType::parse(self.node_text(*ty)).expect("the grammar only accepts known types");
-                self.locals.declare(name_text, ty, span(name), decl_span, self.reporter);
+                let ty = LocalType::parse(self.node_text(*ty))
+                    .expect("the grammar only accepts known types");
+                self.locals
+                    .declare(name_text, ty, span(name), decl_span, self.reporter);
             }
             [] if !errors.is_empty() => {
                 // Already reported; declare it so that its uses do not cascade into more errors.
@@ -354,7 +388,10 @@ impl<'s, 'r> Expander<'s, 'r> {
                     .error(
                         DiagnosticKind::InvalidLocal,
                         decl_span,
-                        format!("local `{name_text}` has {} types; a named local has one", types.len()),
+                        format!(
+                            "local `{name_text}` has {} types; a named local has one",
+                            types.len()
+                        ),
                     )
                     .with_hint("declare each local on its own: `(local $a i32) (local $b i64)`");
                 self.locals.declare_hidden(name_text, LocalType::I32);
@@ -407,7 +444,9 @@ impl<'s, 'r> Expander<'s, 'r> {
         } else if kind == k.macro_ {
             self.expand_macro(cursor, depth);
         } else if kind == k.string {
-            if let Some(bytes) = decode_quoted(self.node_text(node), node.start_byte(), self.reporter) {
+            if let Some(bytes) =
+                decode_quoted(self.node_text(node), node.start_byte(), self.reporter)
+            {
                 self.string_literal(node, bytes);
             }
         } else if kind == k.raw_string {
@@ -439,8 +478,16 @@ impl<'s, 'r> Expander<'s, 'r> {
         } else if kind == k.unknown_instr {
             self.report_unknown_instruction(node);
             self.report_nested_errors(node);
-        } else if kind == k.block || kind == k.loop_ || kind == k.flat_block || kind == k.flat_loop || kind == k.flat_if {
-            self.labels.push(node.child_by_field_id(k.field_label).map(|l| self.node_text(l)));
+        } else if kind == k.block
+            || kind == k.loop_
+            || kind == k.flat_block
+            || kind == k.flat_loop
+            || kind == k.flat_if
+        {
+            self.labels.push(
+                node.child_by_field_id(k.field_label)
+                    .map(|l| self.node_text(l)),
+            );
             self.visit_children(cursor, depth);
             self.labels.pop();
         } else if kind == k.if_ {
@@ -473,12 +520,18 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     /// A folded `if`: its conditions run before the `if`, outside its label's scope.
     fn visit_if<'t>(&mut self, cursor: &mut TreeCursor<'t>, depth: usize) {
-        let label = cursor.node().child_by_field_id(self.kinds.field_label).map(|l| self.node_text(l));
+        let label = cursor
+            .node()
+            .child_by_field_id(self.kinds.field_label)
+            .map(|l| self.node_text(l));
         let mut scoped = false;
         if cursor.goto_first_child() {
             loop {
                 let child = cursor.node();
-                if !scoped && (child.kind_id() == self.kinds.then_block || child.kind_id() == self.kinds.else_block) {
+                if !scoped
+                    && (child.kind_id() == self.kinds.then_block
+                        || child.kind_id() == self.kinds.else_block)
+                {
                     self.labels.push(label);
                     scoped = true;
                 }
@@ -496,7 +549,11 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn string_literal<'t>(&mut self, node: Node<'t>, bytes: Vec<u8>) {
         let offset = self.data.intern(bytes, span(node));
-        self.replace(span(node), &format!("(i32.const {offset})"), Origin::StringLiteral);
+        self.replace(
+            span(node),
+            &format!("(i32.const {offset})"),
+            Origin::StringLiteral,
+        );
     }
 
     fn note_use(&mut self, name: &'s str, at: usize) {
@@ -526,7 +583,11 @@ impl<'s, 'r> Expander<'s, 'r> {
             None => format!("declare it, e.g. `(local {text} i32)` with the type it holds"),
         };
         self.reporter
-            .error(DiagnosticKind::UnknownLocal, span(local), format!("unknown local `{text}`"))
+            .error(
+                DiagnosticKind::UnknownLocal,
+                span(local),
+                format!("unknown local `{text}`"),
+            )
             .with_hint(hint);
     }
 
@@ -548,7 +609,13 @@ impl<'s, 'r> Expander<'s, 'r> {
         if text == BODY_LABEL || self.labels.iter().flatten().any(|l| *l == text) {
             return;
         }
-        let in_scope: Vec<&str> = self.labels.iter().flatten().copied().chain([BODY_LABEL]).collect();
+        let in_scope: Vec<&str> = self
+            .labels
+            .iter()
+            .flatten()
+            .copied()
+            .chain([BODY_LABEL])
+            .collect();
         let hint = match suggestion::closest(text, in_scope.iter().copied()) {
             Some(close) => format!("did you mean `{close}`?"),
             None if self.labels.iter().flatten().next().is_none() => format!(
@@ -556,11 +623,19 @@ impl<'s, 'r> Expander<'s, 'r> {
             ),
             None => format!(
                 "labels in scope here: {}",
-                in_scope.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+                in_scope
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         self.reporter
-            .error(DiagnosticKind::UnknownLabel, span(label), format!("unknown label `{text}`"))
+            .error(
+                DiagnosticKind::UnknownLabel,
+                span(label),
+                format!("unknown label `{text}`"),
+            )
             .with_hint(hint);
     }
 
@@ -568,7 +643,11 @@ impl<'s, 'r> Expander<'s, 'r> {
         let text = self.node_text(function);
         if function.kind_id() != self.kinds.identifier {
             self.reporter
-                .error(DiagnosticKind::UnexpectedToken, span(function), format!("call by index `{text}`"))
+                .error(
+                    DiagnosticKind::UnexpectedToken,
+                    span(function),
+                    format!("call by index `{text}`"),
+                )
                 .with_hint("call host functions by name, as in `(call $str.len (local.get $s))`");
             return;
         }
@@ -577,7 +656,11 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn add_call(&mut self, name: &str, at: Span, from_macro: bool) {
         if self.called.insert(name.to_owned()) {
-            self.calls.push(Call { name: name.to_owned(), span: at, from_macro });
+            self.calls.push(Call {
+                name: name.to_owned(),
+                span: at,
+                from_macro,
+            });
         }
     }
 
@@ -585,9 +668,13 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn expand_macro<'t>(&mut self, cursor: &mut TreeCursor<'t>, depth: usize) {
         let node = cursor.node();
-        let Some(name) = node.child_by_field_id(self.kinds.field_name) else { return };
+        let Some(name) = node.child_by_field_id(self.kinds.field_name) else {
+            return;
+        };
         let name_text = self.node_text(name);
-        let Some((kind, bang)) = MacroKind::parse(name_text) else { return };
+        let Some((kind, bang)) = MacroKind::parse(name_text) else {
+            return;
+        };
         if bang && !self.bang_reported {
             self.bang_reported = true;
             self.reporter
@@ -649,10 +736,18 @@ impl<'s, 'r> Expander<'s, 'r> {
         match expansion.expr {
             None => self.replace(macro_span, &expansion.prefix, origin),
             Some(expr) => {
-                self.replace(Span::new(macro_span.start, expr.start_byte()), &expansion.prefix, origin);
+                self.replace(
+                    Span::new(macro_span.start, expr.start_byte()),
+                    &expansion.prefix,
+                    origin,
+                );
                 self.visit_node(expr, depth);
                 self.flush(expr.end_byte());
-                self.replace(Span::new(expr.end_byte(), macro_span.end), &expansion.suffix, origin);
+                self.replace(
+                    Span::new(expr.end_byte(), macro_span.end),
+                    &expansion.suffix,
+                    origin,
+                );
             }
         }
     }
@@ -670,7 +765,10 @@ impl<'s, 'r> Expander<'s, 'r> {
             return;
         }
         let module_head = Span::new(wrapper.start_byte(), wrapper.start_byte() + "(module".len());
-        let funcs: Vec<Node<'t>> = named_children(wrapper).into_iter().filter(|n| n.kind_id() == self.kinds.func).collect();
+        let funcs: Vec<Node<'t>> = named_children(wrapper)
+            .into_iter()
+            .filter(|n| n.kind_id() == self.kinds.func)
+            .collect();
         let [func] = funcs.as_slice() else {
             self.reporter
                 .error(
@@ -685,8 +783,13 @@ impl<'s, 'r> Expander<'s, 'r> {
             return;
         };
         let mut ignored: Vec<String> = Vec::new();
-        for field in named_children(wrapper).into_iter().filter(|n| n.kind() == "module_field") {
-            let Some(kind) = field.child_by_field_name("kind").map(|k| self.node_text(k)) else { continue };
+        for field in named_children(wrapper)
+            .into_iter()
+            .filter(|n| n.kind() == "module_field")
+        {
+            let Some(kind) = field.child_by_field_name("kind").map(|k| self.node_text(k)) else {
+                continue;
+            };
             if matches!(kind, "import" | "memory" | "export" | "type") {
                 let shown = format!("`({kind} ...)`");
                 if !ignored.contains(&shown) {
@@ -694,7 +797,9 @@ impl<'s, 'r> Expander<'s, 'r> {
                 }
             } else {
                 let hint = match kind {
-                    "data" => "write the bytes as a string literal where they are used; it becomes a data segment",
+                    "data" => {
+                        "write the bytes as a string literal where they are used; it becomes a data segment"
+                    }
                     "global" => "use a local instead",
                     _ => "send only the body of the entry function",
                 };
@@ -736,7 +841,11 @@ impl<'s, 'r> Expander<'s, 'r> {
                 }
             }
         }
-        let last = statements.iter().rev().find(|n| !self.is_comment(**n)).copied();
+        let last = statements
+            .iter()
+            .rev()
+            .find(|n| !self.is_comment(**n))
+            .copied();
         let status = last.filter(|n| self.is_status_value(*n));
 
         let mut message = format!("removed the `{wrapper}` wrapper");
@@ -745,12 +854,30 @@ impl<'s, 'r> Expander<'s, 'r> {
         }
         message.push_str(": a program is the body of the entry function");
         if let Some(status) = status {
-            message.push_str(&format!("; its final `{}` is returned as the status", self.node_text(status)));
+            message.push_str(&format!(
+                "; its final `{}` is returned as the status",
+                self.node_text(status)
+            ));
         }
-        let head = if wrapper.starts_with("(module") { "(module".len() } else { "(func".len() };
-        let wrapper_start = if wrapper.starts_with("(module") { func.parent().unwrap_or(func) } else { func };
+        let head = if wrapper.starts_with("(module") {
+            "(module".len()
+        } else {
+            "(func".len()
+        };
+        let wrapper_start = if wrapper.starts_with("(module") {
+            func.parent().unwrap_or(func)
+        } else {
+            func
+        };
         self.reporter
-            .warning(DiagnosticKind::Wrapper, Span::new(wrapper_start.start_byte(), wrapper_start.start_byte() + head), message)
+            .warning(
+                DiagnosticKind::Wrapper,
+                Span::new(
+                    wrapper_start.start_byte(),
+                    wrapper_start.start_byte() + head,
+                ),
+                message,
+            )
             .with_hint(
                 "send only the statements (the template provides imports, memory and exports); \
                  `(return (i32.const N))` ends the program with status N",
@@ -760,12 +887,19 @@ impl<'s, 'r> Expander<'s, 'r> {
         for statement in statements {
             if Some(statement) == status {
                 let value = self.status_text(statement);
-                self.replace(span(statement), &format!("(return {value})"), Origin::Wrapper);
+                self.replace(
+                    span(statement),
+                    &format!("(return {value})"),
+                    Origin::Wrapper,
+                );
             } else {
                 self.visit_node(statement, 0);
             }
         }
-        self.blank(Span::new(func.end_byte().saturating_sub(1).max(self.copied_to), func.end_byte()));
+        self.blank(Span::new(
+            func.end_byte().saturating_sub(1).max(self.copied_to),
+            func.end_byte(),
+        ));
     }
 
     /// Reports a `(param ...)` or a non-status `(result ...)` of a wrapper function. Parameters
@@ -776,7 +910,10 @@ impl<'s, 'r> Expander<'s, 'r> {
                 .error(
                     DiagnosticKind::InvalidWrapper,
                     span(header),
-                    format!("a program takes no parameters: `{}`", self.node_text(header)),
+                    format!(
+                        "a program takes no parameters: `{}`",
+                        self.node_text(header)
+                    ),
                 )
                 .with_hint("read arguments with argv: `(local $n i64) (argv 0 $n)`");
             if let Some(name) = header.child_by_field_name("name") {
@@ -787,7 +924,11 @@ impl<'s, 'r> Expander<'s, 'r> {
                 self.locals.declare_hidden(self.node_text(name), ty);
             }
         } else if header.kind_id() == self.kinds.result_type {
-            let result = self.node_text(header).split_whitespace().collect::<Vec<_>>().join(" ");
+            let result = self
+                .node_text(header)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             if result != "(result i32)" && result != "(result)" {
                 self.reporter
                     .error(
@@ -829,13 +970,19 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn status_text<'t>(&self, node: Node<'t>) -> String {
         let text = self.node_text(node);
-        if node.kind_id() == self.kinds.folded_instr { text.to_owned() } else { format!("({text})") }
+        if node.kind_id() == self.kinds.folded_instr {
+            text.to_owned()
+        } else {
+            format!("({text})")
+        }
     }
 
     // ---- syntax errors ------------------------------------------------------------------------
 
     fn report_unknown_instruction<'t>(&mut self, node: Node<'t>) {
-        let Some(word_node) = node.child_by_field_name("name") else { return };
+        let Some(word_node) = node.child_by_field_name("name") else {
+            return;
+        };
         let word = self.node_text(word_node);
         let at = span(word_node);
         let (message, hint) = match word {
@@ -860,7 +1007,9 @@ impl<'s, 'r> Expander<'s, 'r> {
                 suggestion::closest_instruction(word).map(|s| format!("did you mean `{s}`?")),
             ),
         };
-        let diagnostic = self.reporter.error(DiagnosticKind::UnknownInstruction, at, message);
+        let diagnostic = self
+            .reporter
+            .error(DiagnosticKind::UnknownInstruction, at, message);
         if let Some(hint) = hint {
             diagnostic.with_hint(hint);
         }
@@ -870,10 +1019,14 @@ impl<'s, 'r> Expander<'s, 'r> {
         let token = first_token_text(node, self.text);
         let at = Span::new(node.start_byte(), node.start_byte() + token.len());
         let word = token.trim_start_matches('(');
-        let in_macro = node.parent().is_some_and(|p| p.kind_id() == self.kinds.macro_);
+        let in_macro = node
+            .parent()
+            .is_some_and(|p| p.kind_id() == self.kinds.macro_);
         let hint = if in_macro && LocalType::parse(word).is_some() {
             Some("leave the type out: a macro uses the type the local was declared with".to_owned())
-        } else if word.starts_with(|c: char| c.is_ascii_alphabetic()) && !suggestion::is_keyword(word) {
+        } else if word.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !suggestion::is_keyword(word)
+        {
             suggestion::closest_instruction(word).map(|s| format!("did you mean `{s}`?"))
         } else {
             None
@@ -883,7 +1036,9 @@ impl<'s, 'r> Expander<'s, 'r> {
             Some(context) => format!("unexpected `{}` {context}", truncate(token)),
             None => format!("unexpected `{}`", truncate(token)),
         };
-        let diagnostic = self.reporter.error(DiagnosticKind::UnexpectedToken, at, message);
+        let diagnostic = self
+            .reporter
+            .error(DiagnosticKind::UnexpectedToken, at, message);
         if let Some(hint) = hint {
             diagnostic.with_hint(hint);
         }
@@ -899,18 +1054,36 @@ impl<'s, 'r> Expander<'s, 'r> {
         let parent_kind = parent.map(|p| p.kind_id());
         let k = self.kinds;
         let (message, hint) = if parent_kind == Some(k.const_instr) {
-            (format!("`{op}` needs a value"), format!("write the constant after it, as in `({op} 42)`"))
+            (
+                format!("`{op}` needs a value"),
+                format!("write the constant after it, as in `({op} 42)`"),
+            )
         } else if parent_kind == Some(k.local_instr) {
-            (format!("`{op}` needs a local"), format!("name the local, as in `({op} $x)`"))
+            (
+                format!("`{op}` needs a local"),
+                format!("name the local, as in `({op} $x)`"),
+            )
         } else if parent_kind == Some(k.branch_instr) || parent_kind == Some(k.br_table_instr) {
-            (format!("`{op}` needs a label"), format!("name the target, as in `({op} $done)`"))
+            (
+                format!("`{op}` needs a label"),
+                format!("name the target, as in `({op} $done)`"),
+            )
         } else if parent_kind == Some(k.call_instr) {
-            ("`call` needs a function".to_owned(), "name the function, as in `(call $str.len (local.get $s))`".to_owned())
+            (
+                "`call` needs a function".to_owned(),
+                "name the function, as in `(call $str.len (local.get $s))`".to_owned(),
+            )
         } else {
-            let what = if node.is_named() { node.kind().replace('_', " ") } else { format!("`{}`", node.kind()) };
+            let what = if node.is_named() {
+                node.kind().replace('_', " ")
+            } else {
+                format!("`{}`", node.kind())
+            };
             (format!("missing {what}"), "complete the form".to_owned())
         };
-        self.reporter.error(DiagnosticKind::MissingToken, at, message).with_hint(hint);
+        self.reporter
+            .error(DiagnosticKind::MissingToken, at, message)
+            .with_hint(hint);
     }
 
     /// Where a syntax error sits, for its message.
@@ -922,12 +1095,16 @@ impl<'s, 'r> Expander<'s, 'r> {
         }
         if kind == k.folded_instr {
             return parent.child_by_field_name("instr").map(|i| {
-                let head = i.child_by_field_name("op").map_or_else(|| self.node_text(i), |op| self.node_text(op));
+                let head = i
+                    .child_by_field_name("op")
+                    .map_or_else(|| self.node_text(i), |op| self.node_text(op));
                 format!("in `({head} ...)`")
             });
         }
         if kind == k.macro_ {
-            return parent.child_by_field_name("name").map(|n| format!("in `({} ...)`", self.node_text(n)));
+            return parent
+                .child_by_field_name("name")
+                .map(|n| format!("in `({} ...)`", self.node_text(n)));
         }
         None
     }
@@ -945,7 +1122,11 @@ fn first_token_text<'s>(node: Node<'_>, text: &'s str) -> &'s str {
         leaf = child;
     }
     let token = &text[leaf.byte_range()];
-    if token.is_empty() { &text[node.byte_range()] } else { token }
+    if token.is_empty() {
+        &text[node.byte_range()]
+    } else {
+        token
+    }
 }
 
 /// At most 40 characters of a token, on one line.

@@ -64,7 +64,9 @@ pub(crate) fn strip(source: &str) -> (Cow<'_, str>, Stripped) {
 
 /// Whether text holds only blank lines and `;;` comments (which belong to the body).
 fn is_code_or_blank(text: &str) -> bool {
-    text.lines().map(str::trim).all(|line| line.is_empty() || line.starts_with(";;"))
+    text.lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with(";;"))
 }
 
 /// A markdown fence line: three or more backticks or tildes, then an optional info string.
@@ -78,7 +80,10 @@ fn is_fence(line: &str) -> bool {
         return false;
     };
     let info = trimmed.trim_start_matches(marker);
-    !info.contains(marker) && info.chars().all(|c| c.is_alphanumeric() || "-_+ ".contains(c))
+    !info.contains(marker)
+        && info
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_+ ".contains(c))
 }
 
 #[cfg(test)]

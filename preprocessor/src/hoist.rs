@@ -35,7 +35,14 @@ pub enum LocalType {
 
 impl LocalType {
     /// Every type, in the order the docs list them.
-    pub const ALL: [LocalType; 6] = [Self::I32, Self::I64, Self::F32, Self::F64, Self::Str, Self::Bytes];
+    pub const ALL: [LocalType; 6] = [
+        Self::I32,
+        Self::I64,
+        Self::F32,
+        Self::F64,
+        Self::Str,
+        Self::Bytes,
+    ];
 
     /// The type as written in a declaration.
     pub fn as_str(self) -> &'static str {
@@ -133,7 +140,8 @@ impl LocalTable {
         match self.by_name.get(name) {
             Some(&index) => {
                 let first = &self.locals[index];
-                let related = reporter.related(first.span, format!("first declared as `{}` here", first.ty));
+                let related =
+                    reporter.related(first.span, format!("first declared as `{}` here", first.ty));
                 if first.ty == ty {
                     reporter
                         .warning(
@@ -172,7 +180,12 @@ impl LocalTable {
     pub(crate) fn declare_hidden(&mut self, name: &str, ty: LocalType) {
         if !self.by_name.contains_key(name) {
             self.by_name.insert(name.to_owned(), self.locals.len());
-            self.locals.push(Local { name: name.to_owned(), ty, span: Span::default(), origin: LocalOrigin::Expansion });
+            self.locals.push(Local {
+                name: name.to_owned(),
+                ty,
+                span: Span::default(),
+                origin: LocalOrigin::Expansion,
+            });
         }
     }
 
@@ -188,7 +201,10 @@ impl LocalTable {
 
     /// Declared names (for suggestions).
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.locals.iter().filter(|l| l.origin == LocalOrigin::Declared).map(|l| l.name.as_str())
+        self.locals
+            .iter()
+            .filter(|l| l.origin == LocalOrigin::Declared)
+            .map(|l| l.name.as_str())
     }
 
     /// The hoisted list.
@@ -206,21 +222,48 @@ mod tests {
         let source = "(local $a i32)\n(local $a i32)\n(local $a i64)";
         let mut reporter = Reporter::new(source);
         let mut table = LocalTable::default();
-        table.declare("$a", LocalType::I32, Span::new(7, 9), Span::new(0, 14), &mut reporter);
-        table.declare("$a", LocalType::I32, Span::new(22, 24), Span::new(15, 29), &mut reporter);
-        table.declare("$a", LocalType::I64, Span::new(37, 39), Span::new(30, 44), &mut reporter);
+        table.declare(
+            "$a",
+            LocalType::I32,
+            Span::new(7, 9),
+            Span::new(0, 14),
+            &mut reporter,
+        );
+        table.declare(
+            "$a",
+            LocalType::I32,
+            Span::new(22, 24),
+            Span::new(15, 29),
+            &mut reporter,
+        );
+        table.declare(
+            "$a",
+            LocalType::I64,
+            Span::new(37, 39),
+            Span::new(30, 44),
+            &mut reporter,
+        );
         assert_eq!(table.len(), 1);
         let diagnostics: Vec<_> = reporter.finish().into_iter().collect();
         assert_eq!(diagnostics[0].kind, DiagnosticKind::DuplicateLocal);
         assert_eq!(diagnostics[1].kind, DiagnosticKind::ConflictingLocal);
         assert_eq!(diagnostics[1].line, 3);
         assert_eq!(diagnostics[1].related.as_ref().map(|r| r.line), Some(1));
-        assert!(diagnostics[1].message.contains("`i32` at line 1 and `i64` here"));
+        assert!(
+            diagnostics[1]
+                .message
+                .contains("`i32` at line 1 and `i64` here")
+        );
     }
 
     #[test]
     fn pointer_types_are_i32_at_run_time() {
-        let local = Local { name: "$s".into(), ty: LocalType::Str, span: Span::default(), origin: LocalOrigin::Declared };
+        let local = Local {
+            name: "$s".into(),
+            ty: LocalType::Str,
+            span: Span::default(),
+            origin: LocalOrigin::Declared,
+        };
         assert_eq!(local.to_wat(), "(local $s i32)");
         assert_eq!(LocalType::parse("bytes"), Some(LocalType::Bytes));
         assert_eq!(LocalType::parse("string"), None);

@@ -101,12 +101,20 @@ pub struct Expanded {
 impl Expanded {
     /// The hoisted declarations as WAT, one per line.
     pub fn locals_wat(&self) -> String {
-        self.locals.iter().map(Local::to_wat).collect::<Vec<_>>().join("\n")
+        self.locals
+            .iter()
+            .map(Local::to_wat)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// The data segments as WAT fields, one per line.
     pub fn data_wat(&self) -> String {
-        self.data.iter().map(DataSegment::to_wat).collect::<Vec<_>>().join("\n")
+        self.data
+            .iter()
+            .map(DataSegment::to_wat)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Where byte `offset` of [`Expanded::body`] came from in the input.
@@ -133,8 +141,14 @@ impl Expanded {
         }
         let _ = writeln!(out, ";; body");
         let body: Vec<&str> = self.body.lines().map(str::trim_end).collect();
-        let first = body.iter().position(|l| !l.is_empty()).unwrap_or(body.len());
-        let last = body.iter().rposition(|l| !l.is_empty()).map_or(first, |i| i + 1);
+        let first = body
+            .iter()
+            .position(|l| !l.is_empty())
+            .unwrap_or(body.len());
+        let last = body
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(first, |i| i + 1);
         for line in &body[first..last] {
             let _ = writeln!(out, "{line}");
         }
@@ -181,7 +195,11 @@ impl Preprocessor {
                 .error(
                     DiagnosticKind::Limit,
                     Span::new(0, 0),
-                    format!("the body is {} bytes; the limit is {} bytes", source.len(), limits::MAX_BODY_BYTES),
+                    format!(
+                        "the body is {} bytes; the limit is {} bytes",
+                        source.len(),
+                        limits::MAX_BODY_BYTES
+                    ),
                 )
                 .with_hint("write a shorter program: move data into arguments or files");
             return Err(reporter.finish());
@@ -200,13 +218,24 @@ impl Preprocessor {
                 .with_hint("send the body without code fences");
         }
         for outside in stripped.outside {
-            let first_line = source[outside.range()].trim().lines().next().unwrap_or_default().to_owned();
-            let at = outside.start + source[outside.range()].find(first_line.as_str()).unwrap_or(0);
+            let first_line = source[outside.range()]
+                .trim()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let at = outside.start
+                + source[outside.range()]
+                    .find(first_line.as_str())
+                    .unwrap_or(0);
             reporter
                 .warning(
                     DiagnosticKind::CodeFence,
                     Span::new(at, at + first_line.len()),
-                    format!("ignored text outside the code fence: `{}`", first_line.chars().take(60).collect::<String>()),
+                    format!(
+                        "ignored text outside the code fence: `{}`",
+                        first_line.chars().take(60).collect::<String>()
+                    ),
                 )
                 .with_hint("send only the body, without explanations around it");
         }
@@ -219,7 +248,8 @@ impl Preprocessor {
             .parser
             .parse(text.as_bytes(), None)
             .expect("parsing without a timeout or cancellation flag always yields a tree");
-        let mut expanded = expand::Expander::new(&text, &mut reporter).run(tree.root_node(), &declarations);
+        let mut expanded =
+            expand::Expander::new(&text, &mut reporter).run(tree.root_node(), &declarations);
         let diagnostics = reporter.finish();
         if diagnostics.has_errors() {
             return Err(cap(diagnostics));

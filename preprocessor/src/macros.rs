@@ -57,7 +57,13 @@ pub(crate) struct Expansion<'t> {
 
 impl<'t> Expansion<'t> {
     fn text(text: String) -> Self {
-        Self { prefix: text, expr: None, suffix: String::new(), calls: Vec::new(), uses_err: true }
+        Self {
+            prefix: text,
+            expr: None,
+            suffix: String::new(),
+            calls: Vec::new(),
+            uses_err: true,
+        }
     }
 }
 
@@ -84,12 +90,18 @@ fn resolve<'a>(
     let hint = match crate::suggestion::closest(name, locals.names()) {
         Some(close) => format!("did you mean `{close}`?"),
         None => match macro_kind {
-            MacroKind::Resv => format!("declare it with the type of the result, e.g. `(local {name} i64)`"),
-            MacroKind::Argv => format!("declare it with the argument's type, e.g. `(local {name} i64)` or `(local {name} str)`"),
+            MacroKind::Resv => {
+                format!("declare it with the type of the result, e.g. `(local {name} i64)`")
+            }
+            MacroKind::Argv => format!(
+                "declare it with the argument's type, e.g. `(local {name} i64)` or `(local {name} str)`"
+            ),
             MacroKind::Check => format!("declare it, e.g. `(local {name} i32)`"),
         },
     };
-    reporter.error(DiagnosticKind::UnknownLocal, span, message).with_hint(hint);
+    reporter
+        .error(DiagnosticKind::UnknownLocal, span, message)
+        .with_hint(hint);
     None
 }
 
@@ -109,7 +121,9 @@ pub(crate) fn expand<'t>(
 }
 
 fn usage(reporter: &mut Reporter<'_>, span: Span, message: String, hint: &str) {
-    reporter.error(DiagnosticKind::MacroUsage, span, message).with_hint(hint);
+    reporter
+        .error(DiagnosticKind::MacroUsage, span, message)
+        .with_hint(hint);
 }
 
 fn count(n: usize) -> String {
@@ -129,20 +143,36 @@ fn expand_argv<'t>(
     reporter: &mut Reporter<'_>,
 ) -> Option<Expansion<'t>> {
     let (index_text, index_span, name, name_span) = match *arguments {
-        [Argument::Number(index, index_span), Argument::Local(name, name_span)] => (index, index_span, name, name_span),
+        [
+            Argument::Number(index, index_span),
+            Argument::Local(name, name_span),
+        ] => (index, index_span, name, name_span),
         [Argument::Local(..), Argument::Number(..)] => {
-            usage(reporter, span, "`argv` takes the argument index first, then the local".to_owned(), ARGV_USAGE);
+            usage(
+                reporter,
+                span,
+                "`argv` takes the argument index first, then the local".to_owned(),
+                ARGV_USAGE,
+            );
             return None;
         }
         [_, _] => {
-            usage(reporter, span, "`argv` takes an argument index and a local".to_owned(), ARGV_USAGE);
+            usage(
+                reporter,
+                span,
+                "`argv` takes an argument index and a local".to_owned(),
+                ARGV_USAGE,
+            );
             return None;
         }
         _ => {
             usage(
                 reporter,
                 span,
-                format!("`argv` takes 2 arguments (an index and a local), found {}", count(arguments.len())),
+                format!(
+                    "`argv` takes 2 arguments (an index and a local), found {}",
+                    count(arguments.len())
+                ),
                 ARGV_USAGE,
             );
             return None;
@@ -193,11 +223,24 @@ fn expand_resv<'t>(
     let (name, name_span) = match *arguments {
         [Argument::Local(name, name_span)] => (name, name_span),
         [other] => {
-            usage(reporter, other.span(), "`resv` takes a local, not a value".to_owned(), RESV_USAGE);
+            usage(
+                reporter,
+                other.span(),
+                "`resv` takes a local, not a value".to_owned(),
+                RESV_USAGE,
+            );
             return None;
         }
         _ => {
-            usage(reporter, span, format!("`resv` takes 1 argument (a local), found {}", count(arguments.len())), RESV_USAGE);
+            usage(
+                reporter,
+                span,
+                format!(
+                    "`resv` takes 1 argument (a local), found {}",
+                    count(arguments.len())
+                ),
+                RESV_USAGE,
+            );
             return None;
         }
     };
@@ -205,7 +248,10 @@ fn expand_resv<'t>(
     let (function, value) = match local.ty {
         LocalType::I32 => (&abi::RES_I32, format!("(local.get {name})")),
         LocalType::I64 => (&abi::RES_I64, format!("(local.get {name})")),
-        LocalType::F32 => (&abi::RES_F64, format!("(f64.promote_f32 (local.get {name}))")),
+        LocalType::F32 => (
+            &abi::RES_F64,
+            format!("(f64.promote_f32 (local.get {name}))"),
+        ),
         LocalType::F64 => (&abi::RES_F64, format!("(local.get {name})")),
         LocalType::Str => (&abi::RES_STR, format!("(local.get {name})")),
         LocalType::Bytes => (&abi::RES_BYTES, format!("(local.get {name})")),
@@ -237,7 +283,10 @@ fn expand_check<'t>(
                     .error(
                         DiagnosticKind::CheckType,
                         name_span,
-                        format!("`check` needs an i32 status, but `{name}` is `{}`", local.ty),
+                        format!(
+                            "`check` needs an i32 status, but `{name}` is `{}`",
+                            local.ty
+                        ),
                     )
                     .with_hint(CHECK_USAGE);
                 return None;
@@ -258,17 +307,33 @@ fn expand_check<'t>(
             Some(Expansion {
                 prefix: String::new(),
                 expr: Some(expr),
-                suffix: format!(" (local.set {ERR_LOCAL}) (local.set {name}) {}", propagate(ERR_LOCAL)),
+                suffix: format!(
+                    " (local.set {ERR_LOCAL}) (local.set {name}) {}",
+                    propagate(ERR_LOCAL)
+                ),
                 calls: Vec::new(),
                 uses_err: true,
             })
         }
         [_] | [_, _] => {
-            usage(reporter, span, "`check` takes a status local or a call, not a literal".to_owned(), CHECK_USAGE);
+            usage(
+                reporter,
+                span,
+                "`check` takes a status local or a call, not a literal".to_owned(),
+                CHECK_USAGE,
+            );
             None
         }
         _ => {
-            usage(reporter, span, format!("`check` takes 1 or 2 arguments, found {}", count(arguments.len())), CHECK_USAGE);
+            usage(
+                reporter,
+                span,
+                format!(
+                    "`check` takes 1 or 2 arguments, found {}",
+                    count(arguments.len())
+                ),
+                CHECK_USAGE,
+            );
             None
         }
     }
@@ -305,6 +370,9 @@ mod tests {
 
     #[test]
     fn propagation_returns_the_status() {
-        assert_eq!(propagate("$e"), "(if (local.get $e) (then (return (local.get $e))))");
+        assert_eq!(
+            propagate("$e"),
+            "(if (local.get $e) (then (return (local.get $e))))"
+        );
     }
 }

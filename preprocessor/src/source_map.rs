@@ -104,9 +104,15 @@ impl SourceMap {
         Some(match mapping.origin {
             Origin::Verbatim => {
                 let at = mapping.input.start + (offset - mapping.output.start);
-                Location { span: Span::new(at, (at + 1).min(mapping.input.end)), origin: Origin::Verbatim }
+                Location {
+                    span: Span::new(at, (at + 1).min(mapping.input.end)),
+                    origin: Origin::Verbatim,
+                }
             }
-            origin => Location { span: mapping.input, origin },
+            origin => Location {
+                span: mapping.input,
+                origin,
+            },
         })
     }
 
@@ -126,7 +132,11 @@ impl SourceMap {
                 return;
             }
         }
-        self.mappings.push(Mapping { output, input, origin });
+        self.mappings.push(Mapping {
+            output,
+            input,
+            origin,
+        });
     }
 }
 
@@ -138,10 +148,26 @@ mod tests {
     fn verbatim_bytes_map_exactly_and_generated_bytes_to_their_macro() {
         let mut map = SourceMap::default();
         map.push(Span::new(0, 5), Span::new(0, 5), Origin::Verbatim);
-        map.push(Span::new(5, 40), Span::new(5, 14), Origin::Macro(MacroKind::Resv));
+        map.push(
+            Span::new(5, 40),
+            Span::new(5, 14),
+            Origin::Macro(MacroKind::Resv),
+        );
         map.push(Span::new(40, 42), Span::new(14, 16), Origin::Verbatim);
-        assert_eq!(map.lookup(3), Some(Location { span: Span::new(3, 4), origin: Origin::Verbatim }));
-        assert_eq!(map.lookup(20), Some(Location { span: Span::new(5, 14), origin: Origin::Macro(MacroKind::Resv) }));
+        assert_eq!(
+            map.lookup(3),
+            Some(Location {
+                span: Span::new(3, 4),
+                origin: Origin::Verbatim
+            })
+        );
+        assert_eq!(
+            map.lookup(20),
+            Some(Location {
+                span: Span::new(5, 14),
+                origin: Origin::Macro(MacroKind::Resv)
+            })
+        );
         assert_eq!(map.lookup(41).map(|l| l.span), Some(Span::new(15, 16)));
         assert_eq!(map.lookup(42), None);
     }

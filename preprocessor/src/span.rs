@@ -56,8 +56,16 @@ impl LineIndex {
     /// Indexes the line starts of `text`.
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
-        Self { starts, len: text.len() }
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Self {
+            starts,
+            len: text.len(),
+        }
     }
 
     /// The 0-based line holding `offset` (offsets past the end belong to the last line).
@@ -72,14 +80,21 @@ impl LineIndex {
         let line = self.line_of(offset);
         let start = self.starts[line];
         let column = text[start..offset].chars().count() + 1;
-        Position { line: to_u32(line + 1), column: to_u32(column) }
+        Position {
+            line: to_u32(line + 1),
+            column: to_u32(column),
+        }
     }
 
     /// The byte range of 0-based `line`, without its line terminator.
     pub fn line_range(&self, text: &str, line: usize) -> Range<usize> {
         let start = self.starts.get(line).copied().unwrap_or(self.len);
         let end = self.starts.get(line + 1).map_or(self.len, |&next| next - 1);
-        let end = if end > start && text.as_bytes().get(end - 1) == Some(&b'\r') { end - 1 } else { end };
+        let end = if end > start && text.as_bytes().get(end - 1) == Some(&b'\r') {
+            end - 1
+        } else {
+            end
+        };
         start..end.max(start)
     }
 

@@ -51,7 +51,9 @@ pub(crate) fn keywords() -> &'static [String] {
 
 /// Whether `word` is a keyword of the grammar.
 pub(crate) fn is_keyword(word: &str) -> bool {
-    keywords().binary_search_by(|k| k.as_str().cmp(word)).is_ok()
+    keywords()
+        .binary_search_by(|k| k.as_str().cmp(word))
+        .is_ok()
 }
 
 /// The closest instruction to an unknown word, if one is close enough.
@@ -61,12 +63,12 @@ pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
         return Some(meant);
     }
     // `i32.trunc_s/f64` and friends from the old syntax: `T.op_S/F` became `T.op_F_S`.
-    if let Some((head, from)) = lower.split_once('/') {
-        if let Some((op, sign)) = head.rsplit_once('_') {
-            let candidate = format!("{op}_{from}_{sign}");
-            if let Some(found) = keywords().iter().find(|k| **k == candidate) {
-                return Some(found);
-            }
+    if let Some((head, from)) = lower.split_once('/')
+        && let Some((op, sign)) = head.rsplit_once('_')
+    {
+        let candidate = format!("{op}_{from}_{sign}");
+        if let Some(found) = keywords().iter().find(|k| **k == candidate) {
+            return Some(found);
         }
     }
     if is_keyword(&lower) {
@@ -78,7 +80,10 @@ pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
 /// The candidate closest to `word`: by edit distance within a third of its length (at least 1,
 /// at most 3 edits, not counting a `$` sigil), else one of which the other is an abbreviation
 /// (`$cnt` for `$count`, `string` for `str`). Ties go to the first candidate.
-pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let budget = (word.trim_start_matches('$').chars().count() / 3).clamp(1, 3);
     let mut best: Option<(usize, &'a str)> = None;
     let mut abbreviation: Option<&'a str> = None;
@@ -126,7 +131,9 @@ pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
         let mut row_min = current[0];
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut value = (prev[j] + 1).min(current[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut value = (prev[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 value = value.min(prev2[j - 2] + 1);
             }
@@ -148,7 +155,15 @@ mod tests {
 
     #[test]
     fn vocabulary_comes_from_the_grammar() {
-        for word in ["i32.add", "local.get", "f64.sqrt", "br_table", "block", "argv!", "str"] {
+        for word in [
+            "i32.add",
+            "local.get",
+            "f64.sqrt",
+            "br_table",
+            "block",
+            "argv!",
+            "str",
+        ] {
             assert!(is_keyword(word), "{word} missing");
         }
         assert!(!is_keyword("("));
@@ -162,7 +177,10 @@ mod tests {
         assert_eq!(closest_instruction("lcoal.get"), Some("local.get"));
         assert_eq!(closest_instruction("I32.ADD"), Some("i32.add"));
         assert_eq!(closest_instruction("get_local"), Some("local.get"));
-        assert_eq!(closest_instruction("i32.trunc_s/f64"), Some("i32.trunc_f64_s"));
+        assert_eq!(
+            closest_instruction("i32.trunc_s/f64"),
+            Some("i32.trunc_f64_s")
+        );
         assert_eq!(closest_instruction("frobnicate"), None);
     }
 

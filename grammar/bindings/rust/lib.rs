@@ -23,13 +23,19 @@
 
 use tree_sitter_language::LanguageFn;
 
-#[expect(unsafe_code, reason = "the one FFI declaration of the generated C parser")]
+#[expect(
+    unsafe_code,
+    reason = "the one FFI declaration of the generated C parser"
+)]
 unsafe extern "C" {
     fn tree_sitter_watplus() -> *const ();
 }
 
 /// The tree-sitter [`LanguageFn`] of WAT-plus; convert it with `.into()` for a `Parser`.
-#[expect(unsafe_code, reason = "`tree_sitter_watplus` is the generated parser's entry point")]
+#[expect(
+    unsafe_code,
+    reason = "`tree_sitter_watplus` is the generated parser's entry point"
+)]
 pub const LANGUAGE: LanguageFn = unsafe { LanguageFn::from_raw(tree_sitter_watplus) };
 
 /// The node types of the grammar (tree-sitter's `node-types.json`).

@@ -7,12 +7,57 @@ use watsmith_preprocessor::{LineIndex, preprocess};
 
 /// Fragments models actually produce, to build inputs near the grammar.
 const FRAGMENTS: &[&str] = &[
-    "(", ")", "(local $a i32)", "(local $s str)", "(local", "$a", "$s", "$zz", "0", "-1", "1.5",
-    "(argv 0 $a)", "(argv!", "(resv $a)", "(resv", "(check $a)", "(check $s (call $str.len \"x\"))",
-    "(i32.add", "(i32.const 1)", "i32.const", "local.get $a", "(local.set $a", "\"", "\"\"\"",
-    "\"esc\\q\"", "\"ok\"", "(;", ";)", ";;", "\n", " ", "block", "end", "(block $b", "(br $b)",
-    "br 9", "(if", "(then", "(else", "(loop $l", "(func", "(module", "(param $p i32)",
-    "(result i32)", "```wat", "```", "é", "\u{0}", "br_table 0 1", "i64.load offset=4", "(call 3)",
+    "(",
+    ")",
+    "(local $a i32)",
+    "(local $s str)",
+    "(local",
+    "$a",
+    "$s",
+    "$zz",
+    "0",
+    "-1",
+    "1.5",
+    "(argv 0 $a)",
+    "(argv!",
+    "(resv $a)",
+    "(resv",
+    "(check $a)",
+    "(check $s (call $str.len \"x\"))",
+    "(i32.add",
+    "(i32.const 1)",
+    "i32.const",
+    "local.get $a",
+    "(local.set $a",
+    "\"",
+    "\"\"\"",
+    "\"esc\\q\"",
+    "\"ok\"",
+    "(;",
+    ";)",
+    ";;",
+    "\n",
+    " ",
+    "block",
+    "end",
+    "(block $b",
+    "(br $b)",
+    "br 9",
+    "(if",
+    "(then",
+    "(else",
+    "(loop $l",
+    "(func",
+    "(module",
+    "(param $p i32)",
+    "(result i32)",
+    "```wat",
+    "```",
+    "é",
+    "\u{0}",
+    "br_table 0 1",
+    "i64.load offset=4",
+    "(call 3)",
 ];
 
 fn check(source: &str) {
@@ -23,17 +68,26 @@ fn check(source: &str) {
                 assert!(warning.span.start <= warning.span.end && warning.span.end <= source.len());
             }
             for mapping in expanded.source_map.mappings() {
-                assert!(mapping.input.end <= source.len(), "mapping {mapping:?} outside the input");
+                assert!(
+                    mapping.input.end <= source.len(),
+                    "mapping {mapping:?} outside the input"
+                );
                 assert!(mapping.output.end <= expanded.body.len());
             }
             for offset in 0..expanded.body.len() {
-                assert!(expanded.locate(offset).is_some(), "output byte {offset} unmapped");
+                assert!(
+                    expanded.locate(offset).is_some(),
+                    "output byte {offset} unmapped"
+                );
             }
         }
         Err(diagnostics) => {
             assert!(diagnostics.has_errors());
             for d in diagnostics.as_slice() {
-                assert!(d.span.start <= d.span.end && d.span.end <= source.len(), "{d:?} outside {source:?}");
+                assert!(
+                    d.span.start <= d.span.end && d.span.end <= source.len(),
+                    "{d:?} outside {source:?}"
+                );
                 let at = index.position(source, d.span.start);
                 assert_eq!((d.line, d.column), (at.line, at.column));
                 assert!(!d.message.is_empty());
@@ -74,7 +128,12 @@ fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
     let depth = 100_000;
     let source = format!("{}{}", "(block ".repeat(depth), ")".repeat(depth));
     let diagnostics = preprocess(&source).expect_err("too deep");
-    assert!(diagnostics.as_slice().iter().any(|d| d.message.contains("nests deeper than")));
+    assert!(
+        diagnostics
+            .as_slice()
+            .iter()
+            .any(|d| d.message.contains("nests deeper than"))
+    );
 }
 
 #[test]

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use watsmith_preprocessor::preprocess;
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
@@ -48,13 +50,21 @@ fn ok_fixtures_expand_as_recorded_and_validate() {
         let source = fs::read_to_string(file).expect("fixture");
         match preprocess(&source) {
             Ok(expanded) => {
-                expect(&file.with_extension("out"), &expanded.render(), &mut failures);
+                expect(
+                    &file.with_extension("out"),
+                    &expanded.render(),
+                    &mut failures,
+                );
                 if let Err(error) = super::template::validate(&expanded) {
                     failures.push(format!("{} does not validate: {error}", file.display()));
                 }
             }
             Err(diagnostics) => {
-                failures.push(format!("{} was rejected:\n{}", file.display(), diagnostics.render()));
+                failures.push(format!(
+                    "{} was rejected:\n{}",
+                    file.display(),
+                    diagnostics.render()
+                ));
             }
         }
     }
@@ -69,15 +79,26 @@ fn err_fixtures_fail_with_the_recorded_diagnostics() {
     for file in &files {
         let source = fs::read_to_string(file).expect("fixture");
         match preprocess(&source) {
-            Ok(expanded) => failures.push(format!("{} was accepted:\n{}", file.display(), expanded.render())),
+            Ok(expanded) => failures.push(format!(
+                "{} was accepted:\n{}",
+                file.display(),
+                expanded.render()
+            )),
             Err(diagnostics) => {
                 for d in diagnostics.as_slice() {
                     let span = d.span;
                     if span.end > source.len() || span.start > span.end {
-                        failures.push(format!("{}: span {span:?} outside the input", file.display()));
+                        failures.push(format!(
+                            "{}: span {span:?} outside the input",
+                            file.display()
+                        ));
                     }
                 }
-                expect(&file.with_extension("err"), &diagnostics.render(), &mut failures);
+                expect(
+                    &file.with_extension("err"),
+                    &diagnostics.render(),
+                    &mut failures,
+                );
             }
         }
     }

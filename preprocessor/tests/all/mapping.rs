@@ -7,7 +7,10 @@ use watsmith_preprocessor::{MacroKind, Origin, Span, preprocess};
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -16,7 +19,9 @@ fn every_output_byte_maps_into_the_input() {
     let source = "(local $n i64)\n(argv 0 $n)\n(call $core.log \"hi\")\n(resv $n)\n";
     let expanded = preprocess(source).expect("valid");
     for offset in 0..expanded.body.len() {
-        let location = expanded.locate(offset).unwrap_or_else(|| panic!("offset {offset} unmapped"));
+        let location = expanded
+            .locate(offset)
+            .unwrap_or_else(|| panic!("offset {offset} unmapped"));
         assert!(location.span.end <= source.len());
     }
     assert!(expanded.locate(expanded.body.len()).is_none());
@@ -30,7 +35,13 @@ fn verbatim_code_keeps_its_line_and_column() {
     assert_eq!(line_col(&expanded.body, out), (2, 17));
     let location = expanded.locate(out).expect("mapped");
     assert_eq!(location.origin, Origin::Verbatim);
-    assert_eq!(location.span, Span::new(source.find("(i32.const 7)").expect("present"), source.find("(i32.const 7)").expect("present") + 1));
+    assert_eq!(
+        location.span,
+        Span::new(
+            source.find("(i32.const 7)").expect("present"),
+            source.find("(i32.const 7)").expect("present") + 1
+        )
+    );
 }
 
 #[test]
@@ -54,7 +65,12 @@ fn a_wat_error_inside_an_expansion_maps_back_to_the_macro_line() {
     let source = "(local $v str)\n(local $k str)\n(argv 0 $k)\n(check $v (call $kv.nope (local.get $k)))\n(resv $v)\n";
     let expanded = preprocess(source).expect("the preprocessor does not know the capabilities");
     let expanded = watsmith_preprocessor::Expanded {
-        calls: expanded.calls.iter().filter(|c| c.name != "$kv.nope").cloned().collect(),
+        calls: expanded
+            .calls
+            .iter()
+            .filter(|c| c.name != "$kv.nope")
+            .cloned()
+            .collect(),
         ..expanded
     };
     let module = super::template::assemble(&expanded).expect("assembles");
@@ -66,7 +82,11 @@ fn a_wat_error_inside_an_expansion_maps_back_to_the_macro_line() {
     assert!(error_offset >= body_start, "the error lies in the body");
     let location = expanded.locate(error_offset - body_start).expect("mapped");
     let (model_line, model_column) = line_col(source, location.span.start);
-    assert_eq!((model_line, model_column), (4, 17), "points at `$kv.nope` as the model wrote it");
+    assert_eq!(
+        (model_line, model_column),
+        (4, 17),
+        "points at `$kv.nope` as the model wrote it"
+    );
 }
 
 #[test]

@@ -26,7 +26,10 @@ pub(crate) fn assemble(expanded: &Expanded) -> Result<String, String> {
         let (module, name) = call
             .capability_and_function()
             .ok_or_else(|| format!("call of `{}` is not of the form $cap.fn", call.name))?;
-        let signature = match MACRO_HOST_FUNCTIONS.iter().find(|f| f.wat_name() == call.name) {
+        let signature = match MACRO_HOST_FUNCTIONS
+            .iter()
+            .find(|f| f.wat_name() == call.name)
+        {
             Some(function) => {
                 let import = function.import_wat();
                 import[import.find("(param").unwrap_or(import.len())..import.len() - 2].to_owned()
@@ -37,7 +40,10 @@ pub(crate) fn assemble(expanded: &Expanded) -> Result<String, String> {
                 .map(|(_, s)| (*s).to_owned())
                 .ok_or_else(|| format!("no stand-in signature for `{}`", call.name))?,
         };
-        imports.push(format!("  (import \"{module}\" \"{name}\" (func {} {signature}))", call.name));
+        imports.push(format!(
+            "  (import \"{module}\" \"{name}\" (func {} {signature}))",
+            call.name
+        ));
     }
     Ok(format!(
         "(module\n{}\n  (memory (export \"memory\") 1)\n{}\n  (func $run (export \"run\") (result i32)\n{}\n(block $body\n{}\n)\n(i32.const 0)))\n",
@@ -52,6 +58,8 @@ pub(crate) fn assemble(expanded: &Expanded) -> Result<String, String> {
 pub(crate) fn validate(expanded: &Expanded) -> Result<(), String> {
     let module = assemble(expanded)?;
     let binary = wat::parse_str(&module).map_err(|e| format!("wat: {e}\n{module}"))?;
-    wasmparser::Validator::new().validate_all(&binary).map_err(|e| format!("validation: {e}\n{module}"))?;
+    wasmparser::Validator::new()
+        .validate_all(&binary)
+        .map_err(|e| format!("validation: {e}\n{module}"))?;
     Ok(())
 }
