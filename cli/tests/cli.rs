@@ -24,12 +24,16 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn body_file(body: &str) -> tempfile::NamedTempFile {
-    let mut file = tempfile::Builder::new().suffix(".wat").tempfile().expect("temp file");
+    let mut file = tempfile::Builder::new()
+        .suffix(".wat")
+        .tempfile()
+        .expect("temp file");
     file.write_all(body.as_bytes()).expect("write body");
     file
 }
 
-const VALID: &str = "(local $name str)\n(argv! 0 $name)\n(call $core.log \"hello\")\n(resv $name)\n";
+const VALID: &str =
+    "(local $name str)\n(argv! 0 $name)\n(call $core.log \"hello\")\n(resv $name)\n";
 const INVALID: &str = "(local $count i32)\n(local.set $count (i32.const 1))\n(resv $cnt)\n";
 
 mod expand {
@@ -41,19 +45,37 @@ mod expand {
         let out = watsmith(&["expand", file.path().to_str().expect("utf-8 path")], None);
         assert_eq!(out.status.code(), Some(0));
         let stdout = text(&out.stdout);
-        assert!(stdout.starts_with(";; locals\n(local $name i32)\n(local $__err i32)\n"), "{stdout}");
-        assert!(stdout.contains("(data (i32.const 16) \"\\05\\00\\00\\00hello\")"), "{stdout}");
-        assert!(stdout.contains("(call $core.arg_str (i32.const 0))"), "{stdout}");
-        assert!(stdout.contains("(call $core.log (i32.const 16))"), "{stdout}");
+        assert!(
+            stdout.starts_with(";; locals\n(local $name i32)\n(local $__err i32)\n"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("(data (i32.const 16) \"\\05\\00\\00\\00hello\")"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("(call $core.arg_str (i32.const 0))"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("(call $core.log (i32.const 16))"),
+            "{stdout}"
+        );
         assert!(!stdout.contains("warning"), "warnings stay off stdout");
         let stderr = text(&out.stderr);
-        assert!(stderr.contains("warning[bang-macro]: `argv!` is read as `argv`"), "{stderr}");
+        assert!(
+            stderr.contains("warning[bang-macro]: `argv!` is read as `argv`"),
+            "{stderr}"
+        );
         assert!(stderr.contains("--> line 2, column 2"), "{stderr}");
     }
 
     #[test]
     fn a_dash_reads_standard_input() {
-        let out = watsmith(&["expand", "-"], Some("(local $n i64)\n(argv 0 $n)\n(resv $n)"));
+        let out = watsmith(
+            &["expand", "-"],
+            Some("(local $n i64)\n(argv 0 $n)\n(resv $n)"),
+        );
         assert_eq!(out.status.code(), Some(0));
         assert!(text(&out.stdout).contains("(call $core.res_i64 (local.get $n))"));
     }
@@ -71,7 +93,11 @@ mod expand {
         assert_eq!(json["data"][0]["bytes"], "hello");
         assert_eq!(json["calls"][0]["name"], "$core.arg_str");
         assert_eq!(json["warnings"][0]["kind"], "bang-macro");
-        assert!(json["body"].as_str().is_some_and(|b| b.contains("$core.res_str")));
+        assert!(
+            json["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("$core.res_str"))
+        );
     }
 
     #[test]
@@ -81,9 +107,15 @@ mod expand {
         assert_eq!(out.status.code(), Some(2));
         assert!(out.stdout.is_empty());
         let stderr = text(&out.stderr);
-        assert!(stderr.contains("error[unknown-local]: `resv` of undeclared local `$cnt`"), "{stderr}");
+        assert!(
+            stderr.contains("error[unknown-local]: `resv` of undeclared local `$cnt`"),
+            "{stderr}"
+        );
         assert!(stderr.contains("--> line 3, column 7"), "{stderr}");
-        assert!(stderr.contains("= hint: did you mean `$count`?"), "{stderr}");
+        assert!(
+            stderr.contains("= hint: did you mean `$count`?"),
+            "{stderr}"
+        );
     }
 
     #[test]
@@ -125,7 +157,13 @@ mod examples {
             }
             count += 1;
             let out = watsmith(&["expand", path.to_str().expect("utf-8 path")], None);
-            assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), text(&out.stderr));
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                text(&out.stderr)
+            );
             assert!(text(&out.stdout).contains(";; body\n"));
         }
         assert!(count >= 1, "no examples found in {}", dir.display());
@@ -137,7 +175,12 @@ mod usage {
 
     #[test]
     fn usage_errors_exit_64() {
-        for args in [&[][..], &["expand"][..], &["expand", "-", "--frobnicate"][..], &["nonsense"][..]] {
+        for args in [
+            &[][..],
+            &["expand"][..],
+            &["expand", "-", "--frobnicate"][..],
+            &["nonsense"][..],
+        ] {
             let out = watsmith(args, None);
             assert_eq!(out.status.code(), Some(64), "args {args:?}");
             assert!(!out.stderr.is_empty());

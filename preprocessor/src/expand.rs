@@ -353,8 +353,14 @@ impl<'s, 'r> Expander<'s, 'r> {
                 format!("unexpected `{}` in a local declaration", truncate(token)),
             );
             diagnostic.with_hint(match suggestion {
-                Some(ty) => format!("did you mean `{ty}`? a local has one of the types i32, i64, f32, f64, str, bytes"),
-                None => "write `(local $name TYPE)` with TYPE one of i32, i64, f32, f64, str, bytes".to_owned(),
+                Some(ty) => format!(
+                    "{} a local has one of the types i32, i64, f32, f64, str, bytes",
+                    suggestion::did_you_mean(ty)
+                ),
+                None => {
+                    "write `(local $name TYPE)` with TYPE one of i32, i64, f32, f64, str, bytes"
+                        .to_owned()
+                }
             });
         }
 
@@ -579,7 +585,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             return;
         }
         let hint = match suggestion::closest(text, self.locals.names()) {
-            Some(close) => format!("did you mean `{close}`?"),
+            Some(close) => suggestion::did_you_mean(close),
             None => format!("declare it, e.g. `(local {text} i32)` with the type it holds"),
         };
         self.reporter
@@ -617,7 +623,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             .chain([BODY_LABEL])
             .collect();
         let hint = match suggestion::closest(text, in_scope.iter().copied()) {
-            Some(close) => format!("did you mean `{close}`?"),
+            Some(close) => suggestion::did_you_mean(close),
             None if self.labels.iter().flatten().next().is_none() => format!(
                 "no labelled block encloses this branch; label one, as in `(block {text} ...)`, or `(br {BODY_LABEL})` to end the program"
             ),
@@ -1004,7 +1010,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             ),
             _ => (
                 format!("unknown instruction `{word}`"),
-                suggestion::closest_instruction(word).map(|s| format!("did you mean `{s}`?")),
+                suggestion::closest_instruction(word).map(suggestion::did_you_mean),
             ),
         };
         let diagnostic = self
@@ -1027,7 +1033,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         } else if word.starts_with(|c: char| c.is_ascii_alphabetic())
             && !suggestion::is_keyword(word)
         {
-            suggestion::closest_instruction(word).map(|s| format!("did you mean `{s}`?"))
+            suggestion::closest_instruction(word).map(suggestion::did_you_mean)
         } else {
             None
         };

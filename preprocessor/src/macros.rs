@@ -21,6 +21,7 @@ use crate::hoist::{LocalTable, LocalType};
 use crate::limits::ERR_LOCAL;
 use crate::source_map::MacroKind;
 use crate::span::Span;
+use crate::suggestion;
 
 /// One argument of a macro, classified.
 #[derive(Debug, Clone, Copy)]
@@ -87,8 +88,8 @@ fn resolve<'a>(
         MacroKind::Resv => format!("`resv` of undeclared local `{name}`"),
         other => format!("unknown local `{name}` in `{}`", other.name()),
     };
-    let hint = match crate::suggestion::closest(name, locals.names()) {
-        Some(close) => format!("did you mean `{close}`?"),
+    let hint = match suggestion::closest(name, locals.names()) {
+        Some(close) => suggestion::did_you_mean(close),
         None => match macro_kind {
             MacroKind::Resv => {
                 format!("declare it with the type of the result, e.g. `(local {name} i64)`")

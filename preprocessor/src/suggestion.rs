@@ -56,6 +56,11 @@ pub(crate) fn is_keyword(word: &str) -> bool {
         .is_ok()
 }
 
+/// The hint for a misspelt name: "did you mean `x`?".
+pub(crate) fn did_you_mean(suggestion: &str) -> String {
+    format!("did you mean `{suggestion}`?")
+}
+
 /// The closest instruction to an unknown word, if one is close enough.
 pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
     let lower = word.to_ascii_lowercase();
