@@ -57,6 +57,7 @@ pub use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Related, Re
 pub use crate::hoist::{Local, LocalOrigin, LocalType};
 pub use crate::source_map::{Location, MacroKind, Mapping, Origin, SourceMap};
 pub use crate::span::{LineIndex, Position, Span};
+pub use crate::suggestion::closest;
 
 /// A host function the body calls, with where it is first called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

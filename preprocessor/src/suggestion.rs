@@ -85,10 +85,7 @@ pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
 /// The candidate closest to `word`: by edit distance within a third of its length (at least 1,
 /// at most 3 edits, not counting a `$` sigil), else one of which the other is an abbreviation
 /// (`$cnt` for `$count`, `string` for `str`). Ties go to the first candidate.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let budget = (word.trim_start_matches('$').chars().count() / 3).clamp(1, 3);
     let mut best: Option<(usize, &'a str)> = None;
     let mut abbreviation: Option<&'a str> = None;

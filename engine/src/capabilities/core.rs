@@ -1,0 +1,258 @@
+//! `core`: arguments, results, allocation and logging. Always granted.
+//!
+//! The `arg_*`/`res_*` functions are the ones the macros expand to
+//! ([`watsmith_preprocessor::abi`]); the engine provides exactly those signatures (a test
+//! checks it).
+
+use wasmtime::{Caller, Linker};
+use watsmith_preprocessor::abi::{self, HostFunction, ValType};
+
+use crate::capability::{Capability, FunctionDoc};
+use crate::run::{self, RunState};
+use crate::status::StatusCode;
+use crate::value::Value;
+
+/// The `core` capability.
+#[derive(Debug, Clone, Copy)]
+pub struct Core;
+
+const fn doc(function: HostFunction, description: &'static str) -> FunctionDoc {
+    FunctionDoc {
+        function,
+        description,
+    }
+}
+
+/// `core.alloc`: `size` bytes of fresh memory.
+pub const ALLOC: HostFunction = HostFunction {
+    module: "core",
+    name: "alloc",
+    params: &[ValType::I32],
+    results: &[ValType::I32, ValType::I32],
+};
+/// `core.log`: append a str to the run's log.
+pub const LOG: HostFunction = HostFunction {
+    module: "core",
+    name: "log",
+    params: &[ValType::I32],
+    results: &[],
+};
+/// `core.arg_count`: the number of arguments.
+pub const ARG_COUNT: HostFunction = HostFunction {
+    module: "core",
+    name: "arg_count",
+    params: &[],
+    results: &[ValType::I32],
+};
+
+static FUNCTIONS: [FunctionDoc; 13] = [
+    doc(
+        abi::ARG_I32,
+        "argument N as i32 (what `argv` calls); EBOUND if there is no argument N, ETRFM if it is not an integer that fits",
+    ),
+    doc(
+        abi::ARG_I64,
+        "argument N as i64; EBOUND if missing, ETRFM if not an integer",
+    ),
+    doc(
+        abi::ARG_F64,
+        "argument N as f64 (integers convert); EBOUND if missing, ETRFM if not a number",
+    ),
+    doc(
+        abi::ARG_STR,
+        "argument N copied into memory as a str; EBOUND if missing, ETRFM if not text, ENOMEM if memory is full",
+    ),
+    doc(
+        abi::ARG_BYTES,
+        "argument N copied into memory as bytes (text gives its UTF-8); EBOUND, ETRFM, ENOMEM",
+    ),
+    doc(abi::RES_I32, "append an i32 result (what `resv` calls)"),
+    doc(abi::RES_I64, "append an i64 result"),
+    doc(abi::RES_F64, "append an f64 result"),
+    doc(
+        abi::RES_STR,
+        "append the str at the pointer as a text result; EBOUND if it lies outside memory, ETRFM if not UTF-8",
+    ),
+    doc(
+        abi::RES_BYTES,
+        "append the bytes at the pointer as a bytes result; EBOUND if outside memory",
+    ),
+    doc(
+        ALLOC,
+        "allocate SIZE bytes (8-aligned) and return (pointer, status); ENOMEM past the memory limit",
+    ),
+    doc(LOG, "append the str at the pointer to the run's log"),
+    doc(ARG_COUNT, "the number of arguments"),
+];
+
+fn status(result: Result<(), StatusCode>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(code) => code.as_i32(),
+    }
+}
+
+fn argument<'a>(caller: &'a Caller<'_, RunState>, index: i32) -> Result<&'a Value, StatusCode> {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| caller.data().args.get(i))
+        .ok_or(StatusCode::EBOUND)
+}
+
+fn arg_i64(caller: &Caller<'_, RunState>, index: i32) -> Result<i64, StatusCode> {
+    match argument(caller, index)? {
+        Value::I64(n) => Ok(*n),
+        Value::I32(n) => Ok(i64::from(*n)),
+        _ => Err(StatusCode::ETRFM),
+    }
+}
+
+fn arg_f64(caller: &Caller<'_, RunState>, index: i32) -> Result<f64, StatusCode> {
+    match argument(caller, index)? {
+        Value::F64(x) => Ok(*x),
+        Value::I64(n) => Ok(*n as f64),
+        Value::I32(n) => Ok(f64::from(*n)),
+        _ => Err(StatusCode::ETRFM),
+    }
+}
+
+/// `(value, status)` as a host function returns it: the value is 0 on error.
+fn pair<T: Default>(result: Result<T, StatusCode>) -> (T, i32) {
+    match result {
+        Ok(value) => (value, 0),
+        Err(code) => (T::default(), code.as_i32()),
+    }
+}
+
+fn arg_to_memory(
+    caller: &mut Caller<'_, RunState>,
+    index: i32,
+    text_only: bool,
+) -> wasmtime::Result<(i32, i32)> {
+    let bytes = match argument(caller, index) {
+        Ok(Value::Str(s)) => s.as_bytes().to_vec(),
+        Ok(Value::Bytes(b)) if !text_only => b.clone(),
+        Ok(_) => return Ok((0, StatusCode::ETRFM.as_i32())),
+        Err(code) => return Ok((0, code.as_i32())),
+    };
+    Ok(pair(
+        run::write_value(caller, &bytes)?.map(|ptr| ptr as i32),
+    ))
+}
+
+impl Capability for Core {
+    fn name(&self) -> &'static str {
+        "core"
+    }
+
+    fn description(&self) -> &'static str {
+        "arguments, results, memory allocation and logging (always granted)"
+    }
+
+    fn functions(&self) -> &'static [FunctionDoc] {
+        &FUNCTIONS
+    }
+
+    fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
+        linker.func_wrap(
+            "core",
+            "arg_i32",
+            |caller: Caller<'_, RunState>, index: i32| {
+                pair(
+                    arg_i64(&caller, index)
+                        .and_then(|n| i32::try_from(n).map_err(|_| StatusCode::ETRFM)),
+                )
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "arg_i64",
+            |caller: Caller<'_, RunState>, index: i32| pair(arg_i64(&caller, index)),
+        )?;
+        linker.func_wrap(
+            "core",
+            "arg_f64",
+            |caller: Caller<'_, RunState>, index: i32| pair(arg_f64(&caller, index)),
+        )?;
+        linker.func_wrap(
+            "core",
+            "arg_str",
+            |mut caller: Caller<'_, RunState>, index: i32| arg_to_memory(&mut caller, index, true),
+        )?;
+        linker.func_wrap(
+            "core",
+            "arg_bytes",
+            |mut caller: Caller<'_, RunState>, index: i32| arg_to_memory(&mut caller, index, false),
+        )?;
+        linker.func_wrap(
+            "core",
+            "res_i32",
+            |mut caller: Caller<'_, RunState>, value: i32| {
+                caller.data_mut().push_result(Value::I32(value)).map(|()| 0)
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "res_i64",
+            |mut caller: Caller<'_, RunState>, value: i64| {
+                caller.data_mut().push_result(Value::I64(value)).map(|()| 0)
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "res_f64",
+            |mut caller: Caller<'_, RunState>, value: f64| {
+                caller.data_mut().push_result(Value::F64(value)).map(|()| 0)
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "res_str",
+            |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<i32> {
+                match run::read_str(&mut caller, ptr)? {
+                    Ok(text) => caller.data_mut().push_result(Value::Str(text)).map(|()| 0),
+                    Err(code) => Ok(status(Err(code))),
+                }
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "res_bytes",
+            |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<i32> {
+                match run::read_bytes(&mut caller, ptr)? {
+                    Ok(bytes) => caller
+                        .data_mut()
+                        .push_result(Value::Bytes(bytes))
+                        .map(|()| 0),
+                    Err(code) => Ok(status(Err(code))),
+                }
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "alloc",
+            |mut caller: Caller<'_, RunState>, size: i32| -> wasmtime::Result<(i32, i32)> {
+                let Ok(size) = u32::try_from(size) else {
+                    return Ok((0, StatusCode::EBOUND.as_i32()));
+                };
+                Ok(pair(run::alloc(&mut caller, size)?.map(|ptr| ptr as i32)))
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "log",
+            |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<()> {
+                let line = match run::read_bytes(&mut caller, ptr)? {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(_) => format!("[core.log: no str at address {ptr}]"),
+                };
+                caller.data_mut().push_log(line);
+                Ok(())
+            },
+        )?;
+        linker.func_wrap("core", "arg_count", |caller: Caller<'_, RunState>| -> i32 {
+            i32::try_from(caller.data().args.len()).unwrap_or(i32::MAX)
+        })?;
+        Ok(())
+    }
+}

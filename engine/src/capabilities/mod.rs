@@ -1,0 +1,3 @@
+//! The built-in capabilities.
+
+pub mod core;

@@ -1,0 +1,135 @@
+//! Capabilities: the host functions a program may import, grouped by what they give access to.
+//!
+//! A [`Capability`] names itself, documents its functions (the template assembler derives the WAT
+//! import lines from these signatures, and the agent's system prompt lists them), and registers
+//! them on the engine's linker. The [`Registry`] is the only place that knows them all: adding a
+//! capability means implementing the trait and registering it, nothing else.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use wasmtime::Linker;
+use watsmith_preprocessor::abi::HostFunction;
+
+use crate::run::RunState;
+
+/// One host function, as documented to the model.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FunctionDoc {
+    /// Module (the capability), name and signature.
+    pub function: HostFunction,
+    /// What it does, one line, including its error codes.
+    pub description: &'static str,
+}
+
+impl FunctionDoc {
+    /// The signature as a model reads it: `$core.alloc (param i32) (result i32 i32)`.
+    pub fn signature(&self) -> String {
+        let import = self.function.import_wat();
+        let start = import.find("(func ").map_or(0, |i| i + "(func ".len());
+        import[start..import.len() - 2].to_owned()
+    }
+}
+
+/// A group of host functions imported as `(import "<name>" "<fn>" ...)` and called `$<name>.<fn>`.
+pub trait Capability: Send + Sync + 'static {
+    /// The import module name, e.g. `core`, `str`.
+    fn name(&self) -> &'static str;
+
+    /// One line on what the capability gives access to.
+    fn description(&self) -> &'static str;
+
+    /// Every function, with its signature.
+    fn functions(&self) -> &'static [FunctionDoc];
+
+    /// Registers the functions on the linker.
+    fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()>;
+}
+
+/// The capabilities an engine knows.
+pub struct Registry {
+    capabilities: Vec<Box<dyn Capability>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.capabilities.iter().map(|c| c.name()))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// A registry of the built-in capabilities.
+    pub fn builtin() -> Self {
+        Self {
+            capabilities: vec![Box::new(crate::capabilities::core::Core)],
+        }
+    }
+
+    /// Adds a capability; a second one with the same name replaces the first.
+    pub fn register(&mut self, capability: Box<dyn Capability>) {
+        self.capabilities.retain(|c| c.name() != capability.name());
+        self.capabilities.push(capability);
+    }
+
+    /// All capabilities, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Capability> {
+        self.capabilities.iter().map(|c| c.as_ref())
+    }
+
+    /// The capability named `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn Capability> {
+        self.iter().find(|c| c.name() == name)
+    }
+
+    /// The documented function `$capability.function`.
+    pub fn function(&self, capability: &str, function: &str) -> Option<&'static FunctionDoc> {
+        self.get(capability)?
+            .functions()
+            .iter()
+            .find(|f| f.function.name == function)
+    }
+
+    /// Every function's full name (`$core.alloc`), for suggestions.
+    pub fn function_names(&self) -> Vec<String> {
+        self.iter()
+            .flat_map(|c| c.functions().iter().map(|f| f.function.wat_name()))
+            .collect()
+    }
+
+    pub(crate) fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
+        for capability in self.iter() {
+            capability.link(linker)?;
+        }
+        Ok(())
+    }
+}
+
+/// Which capabilities a run may use. `core` is always granted; everything else is denied unless
+/// allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    allowed: BTreeSet<String>,
+}
+
+impl Policy {
+    /// The capability that every program has: arguments, results, allocation and logging.
+    pub const ALWAYS: &'static str = "core";
+
+    /// A policy that grants only `core`.
+    pub fn deny_all() -> Self {
+        Self::default()
+    }
+
+    /// Grants a capability.
+    pub fn allow(mut self, capability: impl Into<String>) -> Self {
+        self.allowed.insert(capability.into());
+        self
+    }
+
+    /// Whether the capability is granted.
+    pub fn grants(&self, capability: &str) -> bool {
+        capability == Self::ALWAYS || self.allowed.contains(capability)
+    }
+}

@@ -1,0 +1,461 @@
+//! The engine: compiles bodies into pre-linked programs (once, cached) and runs them under limits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use wasmtime::{Config, InstancePre, Linker, Module, OptLevel, Store, Strategy, Trap};
+use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter};
+
+use crate::cache::{Cache, CacheStats};
+use crate::capability::{Policy, Registry};
+use crate::limits::{
+    DEFAULT_CACHE_CAPACITY, DEFAULT_STACK_BYTES, EPOCH_TICK, Limits, UNLIMITED_FUEL,
+};
+use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind};
+use crate::run::{MemoryLimitExceeded, OutputLimitExceeded, RunState};
+use crate::status::StatusCode;
+use crate::template::{self, Assembled};
+use crate::value::Value;
+
+/// Which compiler turns WebAssembly into machine code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    /// Cranelift without optimisations: the fastest Cranelift compile.
+    CraneliftNone,
+    /// Cranelift optimising for speed.
+    CraneliftSpeed,
+    /// Winch, the baseline compiler: fastest compile, slower code.
+    Winch,
+}
+
+/// Engine-wide settings, validated once by [`Engine::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The compiler. Default: Cranelift without optimisations (bodies are small and run once).
+    pub compiler: Compiler,
+    /// Cap on the wasm stack of every run, in bytes. Default 512 KiB.
+    pub stack_bytes: usize,
+    /// Compiled programs kept in the cache. Default 256; 0 disables the cache.
+    pub cache_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            compiler: Compiler::CraneliftNone,
+            stack_bytes: DEFAULT_STACK_BYTES,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+        }
+    }
+}
+
+/// The engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the WebAssembly engine: {0}")]
+pub struct EngineError(String);
+
+/// A compiled, pre-linked program: instantiating and running it is cheap.
+pub struct Program {
+    pre: InstancePre<RunState>,
+    initial_top: u32,
+    capabilities: Vec<&'static str>,
+    /// Warnings of the preprocessor (leniency applied), to report with every run.
+    warnings: Vec<Diagnostic>,
+    /// For policy diagnostics: where each capability is first called.
+    first_calls: Vec<(&'static str, Diagnostic)>,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("initial_top", &self.initial_top)
+            .field("capabilities", &self.capabilities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Program {
+    /// The capabilities the program imports from.
+    pub fn capabilities(&self) -> &[&'static str] {
+        &self.capabilities
+    }
+
+    /// The preprocessor's warnings.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`]: one thread per engine, whatever the
+/// number of runs, stopped when the engine is dropped.
+#[derive(Debug)]
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: wasmtime::Engine) -> Result<Self, EngineError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("watsmith-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| EngineError(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The thread only sleeps and increments; it cannot panic, and it ends within a tick.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Compiles and runs WAT-plus bodies. Share it across threads (`&Engine` is enough).
+#[derive(Debug)]
+pub struct Engine {
+    wasm: wasmtime::Engine,
+    linker: Linker<RunState>,
+    registry: Registry,
+    cache: Cache,
+    _ticker: Ticker,
+}
+
+impl Engine {
+    /// An engine with the built-in capabilities.
+    pub fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+        Self::with_registry(config, Registry::builtin())
+    }
+
+    /// An engine with the given capabilities.
+    pub fn with_registry(config: &EngineConfig, registry: Registry) -> Result<Self, EngineError> {
+        let mut wasm_config = Config::new();
+        wasm_config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(config.stack_bytes);
+        match config.compiler {
+            Compiler::CraneliftNone => {
+                wasm_config
+                    .strategy(Strategy::Cranelift)
+                    .cranelift_opt_level(OptLevel::None);
+            }
+            Compiler::CraneliftSpeed => {
+                wasm_config
+                    .strategy(Strategy::Cranelift)
+                    .cranelift_opt_level(OptLevel::Speed);
+            }
+            Compiler::Winch => {
+                wasm_config.strategy(Strategy::Winch);
+            }
+        }
+        let wasm =
+            wasmtime::Engine::new(&wasm_config).map_err(|e| EngineError(format!("{e:#}")))?;
+        let mut linker = Linker::new(&wasm);
+        registry
+            .link(&mut linker)
+            .map_err(|e| EngineError(format!("linking the capabilities: {e:#}")))?;
+        let ticker = Ticker::start(wasm.clone())?;
+        Ok(Self {
+            wasm,
+            linker,
+            registry,
+            cache: Cache::new(config.cache_capacity),
+            _ticker: ticker,
+        })
+    }
+
+    /// The capabilities this engine knows.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Hits, misses and size of the compile cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Preprocesses and assembles a body without compiling it: what `watsmith expand --module`
+    /// prints.
+    pub fn assemble(&self, body: &str) -> Result<(Expanded, Assembled), Vec<Diagnostic>> {
+        let expanded = watsmith_preprocessor::preprocess(body)
+            .map_err(|d| d.into_iter().collect::<Vec<_>>())?;
+        let functions = template::resolve_calls(body, &expanded, &self.registry)
+            .map_err(|d| d.into_iter().collect::<Vec<_>>())?;
+        let assembled = template::assemble(&expanded, &functions);
+        Ok((expanded, assembled))
+    }
+
+    /// The compiled program of `body`, from the cache or compiled now, if the policy grants every
+    /// capability it imports. Otherwise the outcome that explains why it cannot run.
+    pub fn prepare(
+        &self,
+        body: &str,
+        policy: &Policy,
+    ) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
+        let (program, cache) = match self.cache.get(body) {
+            Some(program) => (program, CacheState::Hit),
+            None => {
+                let program = Arc::new(self.compile(body).map_err(|diagnostics| {
+                    Box::new(Outcome::refused(
+                        Status::Invalid,
+                        StatusCode::SUCCESS,
+                        diagnostics,
+                    ))
+                })?);
+                self.cache.insert(body, Arc::clone(&program));
+                (program, CacheState::Miss)
+            }
+        };
+        let denied: Vec<Diagnostic> = program
+            .first_calls
+            .iter()
+            .filter(|(capability, _)| !policy.grants(capability))
+            .map(|(_, diagnostic)| diagnostic.clone())
+            .collect();
+        if !denied.is_empty() {
+            let mut outcome = Outcome::refused(Status::Error, StatusCode::EACCESS, denied);
+            outcome.cache = Some(cache);
+            return Err(Box::new(outcome));
+        }
+        Ok((program, cache))
+    }
+
+    fn compile(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
+        let (expanded, assembled) = self.assemble(body)?;
+        let binary = encode(body, &expanded, &assembled)?;
+        let module = Module::from_binary(&self.wasm, &binary).map_err(|error| {
+            vec![validation_diagnostic(
+                body,
+                &expanded,
+                &assembled,
+                &binary,
+                &format!("{error:#}"),
+            )]
+        })?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|error| {
+            vec![template::diagnostic_at(
+                body,
+                &expanded,
+                &assembled,
+                None,
+                &format!("cannot link the program: {error:#}"),
+            )]
+        })?;
+        let reporter = Reporter::new(body);
+        let mut first_calls: Vec<(&'static str, Diagnostic)> = Vec::new();
+        for call in &expanded.calls {
+            let Some((capability, _)) = call.capability_and_function() else {
+                continue;
+            };
+            let Some(&known) = assembled.capabilities.iter().find(|c| **c == capability) else {
+                continue;
+            };
+            if first_calls.iter().any(|(c, _)| *c == known) {
+                continue;
+            }
+            let mut diagnostic = reporter.diagnostic(
+                watsmith_preprocessor::Severity::Error,
+                DiagnosticKind::Validation,
+                call.span,
+                format!(
+                    "capability `{known}` is not granted to this run (`{}` needs it)",
+                    call.name
+                ),
+            );
+            diagnostic.hint = Some(format!(
+                "the run's policy must allow `{known}` (`--allow {known}`), or solve the task without it"
+            ));
+            first_calls.push((known, diagnostic));
+        }
+        Ok(Program {
+            pre,
+            initial_top: expanded.initial_top,
+            capabilities: assembled.capabilities,
+            warnings: expanded.warnings,
+            first_calls,
+        })
+    }
+
+    /// Runs a prepared program with `args` under `limits`.
+    pub fn run(&self, program: &Program, args: Vec<Value>, limits: &Limits) -> Outcome {
+        let started = Instant::now();
+        let mut store = Store::new(
+            &self.wasm,
+            RunState::new(args, limits.clone(), program.initial_top),
+        );
+        store.limiter(|state| &mut state.memory_cap);
+        let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+        let outcome = store
+            .set_fuel(budget)
+            .map(|()| {
+                let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+                store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+                store.epoch_deadline_trap();
+            })
+            .and_then(|()| program.pre.instantiate(&mut store))
+            .and_then(|instance| {
+                store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                instance.get_typed_func::<(), i32>(&mut store, "run")
+            })
+            .and_then(|entry| entry.call(&mut store, ()));
+        let fuel_used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+        let state = store.into_data();
+        let mut logs = state.output.logs;
+        if state.output.dropped_logs > 0 {
+            logs.push(format!(
+                "[{} more log lines dropped: the limit is {} lines or {} bytes]",
+                state.output.dropped_logs, limits.max_logs, limits.max_log_bytes
+            ));
+        }
+        let (status, code, trap) = match outcome {
+            Ok(0) => (Status::Ok, StatusCode::SUCCESS, None),
+            Ok(code) => (Status::Error, StatusCode(code), None),
+            Err(error) => (Status::Trap, StatusCode::SUCCESS, Some(classify(&error))),
+        };
+        Outcome {
+            status,
+            code,
+            code_name: code.name(),
+            results: state.output.results,
+            logs,
+            trap,
+            diagnostics: program.warnings.clone(),
+            fuel_used,
+            elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            cache: None,
+        }
+    }
+
+    /// Prepares and runs a body: the whole pipeline, one outcome.
+    pub fn exec(&self, body: &str, args: Vec<Value>, policy: &Policy, limits: &Limits) -> Outcome {
+        let started = Instant::now();
+        let mut outcome = match self.prepare(body, policy) {
+            Ok((program, cache)) => {
+                let mut outcome = self.run(&program, args, limits);
+                outcome.cache = Some(cache);
+                outcome
+            }
+            Err(outcome) => *outcome,
+        };
+        outcome.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        outcome
+    }
+}
+
+/// The typed kind of a run's error.
+fn classify(error: &wasmtime::Error) -> TrapInfo {
+    let message = format!("{error:#}");
+    let kind = if let Some(trap) = error.downcast_ref::<Trap>() {
+        match *trap {
+            Trap::OutOfFuel => TrapKind::OutOfFuel,
+            Trap::Interrupt => TrapKind::Timeout,
+            Trap::StackOverflow => TrapKind::StackOverflow,
+            Trap::UnreachableCodeReached => TrapKind::Unreachable,
+            Trap::IntegerDivisionByZero => TrapKind::IntegerDivideByZero,
+            Trap::IntegerOverflow => TrapKind::IntegerOverflow,
+            Trap::BadConversionToInteger => TrapKind::InvalidConversion,
+            Trap::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+            _ => TrapKind::Other,
+        }
+    } else if error.is::<MemoryLimitExceeded>() {
+        TrapKind::MemoryLimit
+    } else if error.is::<OutputLimitExceeded>() {
+        TrapKind::OutputLimit
+    } else {
+        TrapKind::Host
+    };
+    TrapInfo { kind, message }
+}
+
+/// Encodes the module text with `wast`, mapping a text error back to the body.
+fn encode(
+    body: &str,
+    expanded: &Expanded,
+    assembled: &Assembled,
+) -> Result<Vec<u8>, Vec<Diagnostic>> {
+    let fail = |error: wast::Error| {
+        vec![template::diagnostic_at(
+            body,
+            expanded,
+            assembled,
+            Some(error.span().offset()),
+            &error.message(),
+        )]
+    };
+    let buffer = wast::parser::ParseBuffer::new(&assembled.text).map_err(fail)?;
+    let mut wat = wast::parser::parse::<wast::Wat<'_>>(&buffer).map_err(fail)?;
+    wat.encode().map_err(fail)
+}
+
+/// Locates a validation error: finds the operator at the error's binary offset and the text span
+/// of that instruction (re-parsing with instruction spans on this rare path only).
+fn validation_diagnostic(
+    body: &str,
+    expanded: &Expanded,
+    assembled: &Assembled,
+    binary: &[u8],
+    message: &str,
+) -> Diagnostic {
+    let offset = wasmtime::wasmparser::Validator::new_with_features(
+        wasmtime::wasmparser::WasmFeatures::all(),
+    )
+    .validate_all(binary)
+    .err()
+    .map(|e| e.offset());
+    let text_offset =
+        offset.and_then(|offset| instruction_text_offset(&assembled.text, binary, offset));
+    template::diagnostic_at(body, expanded, assembled, text_offset, message)
+}
+
+/// The text offset of the instruction at binary `offset` of the (single) function body.
+fn instruction_text_offset(text: &str, binary: &[u8], offset: usize) -> Option<usize> {
+    use wasmtime::wasmparser::{Parser, Payload};
+    let mut operator_offsets = Vec::new();
+    for payload in Parser::new(0).parse_all(binary) {
+        if let Ok(Payload::CodeSectionEntry(function)) = payload {
+            let mut reader = function.get_operators_reader().ok()?;
+            while !reader.eof() {
+                let (_, at) = reader.read_with_offset().ok()?;
+                operator_offsets.push(at);
+            }
+        }
+    }
+    let index = operator_offsets.iter().rposition(|&at| at <= offset)?;
+    let mut buffer = wast::parser::ParseBuffer::new(text).ok()?;
+    buffer.track_instr_spans(true);
+    let wat = wast::parser::parse::<wast::Wat<'_>>(&buffer).ok()?;
+    let wast::Wat::Module(module) = wat else {
+        return None;
+    };
+    let wast::core::ModuleKind::Text(fields) = module.kind else {
+        return None;
+    };
+    fields.iter().find_map(|field| match field {
+        wast::core::ModuleField::Func(func) => match &func.kind {
+            wast::core::FuncKind::Inline { expression, .. } => {
+                let spans = expression.instr_spans.as_ref()?;
+                spans
+                    .get(index.min(spans.len().saturating_sub(1)))
+                    .map(|span| span.offset())
+            }
+            wast::core::FuncKind::Import(..) => None,
+        },
+        _ => None,
+    })
+}

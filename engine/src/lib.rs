@@ -1,0 +1,44 @@
+//! The watsmith engine: wraps an expanded WAT-plus body into a module, compiles it once (cached,
+//! pre-linked), and runs it under fuel, memory, stack, output and wall-clock limits with only the
+//! capabilities the run's policy grants. Every run ends in a typed [`Outcome`].
+//!
+//! ```
+//! use watsmith_engine::{Engine, EngineConfig, Limits, Policy, Status, Value};
+//!
+//! let engine = Engine::new(&EngineConfig::default()).expect("engine");
+//! let body = "(local $n i64) (argv 0 $n) (local.set $n (i64.mul (local.get $n) (local.get $n))) (resv $n)";
+//! let outcome = engine.exec(body, vec![Value::I64(12)], &Policy::deny_all(), &Limits::default());
+//! assert_eq!(outcome.status, Status::Ok);
+//! assert_eq!(outcome.results, [Value::I64(144)]);
+//! ```
+//!
+//! Design notes:
+//! - The compile cache is keyed by the body's text, so a hit skips preprocessing entirely; the
+//!   policy is still checked on every run against the capabilities the program imports.
+//! - Deadlines use epoch interruption with one ticker thread per engine ([`limits::EPOCH_TICK`]).
+//! - Growth of the linear memory past its cap by the program's own `memory.grow` traps with
+//!   `memory_limit`; the host allocator (`core.alloc`, string arguments) returns ENOMEM instead,
+//!   so a program can handle it.
+
+#![deny(missing_docs)]
+
+mod cache;
+pub mod capabilities;
+mod capability;
+mod engine;
+pub mod limits;
+mod outcome;
+mod run;
+mod status;
+mod template;
+mod value;
+
+pub use crate::cache::CacheStats;
+pub use crate::capability::{Capability, FunctionDoc, Policy, Registry};
+pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
+pub use crate::limits::Limits;
+pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind};
+pub use crate::run::{MemoryLimitExceeded, OutputLimitExceeded, RunState};
+pub use crate::status::StatusCode;
+pub use crate::template::{Assembled, assemble};
+pub use crate::value::Value;

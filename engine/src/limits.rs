@@ -1,0 +1,67 @@
+//! Every limit of a run and its default, in one place.
+//!
+//! Defaults deny: a run gets finite fuel, a wall-clock deadline, a memory cap and output caps
+//! unless the caller asks for more.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Default instruction budget: about a second of compute on this project's machine.
+pub const DEFAULT_FUEL: u64 = 1_000_000_000;
+/// The budget of a run without a fuel limit. Wasmtime keeps fuel in an `i64`, so this is the
+/// largest budget whose consumption it still reports.
+pub const UNLIMITED_FUEL: u64 = i64::MAX as u64;
+/// Default wall-clock deadline of one run.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default cap on the linear memory of one run.
+pub const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
+/// Default cap on the wasm stack (an engine setting: it is compiled into the code's checks).
+pub const DEFAULT_STACK_BYTES: usize = 512 << 10;
+/// Default cap on the number of results of one run.
+pub const DEFAULT_MAX_RESULTS: usize = 1024;
+/// Default cap on the total bytes of text and bytes results.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 1 << 20;
+/// Default cap on the number of log lines.
+pub const DEFAULT_MAX_LOGS: usize = 1000;
+/// Default cap on the total bytes of log lines.
+pub const DEFAULT_MAX_LOG_BYTES: usize = 64 << 10;
+/// Period of the engine's epoch ticker: the resolution of deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// Size of a WebAssembly page.
+pub const WASM_PAGE: u64 = 64 << 10;
+/// Default number of compiled programs the cache keeps.
+pub const DEFAULT_CACHE_CAPACITY: usize = 256;
+
+/// Per-run limits. `None` fuel means unlimited (the deadline still applies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Instruction budget (fuel); `None` for unlimited.
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline, enforced by epoch interruption.
+    pub timeout: Duration,
+    /// Cap on the linear memory, in bytes.
+    pub memory_bytes: u64,
+    /// Cap on the number of results.
+    pub max_results: usize,
+    /// Cap on the total bytes of text/bytes results.
+    pub max_result_bytes: usize,
+    /// Cap on the number of log lines.
+    pub max_logs: usize,
+    /// Cap on the total bytes of log lines.
+    pub max_log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: Some(DEFAULT_FUEL),
+            timeout: DEFAULT_TIMEOUT,
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            max_results: DEFAULT_MAX_RESULTS,
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+            max_logs: DEFAULT_MAX_LOGS,
+            max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The outcome of a run: the one format shared by the CLI, the agent's observations, the server
+//! and the evaluation tools.
+
+use serde::Serialize;
+use watsmith_preprocessor::Diagnostic;
+
+use crate::status::StatusCode;
+use crate::value::Value;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The program returned 0.
+    Ok,
+    /// The program returned a non-zero status, or was refused by the policy (EACCESS).
+    Error,
+    /// The program trapped or hit a limit.
+    Trap,
+    /// The program did not preprocess, assemble or validate.
+    Invalid,
+}
+
+/// Why a run was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// The instruction budget ran out.
+    OutOfFuel,
+    /// The wall-clock deadline passed.
+    Timeout,
+    /// The linear memory grew past its cap.
+    MemoryLimit,
+    /// The wasm stack overflowed (deep recursion).
+    StackOverflow,
+    /// An `unreachable` instruction ran.
+    Unreachable,
+    /// Integer division or remainder by zero.
+    IntegerDivideByZero,
+    /// Signed integer overflow in division.
+    IntegerOverflow,
+    /// A float that does not fit the integer it was converted to.
+    InvalidConversion,
+    /// A load or store outside the linear memory.
+    MemoryOutOfBounds,
+    /// The results exceeded their caps.
+    OutputLimit,
+    /// A host function failed.
+    Host,
+    /// Any other trap.
+    Other,
+}
+
+/// A trap and its message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrapInfo {
+    /// What stopped the program.
+    pub kind: TrapKind,
+    /// Wasmtime's (or the host's) description.
+    pub message: String,
+}
+
+/// Whether the compiled program came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheState {
+    /// Compiled before; reused.
+    Hit,
+    /// Compiled for this run.
+    Miss,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// How the run ended.
+    pub status: Status,
+    /// The program's status code (0 unless it returned another, or EACCESS when refused).
+    pub code: StatusCode,
+    /// The code's name.
+    pub code_name: &'static str,
+    /// The results, in order.
+    pub results: Vec<Value>,
+    /// The log lines (with a final marker if some were dropped).
+    pub logs: Vec<String>,
+    /// The trap, if the program was stopped.
+    pub trap: Option<TrapInfo>,
+    /// Errors (and warnings) located in the body as the model wrote it.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Instructions consumed (fuel units). Exact for runs that return or run out of fuel; when
+    /// another trap (a deadline, a division by zero) stops a run, it counts what Wasmtime had
+    /// stored by then, which can be less, since compiled code keeps the counter in a register
+    /// between calls.
+    pub fuel_used: u64,
+    /// Wall-clock time of the run, including compilation on a cache miss.
+    pub elapsed_us: u64,
+    /// Whether the compiled program came from the cache (absent when it never compiled).
+    pub cache: Option<CacheState>,
+}
+
+impl Outcome {
+    /// An outcome for a program that never ran.
+    pub(crate) fn refused(status: Status, code: StatusCode, diagnostics: Vec<Diagnostic>) -> Self {
+        Self {
+            status,
+            code,
+            code_name: code.name(),
+            results: Vec::new(),
+            logs: Vec::new(),
+            trap: None,
+            diagnostics,
+            fuel_used: 0,
+            elapsed_us: 0,
+            cache: None,
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Values crossing the boundary: program arguments and results.
+
+use serde::{Deserialize, Serialize};
+
+/// An argument or a result, tagged with its type: `{"type": "i64", "value": 55}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+pub enum Value {
+    /// 32-bit integer.
+    I32(i32),
+    /// 64-bit integer.
+    I64(i64),
+    /// 64-bit float.
+    F64(f64),
+    /// UTF-8 text.
+    Str(String),
+    /// Raw bytes.
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    /// Types a command-line argument by its literal form: `42` is an integer, `4.5` (or `1e3`,
+    /// `inf`, `nan`) a float, anything else text.
+    pub fn from_literal(text: &str) -> Self {
+        if let Ok(n) = text.parse::<i64>() {
+            return Self::I64(n);
+        }
+        let looks_numeric =
+            text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.');
+        if looks_numeric && let Ok(x) = text.parse::<f64>() {
+            return Self::F64(x);
+        }
+        Self::Str(text.to_owned())
+    }
+
+    /// The type's name as in the JSON form.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::I32(_) => "i32",
+            Self::I64(_) => "i64",
+            Self::F64(_) => "f64",
+            Self::Str(_) => "str",
+            Self::Bytes(_) => "bytes",
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    /// The plain form printed by `watsmith exec`: one value, no type.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::I32(n) => write!(f, "{n}"),
+            Self::I64(n) => write!(f, "{n}"),
+            Self::F64(x) => write!(f, "{x}"),
+            Self::Str(s) => f.write_str(s),
+            Self::Bytes(b) => {
+                for byte in b {
+                    write!(f, "{byte:02x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_typed_by_their_form() {
+        assert_eq!(Value::from_literal("42"), Value::I64(42));
+        assert_eq!(Value::from_literal("-7"), Value::I64(-7));
+        assert_eq!(Value::from_literal("4.5"), Value::F64(4.5));
+        assert_eq!(Value::from_literal("1e3"), Value::F64(1000.0));
+        assert_eq!(Value::from_literal("hello"), Value::Str("hello".into()));
+        assert_eq!(Value::from_literal("inf"), Value::Str("inf".into()));
+        assert_eq!(Value::from_literal("12abc"), Value::Str("12abc".into()));
+    }
+
+    #[test]
+    fn json_form_is_tagged() {
+        let json = serde_json::to_string(&Value::I64(55)).expect("serialises");
+        assert_eq!(json, r#"{"type":"i64","value":55}"#);
+        let back: Value = serde_json::from_str(r#"{"type":"str","value":"hi"}"#).expect("parses");
+        assert_eq!(back, Value::Str("hi".into()));
+    }
+}
