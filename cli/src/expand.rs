@@ -19,7 +19,7 @@ struct Report<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
-pub(crate) fn run(file: &Path, json: bool) -> Exit {
+pub(crate) fn run(file: &Path, json: bool, module: bool) -> Exit {
     let source = match read_source(file) {
         Ok(source) => source,
         Err(error) => {
@@ -27,6 +27,9 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
             return Exit::Input;
         }
     };
+    if module {
+        return print_module(&source);
+    }
     let result = watsmith_preprocessor::preprocess(&source);
     if json {
         let report = match &result {
@@ -69,7 +72,31 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
     }
 }
 
-fn read_source(file: &Path) -> anyhow::Result<String> {
+/// `--module`: the module the engine compiles, with the imports of the granted capabilities.
+fn print_module(source: &str) -> Exit {
+    let engine = match watsmith_engine::Engine::new(&watsmith_engine::EngineConfig::default()) {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Input;
+        }
+    };
+    match engine.assemble(source) {
+        Ok((_, assembled)) => {
+            print!("{}", assembled.text);
+            Exit::Ok
+        }
+        Err(diagnostics) => {
+            eprint!(
+                "{}",
+                watsmith_preprocessor::Diagnostics::from(diagnostics).render()
+            );
+            Exit::Invalid
+        }
+    }
+}
+
+pub(crate) fn read_source(file: &Path) -> anyhow::Result<String> {
     if file == Path::new("-") {
         let mut source = String::new();
         std::io::stdin()

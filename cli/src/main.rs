@@ -9,6 +9,7 @@
     reason = "a command line prints"
 )]
 
+mod exec;
 mod expand;
 
 use std::path::PathBuf;
@@ -22,8 +23,12 @@ use clap::{Parser, Subcommand};
 enum Exit {
     /// Success.
     Ok = 0,
-    /// The program is invalid: it did not preprocess.
+    /// The program ran and returned a non-zero status (or was refused by the policy).
+    ProgramError = 1,
+    /// The program is invalid: it did not preprocess, assemble or validate.
     Invalid = 2,
+    /// The program trapped or hit a limit.
+    Trap = 3,
     /// The command line was wrong.
     Usage = 64,
     /// The input could not be read.
@@ -39,7 +44,9 @@ impl From<Exit> for ExitCode {
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0   success
+  1   the program returned a non-zero status, or the policy refused it (EACCESS)
   2   invalid program (diagnostics on stderr, or in the --json output)
+  3   the program trapped or hit a limit (fuel, time, memory, stack, output)
   64  usage error
   66  input file could not be read";
 
@@ -63,7 +70,14 @@ enum Command {
         /// `calls`, `warnings`, or `diagnostics` when invalid).
         #[arg(long)]
         json: bool,
+        /// Print the whole assembled module instead of the expansion.
+        #[arg(long, conflicts_with = "json")]
+        module: bool,
     },
+    /// Run a WAT-plus body. Arguments are typed by their form: `42` is an integer, `4.5` a float,
+    /// anything else text.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Exec(exec::ExecArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +95,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Expand { file, json } => expand::run(&file, json).into(),
+        Command::Expand { file, json, module } => expand::run(&file, json, module).into(),
+        Command::Exec(args) => exec::run(&args).into(),
     }
 }

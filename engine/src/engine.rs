@@ -360,7 +360,16 @@ impl Engine {
 
 /// The typed kind of a run's error.
 fn classify(error: &wasmtime::Error) -> TrapInfo {
-    let message = format!("{error:#}");
+    // The trap's own description, not the whole chain with Wasmtime's backtrace.
+    let message = if let Some(trap) = error.downcast_ref::<Trap>() {
+        trap.to_string()
+    } else if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
+        limit.to_string()
+    } else if let Some(limit) = error.downcast_ref::<OutputLimitExceeded>() {
+        limit.to_string()
+    } else {
+        format!("{error:#}")
+    };
     let kind = if let Some(trap) = error.downcast_ref::<Trap>() {
         match *trap {
             Trap::OutOfFuel => TrapKind::OutOfFuel,
