@@ -1,0 +1,82 @@
+//! The engine's speed goals (issue #3), each as a criterion benchmark:
+//!
+//! - `prelinked_trivial`: instantiate a pre-linked program and run a trivial body;
+//! - `fresh_30_lines/<compiler>`: preprocess + assemble + compile + link + run, cache disabled;
+//! - `cache_hit_30_lines`: the same body again, cache lookup (hash of the body) included;
+//! - `host_call`: one wasm -> host -> wasm round trip (`core.arg_count`), from a loop of 10,000
+//!   calls minus the same loop without the call.
+//!
+//! `cargo bench -p watsmith-engine --bench engine`
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use watsmith_engine::{Compiler, Engine, EngineConfig, Limits, Policy, Value};
+
+const BODY_30: &str = include_str!("../../examples/primes_below.wat");
+
+const CALLS: &str = "(local $i i32) (local $n i32)
+    (loop $more
+      (local.set $n (i32.add (local.get $n) (call $core.arg_count)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 10000))))";
+
+const NO_CALLS: &str = "(local $i i32) (local $n i32)
+    (loop $more
+      (local.set $n (i32.add (local.get $n) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 10000))))";
+
+fn bench(c: &mut Criterion) {
+    let policy = Policy::deny_all();
+    let limits = Limits::default();
+    let engine = Engine::new(&EngineConfig::default()).expect("engine");
+
+    let (trivial, _) = engine.prepare("nop", &policy).expect("valid");
+    c.bench_function("prelinked_trivial", |b| {
+        b.iter(|| engine.run(black_box(&trivial), vec![], &limits))
+    });
+
+    for (name, compiler) in [
+        ("cranelift_none", Compiler::CraneliftNone),
+        ("cranelift_speed", Compiler::CraneliftSpeed),
+        ("winch", Compiler::Winch),
+    ] {
+        let uncached = Engine::new(&EngineConfig {
+            compiler,
+            cache_capacity: 0,
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        c.bench_function(&format!("fresh_30_lines/{name}"), |b| {
+            b.iter(|| uncached.exec(black_box(BODY_30), vec![Value::I64(10)], &policy, &limits))
+        });
+    }
+
+    engine.exec(BODY_30, vec![Value::I64(10)], &policy, &limits);
+    c.bench_function("cache_hit_30_lines", |b| {
+        b.iter(|| engine.exec(black_box(BODY_30), vec![Value::I64(10)], &policy, &limits))
+    });
+
+    let (calls, _) = engine.prepare(CALLS, &policy).expect("valid");
+    let (no_calls, _) = engine.prepare(NO_CALLS, &policy).expect("valid");
+    let mut group = c.benchmark_group("host_call");
+    group.bench_function("loop_10000_with_call", |b| {
+        b.iter_batched(
+            || (),
+            |()| engine.run(&calls, vec![], &limits),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("loop_10000_without_call", |b| {
+        b.iter_batched(
+            || (),
+            |()| engine.run(&no_calls, vec![], &limits),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
