@@ -121,10 +121,12 @@ pub(crate) fn expand<'t>(
     }
 }
 
-fn usage(reporter: &mut Reporter<'_>, span: Span, message: String, hint: &str) {
+/// Reports a macro used with the wrong arguments; returns `None` for the caller to return.
+fn usage<T>(reporter: &mut Reporter<'_>, span: Span, message: String, hint: &str) -> Option<T> {
     reporter
         .error(DiagnosticKind::MacroUsage, span, message)
         .with_hint(hint);
+    None
 }
 
 fn count(n: usize) -> String {
@@ -149,25 +151,23 @@ fn expand_argv<'t>(
             Argument::Local(name, name_span),
         ] => (index, index_span, name, name_span),
         [Argument::Local(..), Argument::Number(..)] => {
-            usage(
+            return usage(
                 reporter,
                 span,
                 "`argv` takes the argument index first, then the local".to_owned(),
                 ARGV_USAGE,
             );
-            return None;
         }
         [_, _] => {
-            usage(
+            return usage(
                 reporter,
                 span,
                 "`argv` takes an argument index and a local".to_owned(),
                 ARGV_USAGE,
             );
-            return None;
         }
         _ => {
-            usage(
+            return usage(
                 reporter,
                 span,
                 format!(
@@ -176,7 +176,6 @@ fn expand_argv<'t>(
                 ),
                 ARGV_USAGE,
             );
-            return None;
         }
     };
     let Some(index) = parse_index(index_text) else {
@@ -224,16 +223,15 @@ fn expand_resv<'t>(
     let (name, name_span) = match *arguments {
         [Argument::Local(name, name_span)] => (name, name_span),
         [other] => {
-            usage(
+            return usage(
                 reporter,
                 other.span(),
                 "`resv` takes a local, not a value".to_owned(),
                 RESV_USAGE,
             );
-            return None;
         }
         _ => {
-            usage(
+            return usage(
                 reporter,
                 span,
                 format!(
@@ -242,7 +240,6 @@ fn expand_resv<'t>(
                 ),
                 RESV_USAGE,
             );
-            return None;
         }
     };
     let local = resolve(MacroKind::Resv, name, name_span, locals, reporter)?;
@@ -316,27 +313,21 @@ fn expand_check<'t>(
                 uses_err: true,
             })
         }
-        [_] | [_, _] => {
-            usage(
-                reporter,
-                span,
-                "`check` takes a status local or a call, not a literal".to_owned(),
-                CHECK_USAGE,
-            );
-            None
-        }
-        _ => {
-            usage(
-                reporter,
-                span,
-                format!(
-                    "`check` takes 1 or 2 arguments, found {}",
-                    count(arguments.len())
-                ),
-                CHECK_USAGE,
-            );
-            None
-        }
+        [_] | [_, _] => usage(
+            reporter,
+            span,
+            "`check` takes a status local or a call, not a literal".to_owned(),
+            CHECK_USAGE,
+        ),
+        _ => usage(
+            reporter,
+            span,
+            format!(
+                "`check` takes 1 or 2 arguments, found {}",
+                count(arguments.len())
+            ),
+            CHECK_USAGE,
+        ),
     }
 }
 
