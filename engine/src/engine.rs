@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use wasmtime::{Config, InstancePre, Linker, Module, OptLevel, Store, Strategy, Trap};
-use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter};
+use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter, Severity, Span};
 
 use crate::cache::{Cache, CacheStats};
 use crate::capability::{Policy, Registry};
@@ -63,8 +63,9 @@ pub struct Program {
     capabilities: Vec<&'static str>,
     /// Warnings of the preprocessor (leniency applied), to report with every run.
     warnings: Vec<Diagnostic>,
-    /// For policy diagnostics: where each capability is first called.
-    first_calls: Vec<(&'static str, Diagnostic)>,
+    /// For policy diagnostics: each imported capability, the first call that needs it, and
+    /// where that call is in the body.
+    first_calls: Vec<(&'static str, String, Span)>,
 }
 
 impl std::fmt::Debug for Program {
@@ -222,13 +223,12 @@ impl Engine {
                 (program, CacheState::Miss)
             }
         };
-        let denied: Vec<Diagnostic> = program
+        if program
             .first_calls
             .iter()
-            .filter(|(capability, _)| !policy.grants(capability))
-            .map(|(_, diagnostic)| diagnostic.clone())
-            .collect();
-        if !denied.is_empty() {
+            .any(|(capability, ..)| !policy.grants(capability))
+        {
+            let denied = denial_diagnostics(body, &program.first_calls, policy);
             let mut outcome = Outcome::refused(Status::Error, StatusCode::EACCESS, denied);
             outcome.cache = Some(cache);
             return Err(Box::new(outcome));
@@ -257,8 +257,7 @@ impl Engine {
                 &format!("cannot link the program: {error:#}"),
             )]
         })?;
-        let reporter = Reporter::new(body);
-        let mut first_calls: Vec<(&'static str, Diagnostic)> = Vec::new();
+        let mut first_calls: Vec<(&'static str, String, Span)> = Vec::new();
         for call in &expanded.calls {
             let Some((capability, _)) = call.capability_and_function() else {
                 continue;
@@ -266,22 +265,9 @@ impl Engine {
             let Some(&known) = assembled.capabilities.iter().find(|c| **c == capability) else {
                 continue;
             };
-            if first_calls.iter().any(|(c, _)| *c == known) {
-                continue;
+            if !first_calls.iter().any(|(c, ..)| *c == known) {
+                first_calls.push((known, call.name.clone(), call.span));
             }
-            let mut diagnostic = reporter.diagnostic(
-                watsmith_preprocessor::Severity::Error,
-                DiagnosticKind::Validation,
-                call.span,
-                format!(
-                    "capability `{known}` is not granted to this run (`{}` needs it)",
-                    call.name
-                ),
-            );
-            diagnostic.hint = Some(format!(
-                "the run's policy must allow `{known}` (`--allow {known}`), or solve the task without it"
-            ));
-            first_calls.push((known, diagnostic));
         }
         Ok(Program {
             pre,
@@ -356,6 +342,31 @@ impl Engine {
         outcome.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         outcome
     }
+}
+
+/// One EACCESS diagnostic per capability the policy does not grant, at its first call.
+fn denial_diagnostics(
+    body: &str,
+    first_calls: &[(&'static str, String, Span)],
+    policy: &Policy,
+) -> Vec<Diagnostic> {
+    let reporter = Reporter::new(body);
+    first_calls
+        .iter()
+        .filter(|(capability, ..)| !policy.grants(capability))
+        .map(|(capability, call, span)| {
+            let mut diagnostic = reporter.diagnostic(
+                Severity::Error,
+                DiagnosticKind::Validation,
+                *span,
+                format!("capability `{capability}` is not granted to this run (`{call}` needs it)"),
+            );
+            diagnostic.hint = Some(format!(
+                "the run's policy must allow `{capability}` (`--allow {capability}`), or solve the task without it"
+            ));
+            diagnostic
+        })
+        .collect()
 }
 
 /// The typed kind of a run's error.

@@ -86,7 +86,8 @@ pub(crate) fn resolve_calls(
     expanded: &Expanded,
     registry: &Registry,
 ) -> Result<Vec<&'static FunctionDoc>, Diagnostics> {
-    let mut reporter = Reporter::new(source);
+    // The reporter indexes the source's lines: built only if a call is unknown.
+    let mut reporter: Option<Reporter<'_>> = None;
     let mut functions = Vec::with_capacity(expanded.calls.len());
     for call in &expanded.calls {
         if call.name == ENTRY {
@@ -99,46 +100,52 @@ pub(crate) fn resolve_calls(
         match found {
             Some(doc) => functions.push(doc),
             None => {
-                let names = registry.function_names();
-                let closest =
-                    watsmith_preprocessor::closest(&call.name, names.iter().map(String::as_str));
-                let hint = match (closest, call.capability_and_function()) {
-                    (Some(name), _) => format!("did you mean `{name}`?"),
-                    (None, Some((cap, _))) if registry.get(cap).is_some() => format!(
-                        "`{cap}` has: {}",
-                        registry
-                            .get(cap)
-                            .map(|c| c
-                                .functions()
-                                .iter()
-                                .map(|f| f.function.wat_name())
-                                .collect::<Vec<_>>()
-                                .join(", "))
-                            .unwrap_or_default()
-                    ),
-                    _ => format!(
-                        "host functions are called `$capability.function`; capabilities: {}",
-                        registry
-                            .iter()
-                            .map(|c| c.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
                 reporter
+                    .get_or_insert_with(|| Reporter::new(source))
                     .error(
                         DiagnosticKind::Validation,
                         call.span,
                         format!("unknown host function `{}`", call.name),
                     )
-                    .with_hint(hint);
+                    .with_hint(unknown_function_hint(registry, &call.name));
             }
         }
     }
-    if reporter.has_errors() {
-        Err(reporter.finish())
-    } else {
-        Ok(functions)
+    match reporter {
+        Some(reporter) => Err(reporter.finish()),
+        None => Ok(functions),
+    }
+}
+
+/// The closest known function, else what the named capability has, else the capabilities.
+fn unknown_function_hint(registry: &Registry, name: &str) -> String {
+    let names = registry.function_names();
+    if let Some(close) = watsmith_preprocessor::closest(name, names.iter().map(String::as_str)) {
+        return format!("did you mean `{close}`?");
+    }
+    let capability = name
+        .strip_prefix('$')
+        .and_then(|n| n.split_once('.'))
+        .map(|(cap, _)| cap);
+    match capability.and_then(|cap| registry.get(cap)) {
+        Some(capability) => format!(
+            "`{}` has: {}",
+            capability.name(),
+            capability
+                .functions()
+                .iter()
+                .map(|f| f.function.wat_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => format!(
+            "host functions are called `$capability.function`; capabilities: {}",
+            registry
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
