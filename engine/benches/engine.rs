@@ -32,9 +32,9 @@ fn bench(c: &mut Criterion) {
     let limits = Limits::default();
     let engine = Engine::new(&EngineConfig::default()).expect("engine");
 
-    let (trivial, _) = engine.prepare("nop", &policy).expect("valid");
+    let (trivial, _) = engine.prepare("nop").expect("valid");
     c.bench_function("prelinked_trivial", |b| {
-        b.iter(|| engine.run(black_box(&trivial), vec![], &limits))
+        b.iter(|| engine.run(black_box(&trivial), vec![], &policy, &limits))
     });
 
     for (name, compiler) in [
@@ -58,20 +58,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| engine.exec(black_box(BODY_30), vec![Value::I64(10)], &policy, &limits))
     });
 
-    let (calls, _) = engine.prepare(CALLS, &policy).expect("valid");
-    let (no_calls, _) = engine.prepare(NO_CALLS, &policy).expect("valid");
+    let (calls, _) = engine.prepare(CALLS).expect("valid");
+    let (no_calls, _) = engine.prepare(NO_CALLS).expect("valid");
     let mut group = c.benchmark_group("host_call");
     group.bench_function("loop_10000_with_call", |b| {
         b.iter_batched(
             || (),
-            |()| engine.run(&calls, vec![], &limits),
+            |()| engine.run(&calls, vec![], &policy, &limits),
             BatchSize::SmallInput,
         )
     });
     group.bench_function("loop_10000_without_call", |b| {
         b.iter_batched(
             || (),
-            |()| engine.run(&no_calls, vec![], &limits),
+            |()| engine.run(&no_calls, vec![], &policy, &limits),
             BatchSize::SmallInput,
         )
     });

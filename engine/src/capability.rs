@@ -5,7 +5,9 @@
 //! them on the engine's linker. The [`Registry`] is the only place that knows them all: adding a
 //! capability means implementing the trait and registering it, nothing else.
 
-use std::collections::BTreeSet;
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use wasmtime::Linker;
@@ -44,6 +46,20 @@ pub trait Capability: Send + Sync + 'static {
 
     /// Registers the functions on the linker.
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()>;
+
+    /// Whether its functions are async (they wait on the network): a program importing one runs
+    /// on a fiber ([`crate::Engine::run_async`]).
+    fn is_async(&self) -> bool {
+        false
+    }
+
+    /// Fresh state for one run that imports this capability, built from the run's grant; host
+    /// functions reach it with [`RunState::state_mut`]. An `Err` refuses the run (EACCESS) with
+    /// the message, e.g. when a grant lacks the settings the capability needs.
+    fn new_state(&self, grant: &Grant) -> Result<Option<Box<dyn Any + Send>>, String> {
+        let _ = grant;
+        Ok(None)
+    }
 }
 
 /// The capabilities an engine knows.
@@ -106,30 +122,95 @@ impl Registry {
     }
 }
 
+/// How a run may use one capability: granted, with optional settings the capability reads when
+/// it builds the run's state (a jail root, a host allowlist, a seed).
+#[derive(Clone, Default)]
+pub struct Grant {
+    settings: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("settings", &self.settings.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+impl Grant {
+    /// The settings, if they were given and are of type `T`.
+    pub fn settings<T: Any>(&self) -> Option<&T> {
+        self.settings.as_deref()?.downcast_ref()
+    }
+}
+
 /// Which capabilities a run may use. `core` is always granted; everything else is denied unless
 /// allowed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Policy {
-    allowed: BTreeSet<String>,
+    grants: BTreeMap<String, Grant>,
 }
 
 impl Policy {
     /// The capability that every program has: arguments, results, allocation and logging.
     pub const ALWAYS: &'static str = "core";
 
+    /// Capabilities that compute without reaching outside the run and give the same results on
+    /// every run: [`Policy::standard`] grants them.
+    pub const COMPUTE: [&'static str; 4] = ["str", "arr", "json", "math"];
+
     /// A policy that grants only `core`.
     pub fn deny_all() -> Self {
         Self::default()
     }
 
-    /// Grants a capability.
+    /// `core` and the compute-only capabilities ([`Policy::COMPUTE`]); nothing that reads or
+    /// writes outside the run (kv, fs, http, ai) or makes it irreproducible (time, rand).
+    pub fn standard() -> Self {
+        Self::COMPUTE
+            .iter()
+            .fold(Self::deny_all(), |policy, name| policy.allow(*name))
+    }
+
+    /// Grants a capability with its default settings.
     pub fn allow(mut self, capability: impl Into<String>) -> Self {
-        self.allowed.insert(capability.into());
+        self.grants.insert(capability.into(), Grant::default());
+        self
+    }
+
+    /// Grants a capability with settings (see each capability for their type).
+    pub fn allow_with<T: Any + Send + Sync>(
+        mut self,
+        capability: impl Into<String>,
+        settings: T,
+    ) -> Self {
+        let grant = Grant {
+            settings: Some(Arc::new(settings)),
+        };
+        self.grants.insert(capability.into(), grant);
         self
     }
 
     /// Whether the capability is granted.
     pub fn grants(&self, capability: &str) -> bool {
-        capability == Self::ALWAYS || self.allowed.contains(capability)
+        capability == Self::ALWAYS || self.grants.contains_key(capability)
+    }
+
+    /// The grant of a capability, if it is granted (`core` has the default grant).
+    pub fn grant(&self, capability: &str) -> Option<Grant> {
+        match self.grants.get(capability) {
+            Some(grant) => Some(grant.clone()),
+            None => (capability == Self::ALWAYS).then(Grant::default),
+        }
+    }
+
+    /// The granted capabilities' names, sorted (`core` included).
+    pub fn granted(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.grants.keys().map(String::as_str).collect();
+        if !names.contains(&Self::ALWAYS) {
+            names.push(Self::ALWAYS);
+        }
+        names.sort_unstable();
+        names
     }
 }

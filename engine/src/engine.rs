@@ -1,11 +1,13 @@
 //! The engine: compiles bodies into pre-linked programs (once, cached) and runs them under limits.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use wasmtime::{Config, InstancePre, Linker, Module, OptLevel, Store, Strategy, Trap};
+use wasmtime::{
+    Config, InstancePre, Linker, Module, OptLevel, Store, Strategy, Trap, UpdateDeadline,
+};
 use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter, Severity, Span};
 
 use crate::cache::{Cache, CacheStats};
@@ -14,7 +16,7 @@ use crate::limits::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_STACK_BYTES, EPOCH_TICK, Limits, UNLIMITED_FUEL,
 };
 use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind};
-use crate::run::{MemoryLimitExceeded, OutputLimitExceeded, RunState};
+use crate::run::{HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState};
 use crate::status::StatusCode;
 use crate::template::{self, Assembled};
 use crate::value::Value;
@@ -59,8 +61,12 @@ pub struct EngineError(String);
 /// A compiled, pre-linked program: instantiating and running it is cheap.
 pub struct Program {
     pre: InstancePre<RunState>,
+    /// The body as written, to locate refusals.
+    source: Arc<str>,
     initial_top: u32,
     capabilities: Vec<&'static str>,
+    /// Whether it imports async functions: then it runs on a fiber.
+    is_async: bool,
     /// Warnings of the preprocessor (leniency applied), to report with every run.
     warnings: Vec<Diagnostic>,
     /// For policy diagnostics: each imported capability, the first call that needs it, and
@@ -87,7 +93,40 @@ impl Program {
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.warnings
     }
+
+    /// Whether it imports async host functions (http, ai).
+    pub fn is_async(&self) -> bool {
+        self.is_async
+    }
+
+    /// Diagnostics at the first call of each capability that `refuse` returns a reason for.
+    fn refusals(
+        &self,
+        refuse: impl Fn(&'static str) -> Option<(String, String)>,
+    ) -> Vec<Diagnostic> {
+        let mut reporter: Option<Reporter<'_>> = None;
+        let mut diagnostics = Vec::new();
+        for (capability, call, span) in &self.first_calls {
+            if let Some((message, hint)) = refuse(capability) {
+                let reporter = reporter.get_or_insert_with(|| Reporter::new(&self.source));
+                let mut diagnostic = reporter.diagnostic(
+                    Severity::Error,
+                    DiagnosticKind::Validation,
+                    *span,
+                    format!("{message} (`{call}` needs it)"),
+                );
+                diagnostic.hint = Some(hint);
+                diagnostics.push(diagnostic);
+            }
+        }
+        diagnostics
+    }
 }
+
+/// The deadline passed while the program waited on an async host call.
+#[derive(Debug, thiserror::Error)]
+#[error("the deadline of {0} ms passed while the program waited on a host call")]
+struct DeadlineDuringHostCall(u128);
 
 /// Increments the engine's epoch every [`EPOCH_TICK`]: one thread per engine, whatever the
 /// number of runs, stopped when the engine is dropped.
@@ -134,7 +173,18 @@ pub struct Engine {
     linker: Linker<RunState>,
     registry: Registry,
     cache: Cache,
+    /// Drives async host calls for [`Engine::run`]; built on first need.
+    runtime: OnceLock<tokio::runtime::Runtime>,
     _ticker: Ticker,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which panics inside another runtime: shut it down instead.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Engine {
@@ -177,6 +227,7 @@ impl Engine {
             linker,
             registry,
             cache: Cache::new(config.cache_capacity),
+            runtime: OnceLock::new(),
             _ticker: ticker,
         })
     }
@@ -202,38 +253,21 @@ impl Engine {
         Ok((expanded, assembled))
     }
 
-    /// The compiled program of `body`, from the cache or compiled now, if the policy grants every
-    /// capability it imports. Otherwise the outcome that explains why it cannot run.
-    pub fn prepare(
-        &self,
-        body: &str,
-        policy: &Policy,
-    ) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
-        let (program, cache) = match self.cache.get(body) {
-            Some(program) => (program, CacheState::Hit),
-            None => {
-                let program = Arc::new(self.compile(body).map_err(|diagnostics| {
-                    Box::new(Outcome::refused(
-                        Status::Invalid,
-                        StatusCode::SUCCESS,
-                        diagnostics,
-                    ))
-                })?);
-                self.cache.insert(body, Arc::clone(&program));
-                (program, CacheState::Miss)
-            }
-        };
-        if program
-            .first_calls
-            .iter()
-            .any(|(capability, ..)| !policy.grants(capability))
-        {
-            let denied = denial_diagnostics(body, &program.first_calls, policy);
-            let mut outcome = Outcome::refused(Status::Error, StatusCode::EACCESS, denied);
-            outcome.cache = Some(cache);
-            return Err(Box::new(outcome));
+    /// The compiled program of `body`, from the cache or compiled now, or the outcome that
+    /// explains why it does not compile. The policy is checked when it runs.
+    pub fn prepare(&self, body: &str) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
+        if let Some(program) = self.cache.get(body) {
+            return Ok((program, CacheState::Hit));
         }
-        Ok((program, cache))
+        let program = Arc::new(self.compile(body).map_err(|diagnostics| {
+            Box::new(Outcome::refused(
+                Status::Invalid,
+                StatusCode::SUCCESS,
+                diagnostics,
+            ))
+        })?);
+        self.cache.insert(body, Arc::clone(&program));
+        Ok((program, CacheState::Miss))
     }
 
     fn compile(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
@@ -269,71 +303,229 @@ impl Engine {
                 first_calls.push((known, call.name.clone(), call.span));
             }
         }
+        let is_async = assembled
+            .capabilities
+            .iter()
+            .any(|name| self.registry.get(name).is_some_and(|c| c.is_async()));
         Ok(Program {
             pre,
+            source: Arc::from(body),
             initial_top: expanded.initial_top,
             capabilities: assembled.capabilities,
+            is_async,
             warnings: expanded.warnings,
             first_calls,
         })
     }
 
-    /// Runs a prepared program with `args` under `limits`.
-    pub fn run(&self, program: &Program, args: Vec<Value>, limits: &Limits) -> Outcome {
+    /// Runs a prepared program with `args` under `policy` and `limits`. A program that imports
+    /// async host functions is driven on the engine's own runtime; from async code, use
+    /// [`Engine::run_async`] instead.
+    pub fn run(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        if program.is_async {
+            return self.block_on(program, args, policy, limits);
+        }
         let started = Instant::now();
-        let mut store = Store::new(
-            &self.wasm,
-            RunState::new(args, limits.clone(), program.initial_top),
-        );
-        store.limiter(|state| &mut state.memory_cap);
-        let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
-        let outcome = store
-            .set_fuel(budget)
-            .map(|()| {
-                let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
-                store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-                store.epoch_deadline_trap();
-            })
-            .and_then(|()| program.pre.instantiate(&mut store))
+        let mut store = match self.store(program, args, policy, limits) {
+            Ok(store) => store,
+            Err(outcome) => return *outcome,
+        };
+        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        let result = program
+            .pre
+            .instantiate(&mut store)
             .and_then(|instance| {
                 store.data_mut().memory = instance.get_memory(&mut store, "memory");
                 instance.get_typed_func::<(), i32>(&mut store, "run")
             })
             .and_then(|entry| entry.call(&mut store, ()));
-        let fuel_used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
-        let state = store.into_data();
-        let mut logs = state.output.logs;
-        if state.output.dropped_logs > 0 {
-            logs.push(format!(
-                "[{} more log lines dropped: the limit is {} lines or {} bytes]",
-                state.output.dropped_logs, limits.max_logs, limits.max_log_bytes
-            ));
-        }
-        let (status, code, trap) = match outcome {
-            Ok(0) => (Status::Ok, StatusCode::SUCCESS, None),
-            Ok(code) => (Status::Error, StatusCode(code), None),
-            Err(error) => (Status::Trap, StatusCode::SUCCESS, Some(classify(&error))),
+        finish(store, result, program, limits, started)
+    }
+
+    /// Runs a prepared program on the caller's async runtime (a tokio runtime with time and I/O
+    /// enabled). Compute yields to the executor every [`EPOCH_TICK`], so a long computation
+    /// never blocks other tasks; the deadline covers host calls too.
+    pub async fn run_async(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        let started = Instant::now();
+        let mut store = match self.store(program, args, policy, limits) {
+            Ok(store) => store,
+            Err(outcome) => return *outcome,
         };
-        Outcome {
-            status,
-            code,
-            code_name: code.name(),
-            results: state.output.results,
-            logs,
-            trap,
-            diagnostics: program.warnings.clone(),
-            fuel_used,
-            elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            cache: None,
+        let deadline = started + limits.timeout;
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        let run = async {
+            let instance = program.pre.instantiate_async(&mut store).await?;
+            store.data_mut().memory = instance.get_memory(&mut store, "memory");
+            let entry = instance.get_typed_func::<(), i32>(&mut store, "run")?;
+            entry.call_async(&mut store, ()).await
+        };
+        let result = match tokio::time::timeout(limits.timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(DeadlineDuringHostCall(limits.timeout.as_millis()).into()),
+        };
+        finish(store, result, program, limits, started)
+    }
+
+    /// [`Engine::run_async`] to completion on the engine's runtime, from synchronous code.
+    fn block_on(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        let runtime = match self.runtime() {
+            Ok(runtime) => runtime,
+            Err(message) => {
+                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
+                outcome.trap = Some(TrapInfo {
+                    kind: TrapKind::Host,
+                    message,
+                });
+                return outcome;
+            }
+        };
+        let run = || runtime.block_on(self.run_async(program, args, policy, limits));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // A runtime cannot block inside another: drive this one from a thread of its own.
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(run)
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        } else {
+            run()
         }
+    }
+
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, String> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("watsmith-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime for async host calls: {e}"))?;
+        if let Err(spare) = self.runtime.set(runtime) {
+            spare.shutdown_background();
+        }
+        self.runtime
+            .get()
+            .ok_or_else(|| "the runtime for async host calls vanished".to_owned())
+    }
+
+    /// A store for one run: the policy checked against what the program imports, each imported
+    /// capability's state built from its grant, fuel set.
+    fn store(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Result<Store<RunState>, Box<Outcome>> {
+        let refuse = |diagnostics| {
+            Box::new(Outcome::refused(
+                Status::Error,
+                StatusCode::EACCESS,
+                diagnostics,
+            ))
+        };
+        if program.capabilities.iter().any(|c| !policy.grants(c)) {
+            return Err(refuse(program.refusals(|capability| {
+                (!policy.grants(capability)).then(|| {
+                    (
+                        format!("capability `{capability}` is not granted to this run"),
+                        format!(
+                            "the run's policy must allow `{capability}` (`--allow {capability}`), or solve the task without it"
+                        ),
+                    )
+                })
+            })));
+        }
+        let mut state = RunState::new(args, limits.clone(), program.initial_top);
+        for name in &program.capabilities {
+            let (Some(capability), Some(grant)) = (self.registry.get(name), policy.grant(name))
+            else {
+                continue;
+            };
+            match capability.new_state(&grant) {
+                Ok(Some(capability_state)) => state.add_state(capability_state),
+                Ok(None) => {}
+                Err(reason) => {
+                    return Err(refuse(program.refusals(|capability| {
+                        (capability == *name).then(|| {
+                            (
+                                format!("capability `{capability}` cannot be used: {reason}"),
+                                "the run's grant of it is incomplete; the caller must fix the policy"
+                                    .to_owned(),
+                            )
+                        })
+                    })));
+                }
+            }
+        }
+        let mut store = Store::new(&self.wasm, state);
+        store.limiter(|state| &mut state.memory_cap);
+        let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+        store.set_fuel(budget).map_err(|error| {
+            let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
+            outcome.trap = Some(classify(&error));
+            Box::new(outcome)
+        })?;
+        Ok(store)
     }
 
     /// Prepares and runs a body: the whole pipeline, one outcome.
     pub fn exec(&self, body: &str, args: Vec<Value>, policy: &Policy, limits: &Limits) -> Outcome {
         let started = Instant::now();
-        let mut outcome = match self.prepare(body, policy) {
+        let mut outcome = match self.prepare(body) {
             Ok((program, cache)) => {
-                let mut outcome = self.run(&program, args, limits);
+                let mut outcome = self.run(&program, args, policy, limits);
+                outcome.cache = Some(cache);
+                outcome
+            }
+            Err(outcome) => *outcome,
+        };
+        outcome.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        outcome
+    }
+
+    /// [`Engine::exec`] from async code: see [`Engine::run_async`].
+    pub async fn exec_async(
+        &self,
+        body: &str,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        let started = Instant::now();
+        let mut outcome = match self.prepare(body) {
+            Ok((program, cache)) => {
+                let mut outcome = self.run_async(&program, args, policy, limits).await;
                 outcome.cache = Some(cache);
                 outcome
             }
@@ -344,29 +536,42 @@ impl Engine {
     }
 }
 
-/// One EACCESS diagnostic per capability the policy does not grant, at its first call.
-fn denial_diagnostics(
-    body: &str,
-    first_calls: &[(&'static str, String, Span)],
-    policy: &Policy,
-) -> Vec<Diagnostic> {
-    let reporter = Reporter::new(body);
-    first_calls
-        .iter()
-        .filter(|(capability, ..)| !policy.grants(capability))
-        .map(|(capability, call, span)| {
-            let mut diagnostic = reporter.diagnostic(
-                Severity::Error,
-                DiagnosticKind::Validation,
-                *span,
-                format!("capability `{capability}` is not granted to this run (`{call}` needs it)"),
-            );
-            diagnostic.hint = Some(format!(
-                "the run's policy must allow `{capability}` (`--allow {capability}`), or solve the task without it"
-            ));
-            diagnostic
-        })
-        .collect()
+/// The outcome of a run that got as far as its store.
+fn finish(
+    store: Store<RunState>,
+    result: wasmtime::Result<i32>,
+    program: &Program,
+    limits: &Limits,
+    started: Instant,
+) -> Outcome {
+    let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+    let fuel_used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+    let state = store.into_data();
+    let mut logs = state.output.logs;
+    if state.output.dropped_logs > 0 {
+        logs.push(format!(
+            "[{} more log lines dropped: the limit is {} lines or {} bytes]",
+            state.output.dropped_logs, limits.max_logs, limits.max_log_bytes
+        ));
+    }
+    let (status, code, trap) = match result {
+        Ok(0) => (Status::Ok, StatusCode::SUCCESS, None),
+        Ok(code) => (Status::Error, StatusCode(code), None),
+        Err(error) => (Status::Trap, StatusCode::SUCCESS, Some(classify(&error))),
+    };
+    Outcome {
+        status,
+        code,
+        code_name: code.name(),
+        results: state.output.results,
+        logs,
+        trap,
+        diagnostics: program.warnings.clone(),
+        fuel_used,
+        usage: state.usage,
+        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        cache: None,
+    }
 }
 
 /// The typed kind of a run's error.
@@ -378,6 +583,10 @@ fn classify(error: &wasmtime::Error) -> TrapInfo {
         limit.to_string()
     } else if let Some(limit) = error.downcast_ref::<OutputLimitExceeded>() {
         limit.to_string()
+    } else if let Some(budget) = error.downcast_ref::<HostBudgetExceeded>() {
+        budget.to_string()
+    } else if let Some(deadline) = error.downcast_ref::<DeadlineDuringHostCall>() {
+        deadline.to_string()
     } else {
         format!("{error:#}")
     };
@@ -397,6 +606,10 @@ fn classify(error: &wasmtime::Error) -> TrapInfo {
         TrapKind::MemoryLimit
     } else if error.is::<OutputLimitExceeded>() {
         TrapKind::OutputLimit
+    } else if error.is::<HostBudgetExceeded>() {
+        TrapKind::HostBudget
+    } else if error.is::<DeadlineDuringHostCall>() {
+        TrapKind::Timeout
     } else {
         TrapKind::Host
     };

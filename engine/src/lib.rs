@@ -33,12 +33,23 @@ mod status;
 mod template;
 mod value;
 
+/// What a capability's host functions use to reach the program: its memory (str and bytes
+/// values), the run's state and budgets, and the `(value, status)` return convention.
+pub mod host {
+    pub use crate::run::{
+        Budget, RunState, alloc, memory, pair, read_bytes, read_str, return_bytes, status,
+        write_value,
+    };
+}
+
 pub use crate::cache::CacheStats;
-pub use crate::capability::{Capability, FunctionDoc, Policy, Registry};
+pub use crate::capability::{Capability, FunctionDoc, Grant, Policy, Registry};
 pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
 pub use crate::limits::Limits;
-pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind};
-pub use crate::run::{MemoryLimitExceeded, OutputLimitExceeded, RunState};
+pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind, Usage};
+pub use crate::run::{
+    Budget, HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState,
+};
 pub use crate::status::StatusCode;
 pub use crate::template::{Assembled, assemble};
 pub use crate::value::Value;

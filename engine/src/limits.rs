@@ -30,6 +30,16 @@ pub const DEFAULT_MAX_LOG_BYTES: usize = 64 << 10;
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Size of a WebAssembly page.
 pub const WASM_PAGE: u64 = 64 << 10;
+/// Default cap on HTTP requests per run (redirects included).
+pub const DEFAULT_MAX_HTTP_REQUESTS: u32 = 16;
+/// Default cap on the bytes of one HTTP response body.
+pub const DEFAULT_MAX_HTTP_RESPONSE_BYTES: u64 = 4 << 20;
+/// Default cap on AI completions per run.
+pub const DEFAULT_MAX_AI_CALLS: u32 = 4;
+/// Default cap on AI tokens (prompt and completion) per run.
+pub const DEFAULT_MAX_AI_TOKENS: u64 = 8192;
+/// Default cap on storage operations (kv and fs calls) per run.
+pub const DEFAULT_MAX_IO_OPS: u32 = 10_000;
 /// Default number of compiled programs the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
@@ -50,6 +60,16 @@ pub struct Limits {
     pub max_logs: usize,
     /// Cap on the total bytes of log lines.
     pub max_log_bytes: usize,
+    /// Cap on HTTP requests, redirects included (a host-call budget).
+    pub max_http_requests: u32,
+    /// Cap on the bytes of one HTTP response body (larger responses fail with EREMOTE).
+    pub max_http_response_bytes: u64,
+    /// Cap on AI completions (a host-call budget).
+    pub max_ai_calls: u32,
+    /// Cap on AI tokens, prompt and completion (a host-call budget).
+    pub max_ai_tokens: u64,
+    /// Cap on kv and fs operations (a host-call budget).
+    pub max_io_ops: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +82,11 @@ impl Default for Limits {
             max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
             max_logs: DEFAULT_MAX_LOGS,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            max_http_requests: DEFAULT_MAX_HTTP_REQUESTS,
+            max_http_response_bytes: DEFAULT_MAX_HTTP_RESPONSE_BYTES,
+            max_ai_calls: DEFAULT_MAX_AI_CALLS,
+            max_ai_tokens: DEFAULT_MAX_AI_TOKENS,
+            max_io_ops: DEFAULT_MAX_IO_OPS,
         }
     }
 }

@@ -46,6 +46,8 @@ pub enum TrapKind {
     MemoryOutOfBounds,
     /// The results exceeded their caps.
     OutputLimit,
+    /// A host-call budget (HTTP requests, AI calls or tokens, storage operations) ran out.
+    HostBudget,
     /// A host function failed.
     Host,
     /// Any other trap.
@@ -71,6 +73,19 @@ pub enum CacheState {
     Miss,
 }
 
+/// What a run spent of its host-call budgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    /// HTTP requests sent, redirects included.
+    pub http_requests: u32,
+    /// AI completions asked for.
+    pub ai_calls: u32,
+    /// AI tokens, prompt and completion.
+    pub ai_tokens: u64,
+    /// kv and fs operations.
+    pub io_ops: u32,
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
@@ -93,6 +108,8 @@ pub struct Outcome {
     /// stored by then, which can be less, since compiled code keeps the counter in a register
     /// between calls.
     pub fuel_used: u64,
+    /// What the run spent of its host-call budgets.
+    pub usage: Usage,
     /// Wall-clock time of the run, including compilation on a cache miss.
     pub elapsed_us: u64,
     /// Whether the compiled program came from the cache (absent when it never compiled).
@@ -111,6 +128,7 @@ impl Outcome {
             trap: None,
             diagnostics,
             fuel_used: 0,
+            usage: Usage::default(),
             elapsed_us: 0,
             cache: None,
         }

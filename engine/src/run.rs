@@ -1,10 +1,37 @@
-//! The state of one run, and the helpers host functions use to reach the program's memory.
+//! The state of one run, and the helpers host functions use to reach the program's memory
+//! (public as [`crate::host`], for capabilities defined outside this crate).
+
+use std::any::Any;
 
 use wasmtime::{AsContextMut, Caller, Memory, ResourceLimiter};
 
 use crate::limits::{Limits, WASM_PAGE};
+use crate::outcome::Usage;
 use crate::status::StatusCode;
 use crate::value::Value;
+
+/// A host-call budget of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// HTTP requests ([`Limits::max_http_requests`]).
+    HttpRequests,
+    /// AI completions ([`Limits::max_ai_calls`]).
+    AiCalls,
+    /// AI tokens ([`Limits::max_ai_tokens`]).
+    AiTokens,
+    /// kv and fs operations ([`Limits::max_io_ops`]).
+    IoOps,
+}
+
+/// A host-call budget ran out (a trap, reported as `host_budget`).
+#[derive(Debug, thiserror::Error)]
+#[error("host-call budget exhausted: at most {limit} {what} per run")]
+pub struct HostBudgetExceeded {
+    /// What ran out.
+    pub what: &'static str,
+    /// The budget.
+    pub limit: u64,
+}
 
 /// The linear memory grew past the run's cap (a trap, reported as `memory_limit`).
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +99,8 @@ pub(crate) struct Output {
     pub(crate) dropped_logs: usize,
 }
 
-/// Everything one run owns: its arguments, its output, its allocator and memory cap.
-#[derive(Debug)]
+/// Everything one run owns: its arguments, its output, its allocator and memory cap, what it spent
+/// of its budgets, and the state of each capability it imports.
 pub struct RunState {
     pub(crate) args: Vec<Value>,
     pub(crate) limits: Limits,
@@ -81,6 +108,19 @@ pub struct RunState {
     pub(crate) top: u32,
     pub(crate) memory: Option<Memory>,
     pub(crate) memory_cap: MemoryCap,
+    pub(crate) usage: Usage,
+    states: Vec<Box<dyn Any + Send>>,
+}
+
+impl std::fmt::Debug for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunState")
+            .field("args", &self.args)
+            .field("top", &self.top)
+            .field("usage", &self.usage)
+            .field("states", &self.states.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunState {
@@ -96,7 +136,89 @@ impl RunState {
             top: initial_top,
             memory: None,
             memory_cap,
+            usage: Usage::default(),
+            states: Vec::new(),
         }
+    }
+
+    pub(crate) fn add_state(&mut self, state: Box<dyn Any + Send>) {
+        self.states.push(state);
+    }
+
+    /// The run's state of type `T`, as a capability's [`crate::Capability::new_state`] built it.
+    pub fn state_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.states.iter_mut().find_map(|s| s.downcast_mut::<T>())
+    }
+
+    /// The run's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Spends `amount` of a budget; past it, the run stops with a `host_budget` trap.
+    pub fn charge(&mut self, budget: Budget, amount: u64) -> Result<(), HostBudgetExceeded> {
+        let limits = &self.limits;
+        let usage = &mut self.usage;
+        let (used, limit, what): (u64, u64, &'static str) = match budget {
+            Budget::HttpRequests => (
+                u64::from(usage.http_requests),
+                u64::from(limits.max_http_requests),
+                "HTTP requests",
+            ),
+            Budget::AiCalls => (
+                u64::from(usage.ai_calls),
+                u64::from(limits.max_ai_calls),
+                "AI calls",
+            ),
+            Budget::AiTokens => (usage.ai_tokens, limits.max_ai_tokens, "AI tokens"),
+            Budget::IoOps => (
+                u64::from(usage.io_ops),
+                u64::from(limits.max_io_ops),
+                "storage operations",
+            ),
+        };
+        let total = used.saturating_add(amount);
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        match budget {
+            Budget::HttpRequests => usage.http_requests = clamp(total.min(limit)),
+            Budget::AiCalls => usage.ai_calls = clamp(total.min(limit)),
+            Budget::AiTokens => usage.ai_tokens = total.min(limit),
+            Budget::IoOps => usage.io_ops = clamp(total.min(limit)),
+        }
+        if total > limit {
+            return Err(HostBudgetExceeded { what, limit });
+        }
+        Ok(())
+    }
+
+    /// What the run has spent of its budgets so far.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// The remaining amount of a budget.
+    pub fn remaining(&self, budget: Budget) -> u64 {
+        let (used, limit) = match budget {
+            Budget::HttpRequests => (
+                u64::from(self.usage.http_requests),
+                u64::from(self.limits.max_http_requests),
+            ),
+            Budget::AiCalls => (
+                u64::from(self.usage.ai_calls),
+                u64::from(self.limits.max_ai_calls),
+            ),
+            Budget::AiTokens => (self.usage.ai_tokens, self.limits.max_ai_tokens),
+            Budget::IoOps => (
+                u64::from(self.usage.io_ops),
+                u64::from(self.limits.max_io_ops),
+            ),
+        };
+        limit.saturating_sub(used)
+    }
+
+    /// Appends a line to the run's log (host functions explain their failures there).
+    pub fn log(&mut self, line: impl Into<String>) {
+        self.push_log(line.into());
     }
 
     pub(crate) fn push_result(&mut self, value: Value) -> wasmtime::Result<()> {
@@ -140,7 +262,7 @@ impl RunState {
 }
 
 /// The program's exported memory.
-pub(crate) fn memory(caller: &Caller<'_, RunState>) -> wasmtime::Result<Memory> {
+pub fn memory(caller: &Caller<'_, RunState>) -> wasmtime::Result<Memory> {
     caller
         .data()
         .memory
@@ -148,7 +270,7 @@ pub(crate) fn memory(caller: &Caller<'_, RunState>) -> wasmtime::Result<Memory> 
 }
 
 /// Reads the length-prefixed bytes at `ptr`, or the status to return if they lie outside memory.
-pub(crate) fn read_bytes(
+pub fn read_bytes(
     caller: &mut Caller<'_, RunState>,
     ptr: i32,
 ) -> wasmtime::Result<Result<Vec<u8>, StatusCode>> {
@@ -169,7 +291,7 @@ pub(crate) fn read_bytes(
 }
 
 /// Reads a str value at `ptr`: its bytes must be UTF-8 (ETRFM otherwise).
-pub(crate) fn read_str(
+pub fn read_str(
     caller: &mut Caller<'_, RunState>,
     ptr: i32,
 ) -> wasmtime::Result<Result<String, StatusCode>> {
@@ -179,7 +301,7 @@ pub(crate) fn read_str(
 
 /// Allocates `size` bytes (8-aligned) with the bump allocator, growing the memory as needed.
 /// Returns the address, or ENOMEM when the memory cap (or the 4 GiB address space) is reached.
-pub(crate) fn alloc(
+pub fn alloc(
     caller: &mut Caller<'_, RunState>,
     size: u32,
 ) -> wasmtime::Result<Result<u32, StatusCode>> {
@@ -204,7 +326,7 @@ pub(crate) fn alloc(
 }
 
 /// Copies `bytes` into fresh memory as a length-prefixed value and returns its address.
-pub(crate) fn write_value(
+pub fn write_value(
     caller: &mut Caller<'_, RunState>,
     bytes: &[u8],
 ) -> wasmtime::Result<Result<u32, StatusCode>> {
@@ -221,4 +343,34 @@ pub(crate) fn write_value(
     data[at..at + 4].copy_from_slice(&len.to_le_bytes());
     data[at + 4..at + 4 + bytes.len()].copy_from_slice(bytes);
     Ok(Ok(ptr))
+}
+
+/// `(value, status)` as a host function returns it: the value is 0 on error.
+pub fn pair<T: Default>(result: Result<T, StatusCode>) -> (T, i32) {
+    match result {
+        Ok(value) => (value, 0),
+        Err(code) => (T::default(), code.as_i32()),
+    }
+}
+
+/// The status a host function returns for an operation without a value.
+pub fn status(result: Result<(), StatusCode>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(code) => code.as_i32(),
+    }
+}
+
+/// Copies `bytes` (a str or bytes value) into the program's memory and returns
+/// `(pointer, status)`, or `(0, error)` if `bytes` is an error or memory is full.
+pub fn return_bytes(
+    caller: &mut Caller<'_, RunState>,
+    bytes: Result<impl AsRef<[u8]>, StatusCode>,
+) -> wasmtime::Result<(i32, i32)> {
+    match bytes {
+        Ok(bytes) => Ok(pair(
+            write_value(caller, bytes.as_ref())?.map(|ptr| ptr as i32),
+        )),
+        Err(code) => Ok((0, code.as_i32())),
+    }
 }

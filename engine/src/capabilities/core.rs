@@ -8,7 +8,7 @@ use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{self, HostFunction, ValType};
 
 use crate::capability::{Capability, FunctionDoc};
-use crate::run::{self, RunState};
+use crate::run::{self, RunState, pair, status};
 use crate::status::StatusCode;
 use crate::value::Value;
 
@@ -85,13 +85,6 @@ static FUNCTIONS: [FunctionDoc; 13] = [
     doc(ARG_COUNT, "the number of arguments"),
 ];
 
-fn status(result: Result<(), StatusCode>) -> i32 {
-    match result {
-        Ok(()) => 0,
-        Err(code) => code.as_i32(),
-    }
-}
-
 fn argument<'a>(caller: &'a Caller<'_, RunState>, index: i32) -> Result<&'a Value, StatusCode> {
     usize::try_from(index)
         .ok()
@@ -116,28 +109,18 @@ fn arg_f64(caller: &Caller<'_, RunState>, index: i32) -> Result<f64, StatusCode>
     }
 }
 
-/// `(value, status)` as a host function returns it: the value is 0 on error.
-fn pair<T: Default>(result: Result<T, StatusCode>) -> (T, i32) {
-    match result {
-        Ok(value) => (value, 0),
-        Err(code) => (T::default(), code.as_i32()),
-    }
-}
-
 fn arg_to_memory(
     caller: &mut Caller<'_, RunState>,
     index: i32,
     text_only: bool,
 ) -> wasmtime::Result<(i32, i32)> {
     let bytes = match argument(caller, index) {
-        Ok(Value::Str(s)) => s.as_bytes().to_vec(),
-        Ok(Value::Bytes(b)) if !text_only => b.clone(),
-        Ok(_) => return Ok((0, StatusCode::ETRFM.as_i32())),
-        Err(code) => return Ok((0, code.as_i32())),
+        Ok(Value::Str(s)) => Ok(s.as_bytes().to_vec()),
+        Ok(Value::Bytes(b)) if !text_only => Ok(b.clone()),
+        Ok(_) => Err(StatusCode::ETRFM),
+        Err(code) => Err(code),
     };
-    Ok(pair(
-        run::write_value(caller, &bytes)?.map(|ptr| ptr as i32),
-    ))
+    run::return_bytes(caller, bytes)
 }
 
 impl Capability for Core {
