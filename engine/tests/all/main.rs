@@ -2,6 +2,7 @@
 
 mod capabilities;
 mod errors;
+mod http;
 mod limits;
 mod sharing;
 

@@ -1,0 +1,809 @@
+//! `http`: GET and POST (and the other common methods) to an allowlist of hosts.
+//!
+//! A request is sent only if every check passes, on the first hop and on every redirect:
+//!
+//! 1. the scheme is `http` or `https`;
+//! 2. the host (and port) matches a rule of the run's [`HttpGrant`];
+//! 3. the addresses the host stands for are public. A name is resolved by the client's own
+//!    resolver, which refuses the whole name if any of its addresses is loopback, private,
+//!    link-local (which includes the cloud metadata address 169.254.169.254), or otherwise
+//!    special ([`special_address`]); the connection then goes to exactly the checked addresses,
+//!    so a DNS answer cannot change between the check and the connection. An IP literal is
+//!    checked here, and a special one is allowed only if a rule names that very address
+//!    (`--allow-host 127.0.0.1:8080`): names never reach special addresses.
+//!
+//! Redirects are followed by this module (at most [`MAX_REDIRECTS`]), so each hop goes through
+//! the same checks and is charged to the run's HTTP budget. Responses are read up to
+//! [`Limits::max_http_response_bytes`]; no proxy from the environment is used.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode as HttpStatus, Url};
+use wasmtime::{Caller, Linker};
+use watsmith_preprocessor::abi::{HostFunction, ValType};
+
+use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::limits::Limits;
+use crate::run::{self, Budget, RunState};
+use crate::status::StatusCode;
+
+/// Redirects followed per request.
+pub const MAX_REDIRECTS: usize = 10;
+/// Timeout of one request (each hop), connection included; the run's deadline also applies.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Timeout of establishing a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const I32: ValType = ValType::I32;
+
+const fn function(
+    name: &'static str,
+    params: &'static [ValType],
+    results: &'static [ValType],
+) -> HostFunction {
+    HostFunction {
+        module: "http",
+        name,
+        params,
+        results,
+    }
+}
+
+static FUNCTIONS: [FunctionDoc; 6] = [
+    FunctionDoc {
+        function: function("get", &[I32], &[I32, I32]),
+        description: "GET the url (str) and return (body, status): the body as bytes/str for a 2xx response; EACCESS if the host or its address is not allowed, EREMOTE if the request fails or the status is not 2xx (see $http.status and $http.body)",
+    },
+    FunctionDoc {
+        function: function("post", &[I32, I32, I32], &[I32, I32]),
+        description: "POST (url, body, content_type) and return (response body, status), as $http.get",
+    },
+    FunctionDoc {
+        function: function("request", &[I32, I32, I32, I32], &[I32, I32]),
+        description: "send (method, url, headers, body): method GET|POST|PUT|PATCH|DELETE|HEAD, headers as \"Name: value\" lines (\"\" for none), body (\"\" for none); returns (response body, status) as $http.get; EPARSE for a malformed header, EBOUND for an unknown method",
+    },
+    FunctionDoc {
+        function: function("status", &[], &[I32]),
+        description: "the HTTP status code of the last response (0 before any)",
+    },
+    FunctionDoc {
+        function: function("body", &[], &[I32, I32]),
+        description: "the body of the last response, whatever its status; ENOENT before any",
+    },
+    FunctionDoc {
+        function: function("header", &[I32], &[I32, I32]),
+        description: "the value of a header (name, any case) of the last response; ENOENT if absent",
+    },
+];
+
+/// One entry of an allowlist: a host name, `*.domain` (its subdomains), `*` (any host), or an IP
+/// address, each with an optional port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRule {
+    host: RuleHost,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RuleHost {
+    Any,
+    Name(String),
+    Subdomains(String),
+    Address(IpAddr),
+}
+
+/// A host rule that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid host rule `{rule}`: {reason}")]
+pub struct HostRuleError {
+    rule: String,
+    reason: &'static str,
+}
+
+impl std::str::FromStr for HostRule {
+    type Err = HostRuleError;
+
+    fn from_str(rule: &str) -> Result<Self, Self::Err> {
+        let error = |reason| HostRuleError {
+            rule: rule.to_owned(),
+            reason,
+        };
+        let trimmed = rule.trim();
+        if trimmed.contains("://") || trimmed.contains('/') {
+            return Err(error("give a host, optionally with a port, not a URL"));
+        }
+        let (host, port) = split_port(trimmed).ok_or_else(|| error("the port is not a number"))?;
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = if host == "*" {
+            RuleHost::Any
+        } else if let Some(domain) = host.strip_prefix("*.") {
+            if !valid_name(domain) {
+                return Err(error("not a host name"));
+            }
+            RuleHost::Subdomains(domain.to_owned())
+        } else if let Ok(address) = host.trim_start_matches('[').trim_end_matches(']').parse() {
+            RuleHost::Address(address)
+        } else if valid_name(&host) {
+            RuleHost::Name(host)
+        } else {
+            return Err(error("not a host name or an IP address"));
+        };
+        Ok(Self { host, port })
+    }
+}
+
+/// `host:port`, `[v6]:port`, a bare host or a bare v6 address.
+fn split_port(rule: &str) -> Option<(&str, Option<u16>)> {
+    if let Some(rest) = rule.strip_prefix('[') {
+        let (address, after) = rest.split_once(']')?;
+        return match after.strip_prefix(':') {
+            Some(port) => Some((address, Some(port.parse().ok()?))),
+            None if after.is_empty() => Some((address, None)),
+            None => None,
+        };
+    }
+    match rule.rsplit_once(':') {
+        // More than one colon and no brackets: a bare IPv6 address.
+        Some((host, _)) if host.contains(':') => Some((rule, None)),
+        Some((host, port)) => Some((host, Some(port.parse().ok()?))),
+        None => Some((rule, None)),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+impl HostRule {
+    fn matches(&self, host: &url::Host<&str>, port: u16) -> bool {
+        if self.port.is_some_and(|p| p != port) {
+            return false;
+        }
+        match (&self.host, host) {
+            (RuleHost::Any, _) => true,
+            (RuleHost::Name(name), url::Host::Domain(domain)) => {
+                domain.trim_end_matches('.').eq_ignore_ascii_case(name)
+            }
+            (RuleHost::Subdomains(parent), url::Host::Domain(domain)) => {
+                let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+                domain
+                    .strip_suffix(parent.as_str())
+                    .is_some_and(|prefix| prefix.ends_with('.'))
+            }
+            (RuleHost::Address(rule), url::Host::Ipv4(ip)) => *rule == IpAddr::V4(*ip),
+            (RuleHost::Address(rule), url::Host::Ipv6(ip)) => *rule == IpAddr::V6(*ip),
+            _ => false,
+        }
+    }
+
+    /// Whether the rule names this very address (which then may be special).
+    fn names_address(&self, address: IpAddr, port: u16) -> bool {
+        self.host == RuleHost::Address(address) && self.port.is_none_or(|p| p == port)
+    }
+}
+
+/// The settings of a run's `http` grant: the hosts it may reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpGrant {
+    rules: Vec<HostRule>,
+}
+
+impl HttpGrant {
+    /// An allowlist from rules such as `api.example.com`, `*.example.com`, `example.com:8443`,
+    /// `127.0.0.1:8080` or `*`.
+    pub fn new<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> Result<Self, HostRuleError> {
+        let rules = rules
+            .into_iter()
+            .map(|rule| rule.as_ref().parse())
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rules })
+    }
+
+    /// Why the url may not be fetched, if it may not.
+    fn refusal(&self, url: &Url) -> Option<String> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Some(format!(
+                "the scheme `{}` is not allowed (only http and https)",
+                url.scheme()
+            ));
+        }
+        let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
+            return Some("the url has no host".to_owned());
+        };
+        let rules: Vec<&HostRule> = self
+            .rules
+            .iter()
+            .filter(|r| r.matches(&host, port))
+            .collect();
+        if rules.is_empty() {
+            return Some(format!(
+                "the host `{host}` is not in the run's allowlist (--allow-host {host})"
+            ));
+        }
+        let address = match host {
+            url::Host::Ipv4(ip) => IpAddr::V4(ip),
+            url::Host::Ipv6(ip) => IpAddr::V6(ip),
+            url::Host::Domain(_) => return None,
+        };
+        let kind = special_address(address)?;
+        if rules.iter().any(|r| r.names_address(address, port)) {
+            return None;
+        }
+        Some(format!(
+            "{address} is a {kind} address; only an allowlist entry naming it allows it (--allow-host {address}:{port})"
+        ))
+    }
+}
+
+/// The kind of a special-purpose address that requests may not reach by default, or `None` for
+/// a public one.
+pub fn special_address(address: IpAddr) -> Option<&'static str> {
+    match address {
+        IpAddr::V4(ip) => special_v4(ip),
+        IpAddr::V6(ip) => special_v6(ip),
+    }
+}
+
+fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_private() {
+        Some("private")
+    } else if ip.is_link_local() {
+        Some("link-local (cloud metadata)")
+    } else if ip.is_unspecified() || a == 0 {
+        Some("unspecified")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("shared (carrier-grade NAT)")
+    } else if ip.is_broadcast() || ip.is_multicast() || a >= 240 {
+        Some("multicast or reserved")
+    } else if (a, b, c) == (192, 0, 0) {
+        Some("IETF protocol assignment")
+    } else if ip.is_documentation() {
+        Some("documentation")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking")
+    } else {
+        None
+    }
+}
+
+fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return special_v4(v4);
+    }
+    let segments = ip.segments();
+    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [a, b] = segments[6].to_be_bytes();
+        let [c, d] = segments[7].to_be_bytes();
+        return special_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    if segments[0] == 0x2002 {
+        let [a, b] = segments[1].to_be_bytes();
+        let [c, d] = segments[2].to_be_bytes();
+        return special_v4(Ipv4Addr::new(a, b, c, d)).or(Some("6to4"));
+    }
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_unspecified() || segments[..6] == [0; 6] {
+        Some("unspecified or IPv4-compatible")
+    } else if segments[0] & 0xfe00 == 0xfc00 {
+        Some("unique local (private)")
+    } else if segments[0] & 0xffc0 == 0xfe80 || segments[0] & 0xffc0 == 0xfec0 {
+        Some("link-local")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else if segments[0] == 0x2001 && segments[1] == 0xdb8 {
+        Some("documentation")
+    } else {
+        None
+    }
+}
+
+/// A name resolved to a special address: refused.
+#[derive(Debug, thiserror::Error)]
+#[error("`{name}` resolves to {address}, a {kind} address")]
+struct SpecialAddress {
+    name: String,
+    address: IpAddr,
+    kind: &'static str,
+}
+
+/// The system resolver, refusing any name with a special address among its answers.
+#[derive(Debug)]
+struct PublicResolver;
+
+impl Resolve for PublicResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let name = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            if let Some((address, kind)) = addresses
+                .iter()
+                .find_map(|a| special_address(a.ip()).map(|kind| (a.ip(), kind)))
+            {
+                return Err(Box::new(SpecialAddress {
+                    name,
+                    address,
+                    kind,
+                })
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addresses.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The `http` capability. Holds the engine's client (one connection pool for all runs).
+#[derive(Debug, Default)]
+pub struct Http {
+    client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl Http {
+    /// The capability, with its client built on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn client(&self) -> Result<reqwest::Client, String> {
+        self.client
+            .get_or_init(|| {
+                // reqwest is built without a TLS crypto provider: ring is this project's. A
+                // provider the host application installed first is kept.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .dns_resolver(PublicResolver)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .user_agent(concat!("watsmith/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .clone()
+    }
+}
+
+/// The last response of a run, for `$http.status`, `$http.body` and `$http.header`.
+#[derive(Debug, Default)]
+struct LastResponse {
+    status: u16,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+}
+
+/// The per-run state: the client, the allowlist and the last response.
+#[derive(Debug)]
+struct HttpState {
+    client: reqwest::Client,
+    grant: Arc<HttpGrant>,
+    last: LastResponse,
+}
+
+/// A request as the program described it.
+struct Request {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Why a request produced no response: the status to return and a line for the log.
+struct Failure {
+    code: StatusCode,
+    reason: String,
+}
+
+impl Failure {
+    fn new(code: StatusCode, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Sends a request, following redirects through the allowlist checks; every hop is charged.
+async fn send(
+    caller: &mut Caller<'_, RunState>,
+    request: Request,
+) -> wasmtime::Result<Result<LastResponse, Failure>> {
+    let Some(state) = caller.data_mut().state_mut::<HttpState>() else {
+        return Ok(Err(Failure::new(
+            StatusCode::EACCESS,
+            "http is not set up for this run",
+        )));
+    };
+    let client = state.client.clone();
+    let grant = Arc::clone(&state.grant);
+    let limits = caller.data().limits().clone();
+    let Request {
+        mut method,
+        mut url,
+        mut headers,
+        mut body,
+    } = request;
+    for _ in 0..=MAX_REDIRECTS {
+        if let Some(reason) = grant.refusal(&url) {
+            return Ok(Err(Failure::new(StatusCode::EACCESS, reason)));
+        }
+        caller.data_mut().charge(Budget::HttpRequests, 1)?;
+        let builder = client
+            .request(method.clone(), url.clone())
+            .headers(headers.clone())
+            .timeout(REQUEST_TIMEOUT);
+        let builder = if body.is_empty() {
+            builder
+        } else {
+            builder.body(body.clone())
+        };
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(error) => return Ok(Err(transport_failure(&error))),
+        };
+        let status = response.status();
+        if status.is_redirection()
+            && let Some(location) = response.headers().get(reqwest::header::LOCATION)
+        {
+            let next = match location.to_str().ok().and_then(|l| url.join(l).ok()) {
+                Some(next) => next,
+                None => {
+                    return Ok(Err(Failure::new(
+                        StatusCode::EREMOTE,
+                        format!("redirect {status} with an invalid Location"),
+                    )));
+                }
+            };
+            if status == HttpStatus::SEE_OTHER
+                || (matches!(status, HttpStatus::MOVED_PERMANENTLY | HttpStatus::FOUND)
+                    && method == Method::POST)
+            {
+                method = Method::GET;
+                body.clear();
+            }
+            if next.origin() != url.origin() {
+                // Credentials meant for one origin never travel to another.
+                for name in [
+                    reqwest::header::AUTHORIZATION,
+                    reqwest::header::COOKIE,
+                    reqwest::header::PROXY_AUTHORIZATION,
+                ] {
+                    headers.remove(name);
+                }
+            }
+            url = next;
+            continue;
+        }
+        return Ok(read_response(response, &limits).await);
+    }
+    Ok(Err(Failure::new(
+        StatusCode::EREMOTE,
+        format!("more than {MAX_REDIRECTS} redirects"),
+    )))
+}
+
+/// Reads a response's body within the size cap.
+async fn read_response(
+    mut response: reqwest::Response,
+    limits: &Limits,
+) -> Result<LastResponse, Failure> {
+    let cap = limits.max_http_response_bytes;
+    let too_large = || {
+        Failure::new(
+            StatusCode::EREMOTE,
+            format!("the response is larger than the cap of {cap} bytes"),
+        )
+    };
+    if response.content_length().is_some_and(|len| len > cap) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > cap {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(error) => return Err(transport_failure(&error)),
+        }
+    }
+    Ok(LastResponse {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: Some(body),
+    })
+}
+
+/// EACCESS when the resolver refused a special address, EREMOTE otherwise.
+fn transport_failure(error: &reqwest::Error) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(special) = cause.downcast_ref::<SpecialAddress>() {
+            return Failure::new(StatusCode::EACCESS, special.to_string());
+        }
+        source = cause.source();
+    }
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    let mut reason = format!("the request {what}: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Failure::new(StatusCode::EREMOTE, reason)
+}
+
+/// Reads a str argument, or the status that explains why it is not one.
+fn text(
+    caller: &mut Caller<'_, RunState>,
+    ptr: i32,
+) -> wasmtime::Result<Result<String, StatusCode>> {
+    run::read_str(caller, ptr)
+}
+
+/// Builds the request of `$http.request` from its arguments.
+fn describe(
+    caller: &mut Caller<'_, RunState>,
+    method: &str,
+    url: i32,
+    headers: Option<i32>,
+    body: Option<i32>,
+) -> wasmtime::Result<Result<Request, Failure>> {
+    let method = match method.to_ascii_uppercase().as_str() {
+        "GET" => Method::GET,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        "HEAD" => Method::HEAD,
+        other => {
+            return Ok(Err(Failure::new(
+                StatusCode::EBOUND,
+                format!("unknown method `{other}` (GET, POST, PUT, PATCH, DELETE, HEAD)"),
+            )));
+        }
+    };
+    let url = match text(caller, url)? {
+        Ok(url) => url,
+        Err(code) => return Ok(Err(Failure::new(code, "the url is not a str"))),
+    };
+    let url = match Url::parse(url.trim()) {
+        Ok(url) => url,
+        Err(error) => {
+            return Ok(Err(Failure::new(
+                StatusCode::EPARSE,
+                format!("invalid url `{url}`: {error}"),
+            )));
+        }
+    };
+    let headers = match headers {
+        Some(ptr) => match text(caller, ptr)? {
+            Ok(lines) => match parse_headers(&lines) {
+                Ok(headers) => headers,
+                Err(failure) => return Ok(Err(failure)),
+            },
+            Err(code) => return Ok(Err(Failure::new(code, "the headers are not a str"))),
+        },
+        None => HeaderMap::new(),
+    };
+    let body = match body {
+        Some(ptr) => match run::read_bytes(caller, ptr)? {
+            Ok(bytes) => bytes,
+            Err(code) => {
+                return Ok(Err(Failure::new(
+                    code,
+                    "the body is not a str or bytes value",
+                )));
+            }
+        },
+        None => Vec::new(),
+    };
+    Ok(Ok(Request {
+        method,
+        url,
+        headers,
+        body,
+    }))
+}
+
+/// `Name: value` lines; blank lines are skipped. `Host` cannot be set.
+fn parse_headers(lines: &str) -> Result<HeaderMap, Failure> {
+    let mut headers = HeaderMap::new();
+    for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let invalid = || Failure::new(StatusCode::EPARSE, format!("invalid header line `{line}`"));
+        let (name, value) = line.split_once(':').ok_or_else(invalid)?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| invalid())?;
+        if name == reqwest::header::HOST {
+            return Err(Failure::new(
+                StatusCode::EACCESS,
+                "the Host header cannot be set",
+            ));
+        }
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| invalid())?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// Sends the request and returns `(body, status)` to the program, recording the response.
+async fn exchange(
+    caller: &mut Caller<'_, RunState>,
+    request: Result<Request, Failure>,
+) -> wasmtime::Result<(i32, i32)> {
+    let summary = request
+        .as_ref()
+        .map(|r| format!("{} {}", r.method, r.url))
+        .unwrap_or_else(|_| "the request".to_owned());
+    let result = match request {
+        Ok(request) => send(caller, request).await?,
+        Err(failure) => Err(failure),
+    };
+    let response = match result {
+        Ok(response) => response,
+        Err(failure) => {
+            caller
+                .data_mut()
+                .log(format!("http: {summary}: {}", failure.reason));
+            return Ok((0, failure.code.as_i32()));
+        }
+    };
+    let status = response.status;
+    let body = response.body.clone().unwrap_or_default();
+    if let Some(state) = caller.data_mut().state_mut::<HttpState>() {
+        state.last = response;
+    }
+    if !(200..300).contains(&status) {
+        caller
+            .data_mut()
+            .log(format!("http: {summary}: status {status}"));
+        return Ok((0, StatusCode::EREMOTE.as_i32()));
+    }
+    run::return_bytes(caller, Ok::<_, StatusCode>(body))
+}
+
+impl Capability for Http {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn description(&self) -> &'static str {
+        "HTTP requests to the hosts the run allows (never to loopback, private or metadata addresses unless named explicitly)"
+    }
+
+    fn functions(&self) -> &'static [FunctionDoc] {
+        &FUNCTIONS
+    }
+
+    fn is_async(&self) -> bool {
+        true
+    }
+
+    fn new_state(&self, grant: &Grant) -> Result<Option<Box<dyn std::any::Any + Send>>, String> {
+        let grant = grant
+            .settings::<HttpGrant>()
+            .filter(|g| !g.rules.is_empty())
+            .ok_or("no host is allowed (grant hosts with --allow-host HOST)")?;
+        Ok(Some(Box::new(HttpState {
+            client: self.client()?,
+            grant: Arc::new(grant.clone()),
+            last: LastResponse::default(),
+        })))
+    }
+
+    fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
+        linker.func_wrap_async(
+            "http",
+            "get",
+            |mut caller: Caller<'_, RunState>, (url,): (i32,)| {
+                Box::new(async move {
+                    let request = describe(&mut caller, "GET", url, None, None)?;
+                    exchange(&mut caller, request).await
+                })
+            },
+        )?;
+        linker.func_wrap_async(
+            "http",
+            "post",
+            |mut caller: Caller<'_, RunState>, (url, body, content_type): (i32, i32, i32)| {
+                Box::new(async move {
+                    let request = describe(&mut caller, "POST", url, None, Some(body))?;
+                    let request = match (request, text(&mut caller, content_type)?) {
+                        (Ok(mut request), Ok(kind)) => match HeaderValue::from_str(kind.trim()) {
+                            Ok(value) => {
+                                request.headers.insert(reqwest::header::CONTENT_TYPE, value);
+                                Ok(request)
+                            }
+                            Err(_) => Err(Failure::new(
+                                StatusCode::EPARSE,
+                                format!("invalid content type `{kind}`"),
+                            )),
+                        },
+                        (Ok(_), Err(code)) => {
+                            Err(Failure::new(code, "the content type is not a str"))
+                        }
+                        (Err(failure), _) => Err(failure),
+                    };
+                    exchange(&mut caller, request).await
+                })
+            },
+        )?;
+        linker.func_wrap_async(
+            "http",
+            "request",
+            |mut caller: Caller<'_, RunState>,
+             (method, url, headers, body): (i32, i32, i32, i32)| {
+                Box::new(async move {
+                    let request = match text(&mut caller, method)? {
+                        Ok(method) => {
+                            describe(&mut caller, &method, url, Some(headers), Some(body))?
+                        }
+                        Err(code) => Err(Failure::new(code, "the method is not a str")),
+                    };
+                    exchange(&mut caller, request).await
+                })
+            },
+        )?;
+        linker.func_wrap("http", "status", |mut caller: Caller<'_, RunState>| {
+            caller
+                .data_mut()
+                .state_mut::<HttpState>()
+                .map_or(0, |s| i32::from(s.last.status))
+        })?;
+        linker.func_wrap(
+            "http",
+            "body",
+            |mut caller: Caller<'_, RunState>| -> wasmtime::Result<(i32, i32)> {
+                let body = caller
+                    .data_mut()
+                    .state_mut::<HttpState>()
+                    .and_then(|s| s.last.body.clone())
+                    .ok_or(StatusCode::ENOENT);
+                run::return_bytes(&mut caller, body)
+            },
+        )?;
+        linker.func_wrap(
+            "http",
+            "header",
+            |mut caller: Caller<'_, RunState>, name: i32| -> wasmtime::Result<(i32, i32)> {
+                let value = text(&mut caller, name)?.and_then(|name| {
+                    caller
+                        .data_mut()
+                        .state_mut::<HttpState>()
+                        .and_then(|s| {
+                            s.last
+                                .headers
+                                .get(name.trim())
+                                .map(|v| v.as_bytes().to_vec())
+                        })
+                        .ok_or(StatusCode::ENOENT)
+                });
+                run::return_bytes(&mut caller, value)
+            },
+        )?;
+        Ok(())
+    }
+}
