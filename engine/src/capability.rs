@@ -82,6 +82,8 @@ impl Registry {
             capabilities: vec![
                 Box::new(crate::capabilities::core::Core),
                 Box::new(crate::capabilities::http::Http::new()),
+                Box::new(crate::capabilities::clock::Clock),
+                Box::new(crate::capabilities::random::Random),
             ],
         }
     }

@@ -1,6 +1,8 @@
 //! Integration tests of the engine, one module per topic. Every test runs real Wasmtime.
 
+mod ai;
 mod capabilities;
+mod clock;
 mod errors;
 mod http;
 mod limits;
