@@ -4,7 +4,10 @@
 //! - `fresh_30_lines/<compiler>`: preprocess + assemble + compile + link + run, cache disabled;
 //! - `cache_hit_30_lines`: the same body again, cache lookup (hash of the body) included;
 //! - `host_call`: one wasm -> host -> wasm round trip (`core.arg_count`), from a loop of 10,000
-//!   calls minus the same loop without the call.
+//!   calls minus the same loop without the call;
+//! - `prelinked_trivial_on_demand`: as `prelinked_trivial`, without the pooling allocator;
+//! - `primes_below_1e6/<metering>`: a compute-heavy body with fuel metering and the epoch
+//!   deadline each on or off, and under each compiler: what the limits and the compiler cost.
 //!
 //! `cargo bench -p watsmith-engine --bench engine`
 
@@ -75,6 +78,62 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.finish();
+
+    let on_demand = Engine::new(&EngineConfig {
+        pool_slots: None,
+        ..EngineConfig::default()
+    })
+    .expect("engine");
+    let (trivial, _) = on_demand.prepare("nop").expect("valid");
+    c.bench_function("prelinked_trivial_on_demand", |b| {
+        b.iter(|| on_demand.run(black_box(&trivial), vec![], &policy, &limits))
+    });
+
+    compute_heavy(c, &policy);
+}
+
+/// Primes below 10^6 by trial division, under each compiler, with fuel metering and the epoch
+/// deadline each on and off.
+fn compute_heavy(c: &mut Criterion, policy: &Policy) {
+    let limits = Limits {
+        fuel: None,
+        timeout: std::time::Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let mut group = c.benchmark_group("primes_below_1e6");
+    group.sample_size(10);
+    for (compiler_name, compiler) in [
+        ("cranelift_none", Compiler::CraneliftNone),
+        ("cranelift_speed", Compiler::CraneliftSpeed),
+        ("winch", Compiler::Winch),
+    ] {
+        for (limits_name, fuel_metering, epoch_deadline) in [
+            ("fuel_and_epoch", true, true),
+            ("fuel_only", true, false),
+            ("epoch_only", false, true),
+            ("neither", false, false),
+        ] {
+            if compiler != Compiler::CraneliftNone && limits_name != "fuel_and_epoch" {
+                continue;
+            }
+            let engine = Engine::new(&EngineConfig {
+                compiler,
+                fuel_metering,
+                epoch_deadline,
+                ..EngineConfig::default()
+            })
+            .expect("engine");
+            let (program, _) = engine.prepare(BODY_30).expect("valid");
+            group.bench_function(format!("{compiler_name}/{limits_name}"), |b| {
+                b.iter(|| {
+                    let outcome =
+                        engine.run(&program, vec![Value::I64(1_000_000)], policy, &limits);
+                    assert_eq!(outcome.results, [Value::I64(78_498)]);
+                })
+            });
+        }
+    }
     group.finish();
 }
 

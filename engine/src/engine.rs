@@ -6,14 +6,16 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use wasmtime::{
-    Config, InstancePre, Linker, Module, OptLevel, Store, Strategy, Trap, UpdateDeadline,
+    Config, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
+    PoolingAllocationConfig, Store, Strategy, Trap, UpdateDeadline,
 };
 use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter, Severity, Span};
 
 use crate::cache::{Cache, CacheStats};
 use crate::capability::{Policy, Registry};
 use crate::limits::{
-    DEFAULT_CACHE_CAPACITY, DEFAULT_STACK_BYTES, EPOCH_TICK, Limits, UNLIMITED_FUEL,
+    ASYNC_HOST_STACK_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_POOL_SLOTS, DEFAULT_STACK_BYTES,
+    EPOCH_TICK, Limits, MAX_MEMORY_BYTES, UNLIMITED_FUEL,
 };
 use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind};
 use crate::run::{HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState};
@@ -41,6 +43,16 @@ pub struct EngineConfig {
     pub stack_bytes: usize,
     /// Compiled programs kept in the cache. Default 256; 0 disables the cache.
     pub cache_capacity: usize,
+    /// Take instances from a pool of this many pre-reserved slots (Wasmtime's pooling
+    /// allocator), which makes instantiation much cheaper; a run that finds every slot busy
+    /// traps. `None` allocates each instance on demand. Default: [`DEFAULT_POOL_SLOTS`].
+    pub pool_slots: Option<u32>,
+    /// Count instructions, so that [`Limits::fuel`] applies. Default on; off, fuel limits are
+    /// ignored and `fuel_used` is 0.
+    pub fuel_metering: bool,
+    /// Check the wall-clock deadline inside compiled code (epoch interruption). Default on; off,
+    /// a computing program runs until its fuel ends (host calls of async runs still time out).
+    pub epoch_deadline: bool,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +61,9 @@ impl Default for EngineConfig {
             compiler: Compiler::CraneliftNone,
             stack_bytes: DEFAULT_STACK_BYTES,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            pool_slots: Some(DEFAULT_POOL_SLOTS),
+            fuel_metering: true,
+            epoch_deadline: true,
         }
     }
 }
@@ -175,7 +190,9 @@ pub struct Engine {
     cache: Cache,
     /// Drives async host calls for [`Engine::run`]; built on first need.
     runtime: OnceLock<tokio::runtime::Runtime>,
-    _ticker: Ticker,
+    fuel_metering: bool,
+    /// The epoch ticker, when deadlines are checked in compiled code.
+    ticker: Option<Ticker>,
 }
 
 impl Drop for Engine {
@@ -197,9 +214,22 @@ impl Engine {
     pub fn with_registry(config: &EngineConfig, registry: Registry) -> Result<Self, EngineError> {
         let mut wasm_config = Config::new();
         wasm_config
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(config.stack_bytes);
+            .consume_fuel(config.fuel_metering)
+            .epoch_interruption(config.epoch_deadline)
+            .max_wasm_stack(config.stack_bytes)
+            // Async host calls (http, ai) are polled on the run's fiber, below the wasm stack.
+            .async_stack_size(config.stack_bytes + ASYNC_HOST_STACK_BYTES);
+        if let Some(slots) = config.pool_slots {
+            let mut pool = PoolingAllocationConfig::new();
+            pool.total_core_instances(slots)
+                .total_memories(slots)
+                .total_tables(slots)
+                .total_stacks(slots)
+                .max_memory_size(MAX_MEMORY_BYTES)
+                .max_tables_per_module(1)
+                .table_elements(0);
+            wasm_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         match config.compiler {
             Compiler::CraneliftNone => {
                 wasm_config
@@ -221,14 +251,19 @@ impl Engine {
         registry
             .link(&mut linker)
             .map_err(|e| EngineError(format!("linking the capabilities: {e:#}")))?;
-        let ticker = Ticker::start(wasm.clone())?;
+        let ticker = if config.epoch_deadline {
+            Some(Ticker::start(wasm.clone())?)
+        } else {
+            None
+        };
         Ok(Self {
             wasm,
             linker,
             registry,
             cache: Cache::new(config.cache_capacity),
             runtime: OnceLock::new(),
-            _ticker: ticker,
+            fuel_metering: config.fuel_metering,
+            ticker,
         })
     }
 
@@ -336,9 +371,11 @@ impl Engine {
             Ok(store) => store,
             Err(outcome) => return *outcome,
         };
-        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        if self.ticker.is_some() {
+            let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+            store.epoch_deadline_trap();
+        }
         let result = program
             .pre
             .instantiate(&mut store)
@@ -365,15 +402,17 @@ impl Engine {
             Ok(store) => store,
             Err(outcome) => return *outcome,
         };
-        let deadline = started + limits.timeout;
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(Trap::Interrupt.into())
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
-        store.set_epoch_deadline(1);
+        if self.ticker.is_some() {
+            let deadline = started + limits.timeout;
+            store.epoch_deadline_callback(move |_| {
+                if Instant::now() >= deadline {
+                    Err(Trap::Interrupt.into())
+                } else {
+                    Ok(UpdateDeadline::Yield(1))
+                }
+            });
+            store.set_epoch_deadline(1);
+        }
         let run = async {
             let instance = program.pre.instantiate_async(&mut store).await?;
             store.data_mut().memory = instance.get_memory(&mut store, "memory");
@@ -490,12 +529,14 @@ impl Engine {
         }
         let mut store = Store::new(&self.wasm, state);
         store.limiter(|state| &mut state.memory_cap);
-        let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
-        store.set_fuel(budget).map_err(|error| {
-            let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
-            outcome.trap = Some(classify(&error));
-            Box::new(outcome)
-        })?;
+        if self.fuel_metering {
+            let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+            store.set_fuel(budget).map_err(|error| {
+                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
+                outcome.trap = Some(classify(&error));
+                Box::new(outcome)
+            })?;
+        }
         Ok(store)
     }
 
@@ -544,6 +585,7 @@ fn finish(
     limits: &Limits,
     started: Instant,
 ) -> Outcome {
+    // Without metering `get_fuel` fails and nothing was used.
     let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
     let fuel_used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
     let state = store.into_data();

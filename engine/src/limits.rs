@@ -40,6 +40,13 @@ pub const DEFAULT_MAX_AI_CALLS: u32 = 4;
 pub const DEFAULT_MAX_AI_TOKENS: u64 = 8192;
 /// Default cap on storage operations (kv and fs calls) per run.
 pub const DEFAULT_MAX_IO_OPS: u32 = 10_000;
+/// Stack left to host code on a run's fiber, past the wasm stack (async host calls are polled
+/// there).
+pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
+/// Default number of instance slots of the pooling allocator: the most runs at once per engine.
+pub const DEFAULT_POOL_SLOTS: u32 = 256;
+/// The largest linear memory any run may be granted (the whole 32-bit address space).
+pub const MAX_MEMORY_BYTES: usize = 1 << 32;
 /// Default number of compiled programs the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
