@@ -24,6 +24,10 @@ pub struct CacheStats {
     pub len: usize,
     /// Programs held at most.
     pub capacity: usize,
+    /// Compilations answered by the on-disk module cache (when one is configured).
+    pub disk_hits: u64,
+    /// Compilations the on-disk module cache could not answer.
+    pub disk_misses: u64,
 }
 
 #[derive(Debug)]
@@ -107,6 +111,8 @@ impl Cache {
             misses: self.misses.load(Ordering::Relaxed),
             len: self.lock().len(),
             capacity: self.capacity,
+            disk_hits: 0,
+            disk_misses: 0,
         }
     }
 }

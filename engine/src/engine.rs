@@ -1,12 +1,13 @@
 //! The engine: compiles bodies into pre-linked programs (once, cached) and runs them under limits.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use wasmtime::{
-    Config, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
+    CacheConfig, Config, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
     PoolingAllocationConfig, Store, Strategy, Trap, UpdateDeadline,
 };
 use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter, Severity, Span};
@@ -53,6 +54,11 @@ pub struct EngineConfig {
     /// Check the wall-clock deadline inside compiled code (epoch interruption). Default on; off,
     /// a computing program runs until its fuel ends (host calls of async runs still time out).
     pub epoch_deadline: bool,
+    /// Keep compiled modules in this directory too, so a new process skips compiling bodies it
+    /// has seen. Wasmtime's own cache: entries are keyed by the module, the compiler settings
+    /// and the Wasmtime version, so a change of any of them never loads a stale artifact.
+    /// Default: none.
+    pub disk_cache: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +70,7 @@ impl Default for EngineConfig {
             pool_slots: Some(DEFAULT_POOL_SLOTS),
             fuel_metering: true,
             epoch_deadline: true,
+            disk_cache: None,
         }
     }
 }
@@ -191,6 +198,8 @@ pub struct Engine {
     /// Drives async host calls for [`Engine::run`]; built on first need.
     runtime: OnceLock<tokio::runtime::Runtime>,
     fuel_metering: bool,
+    /// Wasmtime's on-disk module cache, if configured (for its counters).
+    disk_cache: Option<wasmtime::Cache>,
     /// The epoch ticker, when deadlines are checked in compiled code.
     ticker: Option<Ticker>,
 }
@@ -219,6 +228,19 @@ impl Engine {
             .max_wasm_stack(config.stack_bytes)
             // Async host calls (http, ai) are polled on the run's fiber, below the wasm stack.
             .async_stack_size(config.stack_bytes + ASYNC_HOST_STACK_BYTES);
+        let mut disk_cache = None;
+        if let Some(directory) = &config.disk_cache {
+            let mut cache = CacheConfig::new();
+            cache.with_directory(directory);
+            let cache = wasmtime::Cache::new(cache).map_err(|e| {
+                EngineError(format!(
+                    "cannot use {} as the module cache: {e:#}",
+                    directory.display()
+                ))
+            })?;
+            wasm_config.cache(Some(cache.clone()));
+            disk_cache = Some(cache);
+        }
         if let Some(slots) = config.pool_slots {
             let mut pool = PoolingAllocationConfig::new();
             pool.total_core_instances(slots)
@@ -263,6 +285,7 @@ impl Engine {
             cache: Cache::new(config.cache_capacity),
             runtime: OnceLock::new(),
             fuel_metering: config.fuel_metering,
+            disk_cache,
             ticker,
         })
     }
@@ -274,7 +297,12 @@ impl Engine {
 
     /// Hits, misses and size of the compile cache.
     pub fn cache_stats(&self) -> CacheStats {
-        self.cache.stats()
+        let mut stats = self.cache.stats();
+        if let Some(disk) = &self.disk_cache {
+            stats.disk_hits = disk.cache_hits() as u64;
+            stats.disk_misses = disk.cache_misses() as u64;
+        }
+        stats
     }
 
     /// Preprocesses and assembles a body without compiling it: what `watsmith expand --module`

@@ -1,7 +1,7 @@
 //! One engine shared by many runs on several threads: no run sees another's memory or results,
 //! and the cache compiles each body once.
 
-use watsmith_engine::{CacheState, Status, Value};
+use watsmith_engine::{CacheState, Compiler, Engine, EngineConfig, Status, Value};
 
 use super::{engine, exec};
 
@@ -45,4 +45,41 @@ fn the_second_run_of_a_body_is_a_cache_hit() {
     let again = exec(&engine, body, vec![Value::I64(2)]);
     assert_eq!(again.cache, Some(CacheState::Hit));
     assert_eq!(again.results, [Value::I64(2)]);
+}
+
+#[test]
+fn the_disk_cache_serves_a_new_engine_and_never_another_configuration() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let config = EngineConfig {
+        disk_cache: Some(directory.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let body = "(local $n i64) (argv 0 $n) (resv $n)";
+    let run = |config: &EngineConfig| {
+        let engine = Engine::new(config).expect("engine");
+        let outcome = crate::exec(&engine, body, vec![Value::I64(5)]);
+        assert_eq!(outcome.results, [Value::I64(5)], "{outcome:#?}");
+        engine.cache_stats()
+    };
+    let first = run(&config);
+    assert_eq!((first.disk_hits, first.disk_misses), (0, 1));
+    let second = run(&config);
+    assert_eq!((second.disk_hits, second.disk_misses), (1, 0));
+    // Another compiler: the key differs, so the artifact of the first is not loaded.
+    let winch = run(&EngineConfig {
+        compiler: Compiler::Winch,
+        ..config.clone()
+    });
+    assert_eq!((winch.disk_hits, winch.disk_misses), (0, 1));
+}
+
+#[test]
+fn an_unusable_disk_cache_directory_is_an_engine_error() {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let error = Engine::new(&EngineConfig {
+        disk_cache: Some(file.path().join("below-a-file")),
+        ..EngineConfig::default()
+    })
+    .expect_err("a path below a file cannot be a directory");
+    assert!(error.to_string().contains("module cache"), "{error}");
 }
