@@ -79,7 +79,13 @@ impl Registry {
     /// A registry of the built-in capabilities.
     pub fn builtin() -> Self {
         Self {
-            capabilities: vec![Box::new(crate::capabilities::core::Core)],
+            capabilities: vec![
+                Box::new(crate::capabilities::core::Core),
+                Box::new(crate::capabilities::str::Str),
+                Box::new(crate::capabilities::arr::Arr),
+                Box::new(crate::capabilities::json::Json),
+                Box::new(crate::capabilities::math::Math),
+            ],
         }
     }
 
