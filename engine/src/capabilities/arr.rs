@@ -72,51 +72,51 @@ static FUNCTIONS: [FunctionDoc; 13] = [
     ),
     doc(
         LEN,
-        "the number of elements of array H, or -1 if H is not an array",
+        "(H) the number of elements of array H, or -1 if H is not an array",
     ),
     doc(
         PUSH_I64,
-        "append an i64 to array H; EBOUND if H is not an array, ENOMEM past the memory limit",
+        "(H, N) append the i64 N to array H; EBOUND if H is not an array, ENOMEM past the memory limit",
     ),
     doc(
         PUSH_F64,
-        "append an f64 to array H; EBOUND if H is not an array, ENOMEM past the memory limit",
+        "(H, X) append the f64 X to array H; EBOUND if H is not an array, ENOMEM past the memory limit",
     ),
     doc(
         PUSH_STR,
-        "append a copy of the str S to array H; EBOUND if H is not an array or S lies outside memory, ETRFM if S is not UTF-8, ENOMEM",
+        "(H, S) append a copy of the str S to array H; EBOUND if H is not an array or S lies outside memory, ETRFM if S is not UTF-8, ENOMEM",
     ),
     doc(
         GET_I64,
-        "element I (0-based) of array H as i64; EBOUND if H is not an array or I is out of range, ETRFM if the element is not an i64",
+        "(H, I) element I (0-based) of array H as i64; EBOUND if H is not an array or I is out of range, ETRFM if the element is not an i64",
     ),
     doc(
         GET_F64,
-        "element I of array H as f64 (an i64 element converts); EBOUND, ETRFM if the element is a str",
+        "(H, I) element I of array H as f64 (an i64 element converts); EBOUND, ETRFM if the element is a str",
     ),
     doc(
         GET_STR,
-        "element I of array H copied into memory as a str; EBOUND, ETRFM if the element is a number, ENOMEM",
+        "(H, I) element I of array H copied into memory as a str; EBOUND, ETRFM if the element is a number, ENOMEM",
     ),
     doc(
         SET_I64,
-        "replace element I of array H with an i64 (whatever it held); EBOUND if H is not an array or I is out of range",
+        "(H, I, N) replace element I of array H, whatever its type, with the i64 N; EBOUND if H is not an array or I is out of range",
     ),
     doc(
         SET_F64,
-        "replace element I of array H with an f64; EBOUND if H is not an array or I is out of range",
+        "(H, I, X) replace element I of array H with the f64 X; EBOUND if H is not an array or I is out of range",
     ),
     doc(
         SET_STR,
-        "replace element I of array H with a copy of the str S; EBOUND, ETRFM if S is not UTF-8, ENOMEM",
+        "(H, I, S) replace element I of array H with a copy of the str S; EBOUND, ETRFM if S is not UTF-8, ENOMEM",
     ),
     doc(
         SORT,
-        "sort array H in place: numbers ascending (i64 and f64 compare exactly, NaN last), or strs bytewise; EBOUND, ETRFM if it mixes strs and numbers",
+        "(H) sort array H in place: numbers ascending (i64 and f64 compare exactly, NaN last), or strs bytewise; EBOUND, ETRFM if it mixes strs and numbers",
     ),
     doc(
         JOIN,
-        "the elements of array H joined with the str SEP (numbers as str.from_i64/from_f64 write them); EBOUND, ETRFM, ENOMEM",
+        "(H, SEP) the elements of array H joined with the str SEP (numbers as str.from_i64/from_f64 write them); EBOUND, ETRFM, ENOMEM",
     ),
 ];
 

@@ -60,39 +60,39 @@ pub const QUOTE: HostFunction = json("quote", &[I32], &[I32, I32]);
 static FUNCTIONS: [FunctionDoc; 9] = [
     doc(
         GET_I64,
-        "the integer at PATH of the JSON text DOC (a float with no fraction that fits is accepted); PATH is `items[2].price`, `[\"a.b\"]`, `` for the root, or a JSON Pointer `/items/2/price`; EPARSE if DOC is not JSON or PATH is malformed, ENOENT if absent, ETRFM if not an integer",
+        "(DOC, PATH) the integer at PATH of the JSON text DOC (a float with no fraction that fits is accepted); PATH is `items[2].price`, `[\"a.b\"]`, \"\" for the whole document, or a JSON Pointer `/items/2/price`; EPARSE if DOC is not JSON or PATH is malformed, ENOENT if absent, ETRFM if not an integer",
     ),
     doc(
         GET_F64,
-        "the number at PATH of DOC as f64; EPARSE, ENOENT, ETRFM if not a number",
+        "(DOC, PATH) the number at PATH of DOC as f64; EPARSE, ENOENT, ETRFM if not a number",
     ),
     doc(
         GET_STR,
-        "the text of the JSON string at PATH of DOC, as a new str; EPARSE, ENOENT, ETRFM if not a string, ENOMEM",
+        "(DOC, PATH) the text of the JSON string at PATH of DOC, as a new str; EPARSE, ENOENT, ETRFM if not a string, ENOMEM",
     ),
     doc(
         GET_BOOL,
-        "the boolean at PATH of DOC as 1 or 0; EPARSE, ENOENT, ETRFM if not a boolean",
+        "(DOC, PATH) the boolean at PATH of DOC as 1 or 0; EPARSE, ENOENT, ETRFM if not a boolean",
     ),
     doc(
         GET_JSON,
-        "the value at PATH of DOC written as compact JSON text (a new str); EPARSE, ENOENT, ENOMEM",
+        "(DOC, PATH) the value at PATH of DOC written as compact JSON text (a new str); EPARSE, ENOENT, ENOMEM",
     ),
     doc(
         LEN,
-        "the number of elements of the array, or keys of the object, at PATH of DOC; EPARSE, ENOENT, ETRFM if neither",
+        "(DOC, PATH) the number of elements of the array, or keys of the object, at PATH of DOC; EPARSE, ENOENT, ETRFM if neither",
     ),
     doc(
         TYPE,
-        "the kind of the value at PATH of DOC: 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object; EPARSE, ENOENT",
+        "(DOC, PATH) the kind of the value at PATH of DOC: 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object; EPARSE, ENOENT",
     ),
     doc(
         KEYS,
-        "the keys of the object at PATH of DOC, in document order, as an array of str (arr handle); EPARSE, ENOENT, ETRFM if not an object, ENOMEM",
+        "(DOC, PATH) the keys of the object at PATH of DOC, in document order, as an array of str (arr handle); EPARSE, ENOENT, ETRFM if not an object, ENOMEM",
     ),
     doc(
         QUOTE,
-        "S as a JSON string literal, quotes and escapes included (\"a\\\"b\" for a\"b), to build JSON with str.concat; EBOUND, ETRFM, ENOMEM",
+        "(S) S as a JSON string literal, quotes and escapes included (\"a\\\"b\" for a\"b), to build JSON with str.concat; EBOUND, ETRFM, ENOMEM",
     ),
 ];
 

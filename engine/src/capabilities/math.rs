@@ -62,39 +62,45 @@ fn fmod(x: f64, y: f64) -> f64 {
 }
 
 static FUNCTIONS: [FunctionDoc; 19] = [
-    doc(unary("exp"), "e raised to X"),
+    doc(unary("exp"), "(X) e raised to X"),
     doc(
         unary("ln"),
-        "natural logarithm of X (NaN below 0, -inf at 0)",
+        "(X) natural logarithm of X (NaN below 0, -inf at 0)",
     ),
-    doc(unary("log10"), "base-10 logarithm of X"),
-    doc(unary("log2"), "base-2 logarithm of X"),
-    doc(unary("sin"), "sine of X radians"),
-    doc(unary("cos"), "cosine of X radians"),
-    doc(unary("tan"), "tangent of X radians"),
-    doc(unary("asin"), "arcsine of X in radians (NaN outside -1..1)"),
+    doc(unary("log10"), "(X) base-10 logarithm of X"),
+    doc(unary("log2"), "(X) base-2 logarithm of X"),
+    doc(unary("sin"), "(X) sine of X radians"),
+    doc(unary("cos"), "(X) cosine of X radians"),
+    doc(unary("tan"), "(X) tangent of X radians"),
+    doc(
+        unary("asin"),
+        "(X) arcsine of X in radians (NaN outside -1..1)",
+    ),
     doc(
         unary("acos"),
-        "arccosine of X in radians (NaN outside -1..1)",
+        "(X) arccosine of X in radians (NaN outside -1..1)",
     ),
-    doc(unary("atan"), "arctangent of X in radians"),
-    doc(unary("sinh"), "hyperbolic sine of X"),
-    doc(unary("cosh"), "hyperbolic cosine of X"),
-    doc(unary("tanh"), "hyperbolic tangent of X"),
-    doc(unary("cbrt"), "cube root of X (negative for negative X)"),
-    doc(unary("exp2"), "2 raised to X"),
-    doc(binary("pow"), "X raised to Y"),
+    doc(unary("atan"), "(X) arctangent of X in radians"),
+    doc(unary("sinh"), "(X) hyperbolic sine of X"),
+    doc(unary("cosh"), "(X) hyperbolic cosine of X"),
+    doc(unary("tanh"), "(X) hyperbolic tangent of X"),
+    doc(
+        unary("cbrt"),
+        "(X) cube root of X (negative for negative X)",
+    ),
+    doc(unary("exp2"), "(X) 2 raised to X"),
+    doc(binary("pow"), "(X, Y) X raised to Y"),
     doc(
         binary("atan2"),
-        "atan2(Y, X), Y first: the angle of the point (X, Y) in radians, in -pi..pi",
+        "(Y, X) Y first: the angle of the point (X, Y) in radians, in -pi..pi",
     ),
     doc(
         binary("hypot"),
-        "sqrt(X*X + Y*Y) without overflow: the length of (X, Y)",
+        "(X, Y) sqrt(X*X + Y*Y) without overflow: the length of (X, Y)",
     ),
     doc(
         binary("fmod"),
-        "the remainder of X / Y with the sign of X (NaN if Y is 0)",
+        "(X, Y) the remainder of X / Y with the sign of X (NaN if Y is 0)",
     ),
 ];
 

@@ -66,64 +66,67 @@ pub const TO_F64: HostFunction = str_fn("to_f64", &[I32], &[F64, I32]);
 static FUNCTIONS: [FunctionDoc; 16] = [
     doc(
         LEN,
-        "the length of S in bytes, or -1 if S does not point at a str inside memory",
+        "(S) the length of S in bytes, or -1 if S does not point at a str inside memory",
     ),
     doc(
         CHARS,
-        "the number of Unicode characters (scalar values) of S, or -1 if S lies outside memory or is not UTF-8",
+        "(S) the number of Unicode characters (scalar values) of S, or -1 if S lies outside memory or is not UTF-8",
     ),
     doc(
         CONCAT,
-        "A followed by B as a new str; EBOUND if a pointer lies outside memory, ETRFM if not UTF-8, ENOMEM",
+        "(A, B) A followed by B as a new str; EBOUND if a pointer lies outside memory, ETRFM if not UTF-8, ENOMEM",
     ),
     doc(
         SLICE,
-        "the bytes START..END (half-open byte offsets) of S as a new str; EBOUND if START > END or END > len, ETRFM if an offset splits a character",
+        "(S, START, END) the bytes START..END (half-open byte offsets) of S as a new str; EBOUND if START > END or END > len, ETRFM if an offset splits a character",
     ),
     doc(
         FIND,
-        "the byte offset of the first NEEDLE in HAYSTACK at or after byte FROM, or -1 if none (or FROM is out of 0..=len, or a bad or non-UTF-8 str)",
+        "(HAYSTACK, NEEDLE, FROM) the byte offset of the first NEEDLE in HAYSTACK at or after byte FROM, or -1 if none (or FROM is out of 0..=len, or a bad or non-UTF-8 str)",
     ),
     doc(
         COMPARE,
-        "bytewise order of A and B: -1, 0 or 1; -2 if a pointer lies outside memory",
+        "(A, B) bytewise order of A and B: -1, 0 or 1; -2 if a pointer lies outside memory",
     ),
     doc(
         EQ,
-        "1 if A and B hold the same bytes, else 0; -1 if a pointer lies outside memory",
+        "(A, B) 1 if A and B hold the same bytes, else 0; -1 if a pointer lies outside memory",
     ),
     doc(
         UPPER,
-        "S in upper case (Unicode: \"straße\" gives \"STRASSE\"); EBOUND, ETRFM, ENOMEM",
+        "(S) S in upper case (Unicode: \"straße\" gives \"STRASSE\"); EBOUND, ETRFM, ENOMEM",
     ),
-    doc(LOWER, "S in lower case (Unicode); EBOUND, ETRFM, ENOMEM"),
+    doc(
+        LOWER,
+        "(S) S in lower case (Unicode); EBOUND, ETRFM, ENOMEM",
+    ),
     doc(
         TRIM,
-        "S without leading and trailing whitespace (Unicode); EBOUND, ETRFM, ENOMEM",
+        "(S) S without leading and trailing whitespace (Unicode); EBOUND, ETRFM, ENOMEM",
     ),
     doc(
         REPLACE,
-        "S with every FROM replaced by TO (an empty FROM gives a copy of S); EBOUND, ETRFM, ENOMEM",
+        "(S, FROM, TO) S with every FROM replaced by TO (an empty FROM gives a copy of S); EBOUND, ETRFM, ENOMEM",
     ),
     doc(
         SPLIT,
-        "the pieces of S between the separators SEP as an array of str (arr handle; \"a,,b\" gives 3 pieces; an empty SEP splits into characters); EBOUND, ETRFM, ENOMEM",
+        "(S, SEP) the pieces of S between the separators SEP as an array of str (arr handle; \"a,,b\" gives 3 pieces; an empty SEP splits into characters); EBOUND, ETRFM, ENOMEM",
     ),
     doc(
         FROM_I64,
-        "the integer N in decimal as a new str (\"-42\"); ENOMEM",
+        "(N) the integer N in decimal as a new str (\"-42\"); ENOMEM",
     ),
     doc(
         FROM_F64,
-        "the float X as a new str, shortest text that reads back exactly (\"2.5\", \"3\", \"NaN\", \"inf\", \"-inf\"); ENOMEM",
+        "(X) the float X as a new str, shortest text that reads back exactly (\"2.5\", \"3\", \"NaN\", \"inf\", \"-inf\"); ENOMEM",
     ),
     doc(
         TO_I64,
-        "S as a decimal i64, surrounding whitespace ignored (\" -42 \" gives -42); EPARSE if not an integer that fits, EBOUND, ETRFM",
+        "(S) S as a decimal i64, surrounding whitespace ignored (\" -42 \" gives -42); EPARSE if not an integer that fits, EBOUND, ETRFM",
     ),
     doc(
         TO_F64,
-        "S as an f64 (\"2.5\", \"1e3\", \"-7\", \"inf\", \"NaN\"), surrounding whitespace ignored; EPARSE if not a number, EBOUND, ETRFM",
+        "(S) S as an f64 (\"2.5\", \"1e3\", \"-7\", \"inf\", \"NaN\"), surrounding whitespace ignored; EPARSE if not a number, EBOUND, ETRFM",
     ),
 ];
 
