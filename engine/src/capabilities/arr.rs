@@ -1,6 +1,6 @@
 //! `arr`: arrays kept on the host, addressed by i32 handles that live as long as the run.
 //!
-//! Elements are i64, f64 or str, and one array may mix them. The heap ([`Arrays`]) belongs to the
+//! Elements are i64, f64 or str, and one array may mix them. The heap (`Arrays`) belongs to the
 //! run's state rather than to this capability, so that `str.split` and `json.keys` can return
 //! arrays to a program that never imports `arr` itself.
 //!

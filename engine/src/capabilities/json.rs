@@ -12,7 +12,7 @@
 //! anything on a number) and a value of the wrong type for the reader are ETRFM.
 //!
 //! Programs loop over paths of one document (`items[0].price`, `items[1].price`, ...), so the
-//! run keeps the last parsed document ([`JsonState`]) and parses again only when the bytes of the
+//! run keeps the last parsed document (`JsonState`) and parses again only when the bytes of the
 //! document differ.
 
 use serde_json::Value;
