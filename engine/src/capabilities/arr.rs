@@ -23,8 +23,8 @@ use crate::status::StatusCode;
 
 /// Host bytes charged for each array.
 pub const ARRAY_BYTES: u64 = 32;
-/// Host bytes charged for each element, besides the length of its text.
-pub const ELEMENT_BYTES: u64 = 16;
+/// Host bytes charged for each element, besides the length of its text: the size of its slot.
+pub const ELEMENT_BYTES: u64 = 32;
 
 /// The `arr` capability.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +119,9 @@ static FUNCTIONS: [FunctionDoc; 13] = [
         "(H, SEP) the elements of array H joined with the str SEP (numbers as str.from_i64/from_f64 write them); EBOUND, ETRFM, ENOMEM",
     ),
 ];
+
+// The charge covers at least the slot the element takes in its array.
+const _: () = assert!(std::mem::size_of::<Element>() as u64 <= ELEMENT_BYTES);
 
 /// One element of an array.
 #[derive(Debug, Clone, PartialEq)]
