@@ -81,6 +81,10 @@ impl Registry {
         Self {
             capabilities: vec![
                 Box::new(crate::capabilities::core::Core),
+                Box::new(crate::capabilities::str::Str),
+                Box::new(crate::capabilities::arr::Arr),
+                Box::new(crate::capabilities::json::Json),
+                Box::new(crate::capabilities::math::Math),
                 Box::new(crate::capabilities::http::Http::new()),
                 Box::new(crate::capabilities::clock::Clock),
                 Box::new(crate::capabilities::random::Random),

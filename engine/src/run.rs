@@ -109,6 +109,8 @@ pub struct RunState {
     pub(crate) memory: Option<Memory>,
     pub(crate) memory_cap: MemoryCap,
     pub(crate) usage: Usage,
+    /// The run's host-side arrays (`arr`, and what `str.split` and `json.keys` return).
+    pub(crate) arrays: crate::capabilities::arr::Arrays,
     states: Vec<Box<dyn Any + Send>>,
 }
 
@@ -137,6 +139,7 @@ impl RunState {
             memory: None,
             memory_cap,
             usage: Usage::default(),
+            arrays: crate::capabilities::arr::Arrays::default(),
             states: Vec::new(),
         }
     }

@@ -176,3 +176,61 @@ fn an_ungranted_capability_is_refused_before_running_with_eaccess() {
     assert_eq!(engine.cache_stats().misses, 1);
     assert_eq!(engine.cache_stats().hits, 1);
 }
+
+#[test]
+fn every_builtin_function_links_with_its_documented_signature() {
+    let wasm = wasmtime::Engine::default();
+    let registry = Registry::builtin();
+    let mut linker = Linker::<RunState>::new(&wasm);
+    let mut names = Vec::new();
+    for capability in registry.iter() {
+        capability.link(&mut linker).expect("links");
+        let imports: String = capability
+            .functions()
+            .iter()
+            .map(|f| f.function.import_wat())
+            .collect();
+        let text = format!("(module {imports})");
+        let buffer = wast::parser::ParseBuffer::new(&text).expect("lexes");
+        let mut module = wast::parser::parse::<wast::Wat<'_>>(&buffer).expect("parses");
+        let binary = module.encode().expect("encodes");
+        let module = wasmtime::Module::new(&wasm, binary).expect("compiles");
+        if let Err(error) = linker.instantiate_pre(&module) {
+            panic!(
+                "`{}` does not link as documented: {error:#}",
+                capability.name()
+            );
+        }
+        names.extend(capability.functions().iter().map(|f| f.function.wat_name()));
+    }
+    let count = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), count, "a function is documented twice");
+    let per_capability: Vec<(&str, usize)> = registry
+        .iter()
+        .map(|c| (c.name(), c.functions().len()))
+        .collect();
+    assert_eq!(
+        per_capability,
+        [
+            ("core", 13),
+            ("str", 16),
+            ("arr", 13),
+            ("json", 9),
+            ("math", 19)
+        ]
+    );
+}
+
+#[test]
+fn the_standard_policy_grants_exactly_the_compute_capabilities() {
+    let registry = Registry::builtin();
+    for name in Policy::COMPUTE {
+        assert!(registry.get(name).is_some(), "`{name}` is built in");
+    }
+    assert_eq!(
+        Policy::standard().granted(),
+        ["arr", "core", "json", "math", "str"]
+    );
+}

@@ -1,0 +1,282 @@
+//! `str`: text functions over str values (`[u32 LE length][UTF-8 bytes]`).
+//!
+//! Offsets and lengths are in bytes, as the memory layout is; `chars` counts Unicode scalar
+//! values. Functions that return a new str allocate it with the run's allocator (ENOMEM past the
+//! memory limit). A pointer whose value does not lie inside memory is EBOUND, and text that is
+//! not UTF-8 is ETRFM; the functions that return a bare i32 (`len`, `chars`, `find`, `compare`,
+//! `eq`) cannot carry a status, so they return a value outside their range instead (see each
+//! one). Numbers are written as Rust's `{}` writes them, which is also how `watsmith exec` prints
+//! results, so `from_f64` of a result reads back as the same text.
+
+use wasmtime::{Caller, Linker};
+use watsmith_preprocessor::abi::ValType::{F64, I32, I64};
+use watsmith_preprocessor::abi::{HostFunction, ValType};
+
+use super::arr::{self, Element};
+use super::{Failure, doc, returned, signature, store, text, view};
+use crate::capability::{Capability, FunctionDoc};
+use crate::run::RunState;
+use crate::status::StatusCode;
+
+/// The `str` capability.
+#[derive(Debug, Clone, Copy)]
+pub struct Str;
+
+const fn str_fn(
+    name: &'static str,
+    params: &'static [ValType],
+    results: &'static [ValType],
+) -> HostFunction {
+    signature("str", name, params, results)
+}
+
+/// `str.len`: the length in bytes.
+pub const LEN: HostFunction = str_fn("len", &[I32], &[I32]);
+/// `str.chars`: the number of Unicode scalar values.
+pub const CHARS: HostFunction = str_fn("chars", &[I32], &[I32]);
+/// `str.concat`: two strs one after the other.
+pub const CONCAT: HostFunction = str_fn("concat", &[I32, I32], &[I32, I32]);
+/// `str.slice`: the bytes between two offsets.
+pub const SLICE: HostFunction = str_fn("slice", &[I32, I32, I32], &[I32, I32]);
+/// `str.find`: the offset of a needle.
+pub const FIND: HostFunction = str_fn("find", &[I32, I32, I32], &[I32]);
+/// `str.compare`: bytewise order.
+pub const COMPARE: HostFunction = str_fn("compare", &[I32, I32], &[I32]);
+/// `str.eq`: equality.
+pub const EQ: HostFunction = str_fn("eq", &[I32, I32], &[I32]);
+/// `str.upper`: upper case.
+pub const UPPER: HostFunction = str_fn("upper", &[I32], &[I32, I32]);
+/// `str.lower`: lower case.
+pub const LOWER: HostFunction = str_fn("lower", &[I32], &[I32, I32]);
+/// `str.trim`: without surrounding whitespace.
+pub const TRIM: HostFunction = str_fn("trim", &[I32], &[I32, I32]);
+/// `str.replace`: every occurrence replaced.
+pub const REPLACE: HostFunction = str_fn("replace", &[I32, I32, I32], &[I32, I32]);
+/// `str.split`: the pieces between separators, as an array.
+pub const SPLIT: HostFunction = str_fn("split", &[I32, I32], &[I32, I32]);
+/// `str.from_i64`: an integer as text.
+pub const FROM_I64: HostFunction = str_fn("from_i64", &[I64], &[I32, I32]);
+/// `str.from_f64`: a float as text.
+pub const FROM_F64: HostFunction = str_fn("from_f64", &[F64], &[I32, I32]);
+/// `str.to_i64`: text as an integer.
+pub const TO_I64: HostFunction = str_fn("to_i64", &[I32], &[I64, I32]);
+/// `str.to_f64`: text as a float.
+pub const TO_F64: HostFunction = str_fn("to_f64", &[I32], &[F64, I32]);
+
+static FUNCTIONS: [FunctionDoc; 16] = [
+    doc(
+        LEN,
+        "(S) the length of S in bytes, or -1 if S does not point at a str inside memory",
+    ),
+    doc(
+        CHARS,
+        "(S) the number of Unicode characters (scalar values) of S, or -1 if S lies outside memory or is not UTF-8",
+    ),
+    doc(
+        CONCAT,
+        "(A, B) A followed by B as a new str; EBOUND if a pointer lies outside memory, ETRFM if not UTF-8, ENOMEM",
+    ),
+    doc(
+        SLICE,
+        "(S, START, END) the bytes START..END (half-open byte offsets) of S as a new str; EBOUND if START > END or END > len, ETRFM if an offset splits a character",
+    ),
+    doc(
+        FIND,
+        "(HAYSTACK, NEEDLE, FROM) the byte offset of the first NEEDLE in HAYSTACK at or after byte FROM, or -1 if none (or FROM is out of 0..=len, or a bad or non-UTF-8 str)",
+    ),
+    doc(
+        COMPARE,
+        "(A, B) bytewise order of A and B: -1, 0 or 1; -2 if a pointer lies outside memory",
+    ),
+    doc(
+        EQ,
+        "(A, B) 1 if A and B hold the same bytes, else 0; -1 if a pointer lies outside memory",
+    ),
+    doc(
+        UPPER,
+        "(S) S in upper case (Unicode: \"straße\" gives \"STRASSE\"); EBOUND, ETRFM, ENOMEM",
+    ),
+    doc(
+        LOWER,
+        "(S) S in lower case (Unicode); EBOUND, ETRFM, ENOMEM",
+    ),
+    doc(
+        TRIM,
+        "(S) S without leading and trailing whitespace (Unicode); EBOUND, ETRFM, ENOMEM",
+    ),
+    doc(
+        REPLACE,
+        "(S, FROM, TO) S with every FROM replaced by TO (an empty FROM gives a copy of S); EBOUND, ETRFM, ENOMEM",
+    ),
+    doc(
+        SPLIT,
+        "(S, SEP) the pieces of S between the separators SEP as an array of str (arr handle; \"a,,b\" gives 3 pieces; an empty SEP splits into characters); EBOUND, ETRFM, ENOMEM",
+    ),
+    doc(
+        FROM_I64,
+        "(N) the integer N in decimal as a new str (\"-42\"); ENOMEM",
+    ),
+    doc(
+        FROM_F64,
+        "(X) the float X as a new str, shortest text that reads back exactly (\"2.5\", \"3\", \"NaN\", \"inf\", \"-inf\"); ENOMEM",
+    ),
+    doc(
+        TO_I64,
+        "(S) S as a decimal i64, surrounding whitespace ignored (\" -42 \" gives -42); EPARSE if not an integer that fits, EBOUND, ETRFM",
+    ),
+    doc(
+        TO_F64,
+        "(S) S as an f64 (\"2.5\", \"1e3\", \"-7\", \"inf\", \"NaN\"), surrounding whitespace ignored; EPARSE if not a number, EBOUND, ETRFM",
+    ),
+];
+
+/// An offset or length as an i32, for the functions that return one.
+fn as_i32(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(-1)
+}
+
+fn chars(caller: &Caller<'_, RunState>, s: i32) -> i32 {
+    text(caller, s).map_or(-1, |s| as_i32(s.chars().count()))
+}
+
+/// The byte offset of `needle` in `haystack` at or after `from`.
+fn find(caller: &Caller<'_, RunState>, haystack: i32, needle: i32, from: i32) -> Option<usize> {
+    let haystack = text(caller, haystack).ok()?;
+    let needle = text(caller, needle).ok()?;
+    let from = usize::try_from(from)
+        .ok()
+        .filter(|&f| f <= haystack.len())?;
+    // A match starts on a character boundary: skip to the next one.
+    let start = (from..=haystack.len()).find(|&i| haystack.is_char_boundary(i))?;
+    haystack[start..].find(needle).map(|i| start + i)
+}
+
+fn compare(caller: &Caller<'_, RunState>, a: i32, b: i32) -> Result<std::cmp::Ordering, Failure> {
+    Ok(view(caller, a)?.cmp(view(caller, b)?))
+}
+
+/// A new str made from the text at `s` by `f`.
+fn transformed(
+    caller: &mut Caller<'_, RunState>,
+    s: i32,
+    f: impl FnOnce(&str) -> String,
+) -> Result<i32, Failure> {
+    let out = f(text(caller, s)?);
+    store(caller, out.as_bytes())
+}
+
+fn concat(caller: &mut Caller<'_, RunState>, a: i32, b: i32) -> Result<i32, Failure> {
+    let joined = [text(caller, a)?, text(caller, b)?].concat();
+    store(caller, joined.as_bytes())
+}
+
+fn slice(caller: &mut Caller<'_, RunState>, s: i32, start: i32, end: i32) -> Result<i32, Failure> {
+    let s = text(caller, s)?;
+    let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+        return Err(StatusCode::EBOUND.into());
+    };
+    if start > end || end > s.len() {
+        return Err(StatusCode::EBOUND.into());
+    }
+    let piece = s.get(start..end).ok_or(StatusCode::ETRFM)?.to_owned();
+    store(caller, piece.as_bytes())
+}
+
+fn replace(caller: &mut Caller<'_, RunState>, s: i32, from: i32, to: i32) -> Result<i32, Failure> {
+    let (s, from, to) = (text(caller, s)?, text(caller, from)?, text(caller, to)?);
+    let replaced = if from.is_empty() {
+        s.to_owned()
+    } else {
+        s.replace(from, to)
+    };
+    store(caller, replaced.as_bytes())
+}
+
+fn split(caller: &mut Caller<'_, RunState>, s: i32, separator: i32) -> Result<i32, Failure> {
+    let (s, separator) = (text(caller, s)?, text(caller, separator)?);
+    let pieces: Vec<Element> = if separator.is_empty() {
+        s.chars().map(|c| Element::Str(c.to_string())).collect()
+    } else {
+        s.split(separator)
+            .map(|piece| Element::Str(piece.to_owned()))
+            .collect()
+    };
+    arr::create(caller, pieces)
+}
+
+/// The text at `s` without surrounding whitespace, parsed as `T`; EPARSE if it is not one.
+fn parsed<T: std::str::FromStr>(caller: &Caller<'_, RunState>, s: i32) -> Result<T, Failure> {
+    Ok(text(caller, s)?
+        .trim()
+        .parse()
+        .map_err(|_| StatusCode::EPARSE)?)
+}
+
+impl Capability for Str {
+    fn name(&self) -> &'static str {
+        "str"
+    }
+
+    fn description(&self) -> &'static str {
+        "text: length, slicing, search, comparison, case, splitting, numbers to and from text"
+    }
+
+    fn functions(&self) -> &'static [FunctionDoc] {
+        &FUNCTIONS
+    }
+
+    fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
+        type C<'a> = Caller<'a, RunState>;
+        linker.func_wrap("str", "len", |c: C<'_>, s: i32| {
+            view(&c, s).map_or(-1, |bytes| as_i32(bytes.len()))
+        })?;
+        linker.func_wrap("str", "chars", |c: C<'_>, s: i32| chars(&c, s))?;
+        linker.func_wrap("str", "concat", |mut c: C<'_>, a: i32, b: i32| {
+            returned(concat(&mut c, a, b))
+        })?;
+        linker.func_wrap(
+            "str",
+            "slice",
+            |mut c: C<'_>, s: i32, start: i32, end: i32| returned(slice(&mut c, s, start, end)),
+        )?;
+        linker.func_wrap("str", "find", |c: C<'_>, h: i32, n: i32, from: i32| {
+            find(&c, h, n, from).map_or(-1, as_i32)
+        })?;
+        linker.func_wrap("str", "compare", |c: C<'_>, a: i32, b: i32| {
+            compare(&c, a, b).map_or(-2, |order| order as i32)
+        })?;
+        linker.func_wrap("str", "eq", |c: C<'_>, a: i32, b: i32| {
+            compare(&c, a, b).map_or(-1, |order| i32::from(order.is_eq()))
+        })?;
+        linker.func_wrap("str", "upper", |mut c: C<'_>, s: i32| {
+            returned(transformed(&mut c, s, str::to_uppercase))
+        })?;
+        linker.func_wrap("str", "lower", |mut c: C<'_>, s: i32| {
+            returned(transformed(&mut c, s, str::to_lowercase))
+        })?;
+        linker.func_wrap("str", "trim", |mut c: C<'_>, s: i32| {
+            returned(transformed(&mut c, s, |s| s.trim().to_owned()))
+        })?;
+        linker.func_wrap(
+            "str",
+            "replace",
+            |mut c: C<'_>, s: i32, from: i32, to: i32| returned(replace(&mut c, s, from, to)),
+        )?;
+        linker.func_wrap("str", "split", |mut c: C<'_>, s: i32, sep: i32| {
+            returned(split(&mut c, s, sep))
+        })?;
+        linker.func_wrap("str", "from_i64", |mut c: C<'_>, n: i64| {
+            returned(store(&mut c, n.to_string().as_bytes()))
+        })?;
+        linker.func_wrap("str", "from_f64", |mut c: C<'_>, x: f64| {
+            returned(store(&mut c, x.to_string().as_bytes()))
+        })?;
+        linker.func_wrap("str", "to_i64", |c: C<'_>, s: i32| {
+            returned(parsed::<i64>(&c, s))
+        })?;
+        linker.func_wrap("str", "to_f64", |c: C<'_>, s: i32| {
+            returned(parsed::<f64>(&c, s))
+        })?;
+        Ok(())
+    }
+}
