@@ -79,7 +79,10 @@ impl Registry {
     /// A registry of the built-in capabilities.
     pub fn builtin() -> Self {
         Self {
-            capabilities: vec![Box::new(crate::capabilities::core::Core)],
+            capabilities: vec![
+                Box::new(crate::capabilities::core::Core),
+                Box::new(crate::capabilities::kv::Kv::in_memory()),
+            ],
         }
     }
 

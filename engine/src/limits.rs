@@ -40,6 +40,14 @@ pub const DEFAULT_MAX_AI_CALLS: u32 = 4;
 pub const DEFAULT_MAX_AI_TOKENS: u64 = 8192;
 /// Default cap on storage operations (kv and fs calls) per run.
 pub const DEFAULT_MAX_IO_OPS: u32 = 10_000;
+/// Longest kv key, in bytes; longer (or empty) keys fail with EBOUND.
+pub const KV_MAX_KEY_BYTES: usize = 256;
+/// Largest kv value, in bytes; larger values fail with ENOMEM.
+pub const KV_MAX_VALUE_BYTES: usize = 1 << 20;
+/// Most keys in one kv namespace; a new key past it fails with ENOMEM.
+pub const KV_MAX_KEYS: usize = 10_000;
+/// Most bytes (keys and values together) in one kv namespace; a write past it fails with ENOMEM.
+pub const KV_MAX_NAMESPACE_BYTES: usize = 16 << 20;
 /// Default number of compiled programs the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 

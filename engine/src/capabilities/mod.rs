@@ -1,3 +1,4 @@
 //! The built-in capabilities.
 
 pub mod core;
+pub mod kv;

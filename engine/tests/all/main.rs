@@ -2,6 +2,7 @@
 
 mod capabilities;
 mod errors;
+mod kv;
 mod limits;
 mod sharing;
 
