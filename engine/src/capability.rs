@@ -82,6 +82,7 @@ impl Registry {
             capabilities: vec![
                 Box::new(crate::capabilities::core::Core),
                 Box::new(crate::capabilities::kv::Kv::in_memory()),
+                Box::new(crate::capabilities::fs::Fs),
             ],
         }
     }

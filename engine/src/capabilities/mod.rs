@@ -1,4 +1,5 @@
 //! The built-in capabilities.
 
 pub mod core;
+pub mod fs;
 pub mod kv;

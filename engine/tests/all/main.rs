@@ -2,6 +2,7 @@
 
 mod capabilities;
 mod errors;
+mod fs;
 mod kv;
 mod limits;
 mod sharing;
