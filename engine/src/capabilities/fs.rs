@@ -31,6 +31,7 @@ use cap_std::fs::{Dir, OpenOptions};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::unreadable_str;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::run::{self, Budget, RunState, status};
 use crate::status::StatusCode;
@@ -352,11 +353,7 @@ fn begin(
     let path = match run::read_str(caller, ptr)? {
         Ok(path) => path,
         Err(code) => {
-            let reason = if code == StatusCode::ETRFM {
-                format!("the path at address {ptr} is not UTF-8")
-            } else {
-                format!("no str at address {ptr}")
-            };
+            let reason = unreadable_str(ptr, code);
             caller.data_mut().log(format!("fs.{function}: {reason}"));
             return Ok(Err(code));
         }

@@ -62,6 +62,7 @@ use serde::{Deserialize, Serialize};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::unreadable_str;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::limits::{KV_MAX_KEY_BYTES, KV_MAX_KEYS, KV_MAX_NAMESPACE_BYTES, KV_MAX_VALUE_BYTES};
 use crate::run::{self, Budget, RunState, status};
@@ -331,7 +332,7 @@ impl Capability for Kv {
             |mut caller: Caller<'_, RunState>, prefix: i32| -> wasmtime::Result<(i32, i32)> {
                 caller.data_mut().charge(Budget::IoOps, 1)?;
                 let prefix = run::read_str(&mut caller, prefix)?
-                    .map_err(|code| Failure::refused(code, bad_str(prefix, code)));
+                    .map_err(|code| Failure::refused(code, unreadable_str(prefix, code)));
                 let keys = with_session(&mut caller, |s| prefix.map(|p| s.list(&p)))?;
                 let keys = settle(&mut caller, "list", keys)?;
                 run::return_bytes(&mut caller, keys)
@@ -376,7 +377,7 @@ impl Failure {
 fn begin(caller: &mut Caller<'_, RunState>, ptr: i32) -> wasmtime::Result<Result<String, Failure>> {
     caller.data_mut().charge(Budget::IoOps, 1)?;
     Ok(match run::read_str(caller, ptr)? {
-        Err(code) => Err(Failure::refused(code, bad_str(ptr, code))),
+        Err(code) => Err(Failure::refused(code, unreadable_str(ptr, code))),
         Ok(key) if key.is_empty() => Err(Failure::refused(StatusCode::EBOUND, "the key is empty")),
         Ok(key) if key.len() > KV_MAX_KEY_BYTES => Err(Failure::refused(
             StatusCode::EBOUND,
@@ -387,15 +388,6 @@ fn begin(caller: &mut Caller<'_, RunState>, ptr: i32) -> wasmtime::Result<Result
         )),
         Ok(key) => Ok(key),
     })
-}
-
-/// Why a str argument could not be read.
-fn bad_str(ptr: i32, code: StatusCode) -> String {
-    if code == StatusCode::ETRFM {
-        format!("the str at address {ptr} is not UTF-8")
-    } else {
-        format!("no str at address {ptr}")
-    }
 }
 
 /// Runs `op` on the run's kv state.

@@ -401,6 +401,18 @@ fn the_wrong_kind_of_entry_is_ebound() {
         "invalid path",
     );
     assert!(tree.jail.join("sub/inner.txt").exists());
+    let binary_path = r#"(local $p bytes) (local $b bytes) (argv 0 $p)
+        (check $b (call $fs.read (local.get $p)))"#;
+    assert_refused(
+        &run(
+            &engine,
+            &grant,
+            binary_path,
+            &[Value::Bytes(vec![b'x', 0xff])],
+        ),
+        StatusCode::ETRFM,
+        "is not UTF-8",
+    );
 }
 
 #[test]

@@ -171,6 +171,14 @@ fn keys_must_be_one_to_256_bytes() {
         "the key is empty",
     );
 
+    // A key passed as bytes must still be UTF-8.
+    let binary = r#"(local $k bytes) (argv 0 $k) (check (call $kv.set (local.get $k) "v"))"#;
+    assert_refused(
+        &run(&engine, binary, vec![Value::Bytes(vec![b'k', 0xff])]),
+        StatusCode::ETRFM,
+        "is not UTF-8",
+    );
+
     let has = r#"(local $k str) (local $h i32) (argv 0 $k)
         (local.set $h (call $kv.has (local.get $k))) (resv $h)"#;
     let outcome = run(&engine, has, vec![text(&"k".repeat(257))]);
