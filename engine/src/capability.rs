@@ -88,6 +88,8 @@ impl Registry {
                 Box::new(crate::capabilities::http::Http::new()),
                 Box::new(crate::capabilities::clock::Clock),
                 Box::new(crate::capabilities::random::Random),
+                Box::new(crate::capabilities::kv::Kv::in_memory()),
+                Box::new(crate::capabilities::fs::Fs),
             ],
         }
     }

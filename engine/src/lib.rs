@@ -43,6 +43,8 @@ pub mod host {
 }
 
 pub use crate::cache::CacheStats;
+pub use crate::capabilities::fs::{Fs, FsGrant};
+pub use crate::capabilities::kv::{Kv, KvError, KvGrant};
 pub use crate::capability::{Capability, FunctionDoc, Grant, Policy, Registry};
 pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
 pub use crate::limits::Limits;

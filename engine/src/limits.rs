@@ -47,6 +47,14 @@ pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
 pub const DEFAULT_POOL_SLOTS: u32 = 256;
 /// The largest linear memory any run may be granted (the whole 32-bit address space).
 pub const MAX_MEMORY_BYTES: usize = 1 << 32;
+/// Longest kv key, in bytes; longer (or empty) keys fail with EBOUND.
+pub const KV_MAX_KEY_BYTES: usize = 256;
+/// Largest kv value, in bytes; larger values fail with ENOMEM.
+pub const KV_MAX_VALUE_BYTES: usize = 1 << 20;
+/// Most keys in one kv namespace; a new key past it fails with ENOMEM.
+pub const KV_MAX_KEYS: usize = 10_000;
+/// Most bytes (keys and values together) in one kv namespace; a write past it fails with ENOMEM.
+pub const KV_MAX_NAMESPACE_BYTES: usize = 16 << 20;
 /// Default number of compiled programs the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 

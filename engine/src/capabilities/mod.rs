@@ -1,7 +1,8 @@
 //! The built-in capabilities.
 //!
 //! `core` is always granted; `str`, `arr`, `json` and `math` compute without reaching outside the
-//! run ([`crate::Policy::standard`] grants them). The helpers below are what their host functions
+//! run ([`crate::Policy::standard`] grants them); `kv`, `fs`, `http`, `ai`, `time` and `rand` are
+//! granted one by one. The helpers below are what their host functions
 //! share: reading a str argument where it lies in memory, and returning `(value, status)` while
 //! letting a host error (a missing memory, an output limit) end the run.
 
@@ -9,8 +10,10 @@ pub mod ai;
 pub mod arr;
 pub mod clock;
 pub mod core;
+pub mod fs;
 pub mod http;
 pub mod json;
+pub mod kv;
 pub mod math;
 pub mod random;
 pub mod str;
@@ -116,5 +119,15 @@ pub(crate) const fn signature(
         name,
         params,
         results,
+    }
+}
+
+/// Why the str argument at `ptr` could not be read (for the log), given the status
+/// [`crate::host::read_str`] returned.
+pub(crate) fn unreadable_str(ptr: i32, code: StatusCode) -> String {
+    if code == StatusCode::ETRFM {
+        format!("the str at address {ptr} is not UTF-8")
+    } else {
+        format!("no str at address {ptr}")
     }
 }

@@ -218,7 +218,12 @@ fn every_builtin_function_links_with_its_documented_signature() {
             ("str", 16),
             ("arr", 13),
             ("json", 9),
-            ("math", 19)
+            ("math", 19),
+            ("http", 6),
+            ("time", 2),
+            ("rand", 3),
+            ("kv", 6),
+            ("fs", 7)
         ]
     );
 }

@@ -1,0 +1,514 @@
+//! `fs`: files under a jail root directory.
+//!
+//! A run's grant names the root ([`FsGrant`]); `Policy::allow("fs")` without one is refused
+//! before the run starts. The root is opened once per run as a [`cap_std::fs::Dir`], and every
+//! operation resolves its path through that handle: `..` that climbs out, absolute paths, and
+//! symlinks whose target lies outside (absolute targets included, even ones that name a place
+//! inside the root) are refused by cap-std (on Linux with `openat2(RESOLVE_BENEATH)`), not by
+//! string checks here. Symlinks that stay inside the root are followed. Paths are str values,
+//! relative to the root; `""` and `"."` name the root itself.
+//!
+//! Status codes, and the log line each refusal adds so the model sees why:
+//!
+//! | cause | code |
+//! |---|---|
+//! | the path leads outside the root, is absolute, or the OS denies access; a write on a read-only grant | EACCESS |
+//! | no such file or directory | ENOENT |
+//! | the file does not fit in the memory limit; the disk is full | ENOMEM |
+//! | wrong kind of entry (a directory to `read`, `write` or `delete`, a file to `list`, a file in the way of `mkdir`, a device or pipe); an invalid path; any other I/O error | EBOUND |
+//! | the path is not UTF-8 | ETRFM |
+//!
+//! `read` checks the file's size before reading and reads at most `Limits::memory_bytes`.
+//! Only regular files are read or written: a named pipe would block the run where no deadline
+//! reaches it. Every call, refused or not, spends one storage operation of the run's budget
+//! (`Limits::max_io_ops`); past it the run stops with a `host_budget` trap.
+
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+use wasmtime::{Caller, Linker};
+use watsmith_preprocessor::abi::{HostFunction, ValType};
+
+use super::unreadable_str;
+use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::run::{self, Budget, RunState, status};
+use crate::status::StatusCode;
+
+/// `fs.read`: a file's bytes.
+pub const READ: HostFunction = HostFunction {
+    module: "fs",
+    name: "read",
+    params: &[ValType::I32],
+    results: &[ValType::I32, ValType::I32],
+};
+/// `fs.write`: create or replace a file.
+pub const WRITE: HostFunction = HostFunction {
+    module: "fs",
+    name: "write",
+    params: &[ValType::I32, ValType::I32],
+    results: &[ValType::I32],
+};
+/// `fs.append`: append to a file.
+pub const APPEND: HostFunction = HostFunction {
+    module: "fs",
+    name: "append",
+    params: &[ValType::I32, ValType::I32],
+    results: &[ValType::I32],
+};
+/// `fs.list`: the entries of a directory.
+pub const LIST: HostFunction = HostFunction {
+    module: "fs",
+    name: "list",
+    params: &[ValType::I32],
+    results: &[ValType::I32, ValType::I32],
+};
+/// `fs.exists`: whether a path exists.
+pub const EXISTS: HostFunction = HostFunction {
+    module: "fs",
+    name: "exists",
+    params: &[ValType::I32],
+    results: &[ValType::I32],
+};
+/// `fs.delete`: delete a file.
+pub const DELETE: HostFunction = HostFunction {
+    module: "fs",
+    name: "delete",
+    params: &[ValType::I32],
+    results: &[ValType::I32],
+};
+/// `fs.mkdir`: create a directory and its parents.
+pub const MKDIR: HostFunction = HostFunction {
+    module: "fs",
+    name: "mkdir",
+    params: &[ValType::I32],
+    results: &[ValType::I32],
+};
+
+const fn doc(function: HostFunction, description: &'static str) -> FunctionDoc {
+    FunctionDoc {
+        function,
+        description,
+    }
+}
+
+static FUNCTIONS: [FunctionDoc; 7] = [
+    doc(
+        READ,
+        "the bytes of the file at the str PATH (relative to the jail root) as (pointer, status); ENOENT if missing, EACCESS if the path leads outside the root, EBOUND if it is a directory, ENOMEM if it does not fit in memory",
+    ),
+    doc(
+        WRITE,
+        "create or replace the file at PATH with DATA (a str or bytes); EACCESS outside the root or on a read-only grant, ENOENT if the parent directory is missing (fs.mkdir it), EBOUND if PATH is a directory",
+    ),
+    doc(
+        APPEND,
+        "append DATA to the file at PATH, creating it if missing; errors as fs.write",
+    ),
+    doc(
+        LIST,
+        "the names in the directory at PATH (\"\" for the root), sorted, joined by \"\\n\", directories with a trailing \"/\", as (str, status); ENOENT, EACCESS, EBOUND if PATH is a file",
+    ),
+    doc(
+        EXISTS,
+        "1 if a file or directory exists at PATH, else 0 (also 0 when the path is refused)",
+    ),
+    doc(
+        DELETE,
+        "delete the file at PATH (a directory is EBOUND); ENOENT if missing, EACCESS outside the root or on a read-only grant",
+    ),
+    doc(
+        MKDIR,
+        "create the directory PATH and any missing parents (nothing to do if it exists); EACCESS outside the root or on a read-only grant, EBOUND if a file is in the way",
+    ),
+];
+
+/// The settings of an `fs` grant: the jail root and whether the run may change files under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsGrant {
+    /// The directory every path is relative to; nothing outside it is reachable.
+    pub root: PathBuf,
+    /// Whether `write`, `append`, `delete` and `mkdir` are allowed (EACCESS otherwise).
+    pub writable: bool,
+}
+
+impl FsGrant {
+    /// Reading and listing under `root`.
+    pub fn read_only(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            writable: false,
+        }
+    }
+
+    /// Reading and writing under `root`.
+    pub fn read_write(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            writable: true,
+        }
+    }
+}
+
+/// The `fs` capability. Each run's grant gives its root ([`FsGrant`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fs;
+
+/// One run's jail: the opened root, and whether it may write.
+#[derive(Debug)]
+struct Jail {
+    dir: Dir,
+    writable: bool,
+}
+
+impl Capability for Fs {
+    fn name(&self) -> &'static str {
+        "fs"
+    }
+
+    fn description(&self) -> &'static str {
+        "files under the run's jail root directory, read-only unless the grant allows writing; every call is one storage operation of the run's budget"
+    }
+
+    fn functions(&self) -> &'static [FunctionDoc] {
+        &FUNCTIONS
+    }
+
+    fn new_state(&self, grant: &Grant) -> Result<Option<Box<dyn std::any::Any + Send>>, String> {
+        let grant = grant
+            .settings::<FsGrant>()
+            .ok_or("no jail root was given (--fs-root DIR)")?;
+        let dir = Dir::open_ambient_dir(&grant.root, ambient_authority()).map_err(|error| {
+            format!(
+                "cannot open the jail root `{}`: {error}",
+                grant.root.display()
+            )
+        })?;
+        Ok(Some(Box::new(Jail {
+            dir,
+            writable: grant.writable,
+        })))
+    }
+
+    fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
+        linker.func_wrap(
+            "fs",
+            "read",
+            |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<(i32, i32)> {
+                let path = begin(&mut caller, "read", path, Access::Read)?;
+                let cap = caller.data().limits().memory_bytes;
+                let bytes = in_jail(&mut caller, "read", path, |dir, path| {
+                    read_file(dir, path, cap)
+                })?;
+                run::return_bytes(&mut caller, bytes)
+            },
+        )?;
+        linker.func_wrap(
+            "fs",
+            "write",
+            |mut caller: Caller<'_, RunState>, path: i32, data: i32| -> wasmtime::Result<i32> {
+                write_linked(&mut caller, "write", path, data, Mode::Replace)
+            },
+        )?;
+        linker.func_wrap(
+            "fs",
+            "append",
+            |mut caller: Caller<'_, RunState>, path: i32, data: i32| -> wasmtime::Result<i32> {
+                write_linked(&mut caller, "append", path, data, Mode::Append)
+            },
+        )?;
+        linker.func_wrap(
+            "fs",
+            "list",
+            |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<(i32, i32)> {
+                let path = begin(&mut caller, "list", path, Access::Read)?;
+                let names = in_jail(&mut caller, "list", path, list_dir)?;
+                run::return_bytes(&mut caller, names)
+            },
+        )?;
+        linker.func_wrap(
+            "fs",
+            "exists",
+            |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
+                let path = begin(&mut caller, "exists", path, Access::Read)?;
+                let found = in_jail(&mut caller, "exists", path, |dir, path| {
+                    Ok(dir.try_exists(path)?)
+                })?;
+                Ok(found.map_or(0, i32::from))
+            },
+        )?;
+        linker.func_wrap(
+            "fs",
+            "delete",
+            |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
+                let path = begin(&mut caller, "delete", path, Access::Write)?;
+                let done = in_jail(&mut caller, "delete", path, delete_file)?;
+                Ok(status(done))
+            },
+        )?;
+        linker.func_wrap(
+            "fs",
+            "mkdir",
+            |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
+                let path = begin(&mut caller, "mkdir", path, Access::Write)?;
+                let done = in_jail(&mut caller, "mkdir", path, |dir, path| {
+                    Ok(dir.create_dir_all(path)?)
+                })?;
+                Ok(status(done))
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// What a function needs of the grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// How `write_linked` opens the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Replace,
+    Append,
+}
+
+/// Why an operation in the jail failed.
+#[derive(Debug)]
+enum Refusal {
+    /// An I/O error, classified by [`io_status`].
+    Io(io::Error),
+    /// A refusal of this module's own.
+    Status(StatusCode, String),
+}
+
+impl From<io::Error> for Refusal {
+    fn from(error: io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+impl Refusal {
+    fn explain(self) -> (StatusCode, String) {
+        match self {
+            Self::Io(error) => io_status(&error),
+            Self::Status(code, reason) => (code, reason),
+        }
+    }
+}
+
+/// The status of an I/O error, and a reason for the log.
+fn io_status(error: &io::Error) -> (StatusCode, String) {
+    use io::ErrorKind as Kind;
+    match error.kind() {
+        Kind::NotFound => (StatusCode::ENOENT, "no such file or directory".to_owned()),
+        // cap-std's own refusals carry no OS error code.
+        Kind::PermissionDenied if error.raw_os_error().is_none() => (
+            StatusCode::EACCESS,
+            "refused: the path leads outside the jail root (through `..` or a symlink)".to_owned(),
+        ),
+        Kind::PermissionDenied | Kind::ReadOnlyFilesystem => {
+            (StatusCode::EACCESS, format!("permission denied: {error}"))
+        }
+        Kind::StorageFull | Kind::QuotaExceeded | Kind::FileTooLarge => {
+            (StatusCode::ENOMEM, format!("no space: {error}"))
+        }
+        Kind::IsADirectory => (StatusCode::EBOUND, "it is a directory".to_owned()),
+        Kind::NotADirectory => (
+            StatusCode::EBOUND,
+            "the path, or a part of it, is a file where a directory is needed".to_owned(),
+        ),
+        Kind::InvalidInput | Kind::InvalidFilename => {
+            (StatusCode::EBOUND, format!("invalid path: {error}"))
+        }
+        Kind::AlreadyExists => (
+            StatusCode::EBOUND,
+            "a file is in the way of the directory".to_owned(),
+        ),
+        _ => (StatusCode::EBOUND, error.to_string()),
+    }
+}
+
+/// The run's jail.
+fn jail<'a>(caller: &'a mut Caller<'_, RunState>) -> wasmtime::Result<&'a Jail> {
+    caller
+        .data_mut()
+        .state_mut::<Jail>()
+        .map(|jail| &*jail)
+        .ok_or_else(|| wasmtime::format_err!("fs: the run has no jail"))
+}
+
+/// Spends one storage operation, reads the path argument, and checks that the grant allows
+/// `access`. A refusal is logged.
+fn begin(
+    caller: &mut Caller<'_, RunState>,
+    function: &str,
+    ptr: i32,
+    access: Access,
+) -> wasmtime::Result<Result<String, StatusCode>> {
+    caller.data_mut().charge(Budget::IoOps, 1)?;
+    let path = match run::read_str(caller, ptr)? {
+        Ok(path) => path,
+        Err(code) => {
+            let reason = unreadable_str(ptr, code);
+            caller.data_mut().log(format!("fs.{function}: {reason}"));
+            return Ok(Err(code));
+        }
+    };
+    let refusal = if Path::new(&path).has_root() {
+        Some("absolute paths are refused: paths are relative to the jail root")
+    } else if access == Access::Write && !jail(caller)?.writable {
+        Some("refused: the grant is read-only")
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        caller
+            .data_mut()
+            .log(format!("fs.{function} {path:?}: {reason}"));
+        return Ok(Err(StatusCode::EACCESS));
+    }
+    Ok(Ok(path))
+}
+
+/// Runs `op` on the jail with the path (`""` is the root), logging a refusal.
+fn in_jail<T>(
+    caller: &mut Caller<'_, RunState>,
+    function: &str,
+    path: Result<String, StatusCode>,
+    op: impl FnOnce(&Dir, &Path) -> Result<T, Refusal>,
+) -> wasmtime::Result<Result<T, StatusCode>> {
+    let path = match path {
+        Ok(path) => path,
+        Err(code) => return Ok(Err(code)),
+    };
+    let relative = if path.is_empty() { "." } else { path.as_str() };
+    let result = op(&jail(caller)?.dir, Path::new(relative));
+    Ok(result.map_err(|refusal| {
+        let (code, reason) = refusal.explain();
+        caller
+            .data_mut()
+            .log(format!("fs.{function} {path:?}: {reason}"));
+        code
+    }))
+}
+
+/// Refuses anything but a regular file (or nothing) at `path`: a directory cannot be read or
+/// written as a file, and opening a named pipe would block.
+fn expect_file(dir: &Dir, path: &Path, missing_ok: bool) -> Result<(), Refusal> {
+    match dir.metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) if meta.is_dir() => Err(Refusal::Status(
+            StatusCode::EBOUND,
+            "it is a directory (fs.list lists it)".to_owned(),
+        )),
+        Ok(_) => Err(Refusal::Status(
+            StatusCode::EBOUND,
+            "it is not a regular file".to_owned(),
+        )),
+        Err(error) if missing_ok && error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The file's bytes, if they fit in `cap` bytes of memory (with their length prefix).
+fn read_file(dir: &Dir, path: &Path, cap: u64) -> Result<Vec<u8>, Refusal> {
+    expect_file(dir, path, false)?;
+    let too_big = |size: u64| {
+        Refusal::Status(
+            StatusCode::ENOMEM,
+            format!("the file is {size} bytes; the run's memory holds at most {cap}"),
+        )
+    };
+    let file = dir.open(path)?;
+    let size = file.metadata()?.len();
+    if size.saturating_add(4) > cap {
+        return Err(too_big(size));
+    }
+    // The file may grow after the check: read one byte past what fits, to notice.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(cap.saturating_sub(3)).read_to_end(&mut bytes)?;
+    let read = bytes.len() as u64;
+    if read.saturating_add(4) > cap {
+        return Err(too_big(read));
+    }
+    Ok(bytes)
+}
+
+/// `fs.write` and `fs.append`: the path, the data, then the write.
+fn write_linked(
+    caller: &mut Caller<'_, RunState>,
+    function: &str,
+    path: i32,
+    data: i32,
+    mode: Mode,
+) -> wasmtime::Result<i32> {
+    let path = begin(caller, function, path, Access::Write)?;
+    if path.is_err() {
+        return Ok(status(path.map(drop)));
+    }
+    let data = match run::read_bytes(caller, data)? {
+        Ok(data) => data,
+        Err(code) => {
+            caller
+                .data_mut()
+                .log(format!("fs.{function}: no data at address {data}"));
+            return Ok(status(Err(code)));
+        }
+    };
+    let done = in_jail(caller, function, path, |dir, path| {
+        expect_file(dir, path, true)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create(true);
+        match mode {
+            Mode::Replace => options.truncate(true),
+            Mode::Append => options.append(true),
+        };
+        let mut file = dir.open_with(path, &options).map_err(|error| {
+            if error.kind() == io::ErrorKind::NotFound {
+                Refusal::Status(
+                    StatusCode::ENOENT,
+                    "its directory does not exist (fs.mkdir creates it)".to_owned(),
+                )
+            } else {
+                error.into()
+            }
+        })?;
+        file.write_all(&data)?;
+        Ok(())
+    })?;
+    Ok(status(done))
+}
+
+/// The entries of the directory at `path`, sorted, one per line, directories with a `/`.
+fn list_dir(dir: &Dir, path: &Path) -> Result<String, Refusal> {
+    let mut names = Vec::new();
+    for entry in dir.read_dir(path)? {
+        let entry = entry?;
+        let mut name = entry.file_name().to_string_lossy().into_owned();
+        let kind = entry.file_type()?;
+        // A symlink counts as a directory when it leads to one inside the jail.
+        let is_dir = kind.is_dir()
+            || (kind.is_symlink() && dir.metadata(path.join(&name)).is_ok_and(|m| m.is_dir()));
+        if is_dir {
+            name.push('/');
+        }
+        names.push(name);
+    }
+    names.sort_unstable();
+    Ok(names.join("\n"))
+}
+
+/// Deletes a file or symlink (never a directory).
+fn delete_file(dir: &Dir, path: &Path) -> Result<(), Refusal> {
+    if dir.symlink_metadata(path)?.is_dir() {
+        return Err(Refusal::Status(
+            StatusCode::EBOUND,
+            "it is a directory; fs.delete deletes files only".to_owned(),
+        ));
+    }
+    Ok(dir.remove_file(path)?)
+}

@@ -1,0 +1,500 @@
+//! The `kv` capability through real programs: every function, namespaces, quotas, persistence
+//! and the storage-operation budget.
+
+use std::path::Path;
+
+use watsmith_engine::{
+    Engine, EngineConfig, Kv, KvError, KvGrant, Limits, Outcome, Policy, Registry, Status,
+    StatusCode, TrapKind, Value,
+};
+
+use super::engine;
+
+/// An engine whose kv store is `kv` (so the test can look into it).
+fn engine_with(kv: &Kv) -> Engine {
+    let mut registry = Registry::builtin();
+    registry.register(Box::new(kv.clone()));
+    Engine::with_registry(&EngineConfig::default(), registry).expect("engine")
+}
+
+fn run(engine: &Engine, body: &str, args: Vec<Value>) -> Outcome {
+    engine.exec(
+        body,
+        args,
+        &Policy::deny_all().allow("kv"),
+        &Limits::default(),
+    )
+}
+
+fn run_in(engine: &Engine, namespace: &str, body: &str, args: Vec<Value>) -> Outcome {
+    let policy = Policy::deny_all().allow_with("kv", KvGrant::new(namespace));
+    engine.exec(body, args, &policy, &Limits::default())
+}
+
+fn assert_refused(outcome: &Outcome, code: StatusCode, log: &str) {
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (Status::Error, code),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome.logs.iter().any(|line| line.contains(log)),
+        "no log line containing {log:?}: {:?}",
+        outcome.logs
+    );
+}
+
+fn text(s: &str) -> Value {
+    Value::Str(s.to_owned())
+}
+
+#[test]
+fn every_function_works_in_one_program() {
+    let engine = engine();
+    let body = r#"(local $v str) (local $keys str) (local $n i64) (local $h i32)
+        (check (call $kv.set "fruit/apple" "red"))
+        (check (call $kv.set "fruit/banana" "yellow"))
+        (check (call $kv.set "veg/leek" "green"))
+        (check $v (call $kv.get "fruit/banana"))
+        (resv $v)
+        (check $keys (call $kv.list "fruit/"))
+        (resv $keys)
+        (check (call $kv.delete "fruit/apple"))
+        (local.set $h (call $kv.has "fruit/apple")) (resv $h)
+        (local.set $h (call $kv.has "veg/leek")) (resv $h)
+        (check $n (call $kv.incr "hits" (i64.const 5)))
+        (check $n (call $kv.incr "hits" (i64.const -2)))
+        (resv $n)
+        (check $v (call $kv.get "hits")) (resv $v)
+        (check $keys (call $kv.list "")) (resv $keys)"#;
+    let outcome = run(&engine, body, vec![]);
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert_eq!(
+        outcome.results,
+        [
+            text("yellow"),
+            text("fruit/apple\nfruit/banana"),
+            Value::I32(0),
+            Value::I32(1),
+            Value::I64(3),
+            text("3"),
+            text("fruit/banana\nhits\nveg/leek"),
+        ]
+    );
+    // 3 sets, get, list, delete, 2 has, 2 incr, get, list.
+    assert_eq!(outcome.usage.io_ops, 12);
+}
+
+#[test]
+fn the_store_outlives_the_run_and_lists_nothing_when_empty() {
+    let engine = engine();
+    let empty = run(
+        &engine,
+        r#"(local $k str) (check $k (call $kv.list "")) (resv $k)"#,
+        vec![],
+    );
+    assert_eq!(empty.results, [text("")], "{empty:?}");
+    let counter = r#"(local $n i64) (check $n (call $kv.incr "runs" (i64.const 1))) (resv $n)"#;
+    for expected in 1..=3 {
+        let outcome = run(&engine, counter, vec![]);
+        assert_eq!(outcome.results, [Value::I64(expected)], "{outcome:?}");
+    }
+}
+
+#[test]
+fn bytes_values_round_trip_unchanged() {
+    let engine = engine();
+    let body = r#"(local $b bytes) (local $back bytes) (argv 0 $b)
+        (check (call $kv.set "blob" (local.get $b)))
+        (check $back (call $kv.get "blob"))
+        (resv $back)"#;
+    let blob = vec![0, 255, 7, 0xc3];
+    let outcome = run(&engine, body, vec![Value::Bytes(blob.clone())]);
+    assert_eq!(outcome.results, [Value::Bytes(blob)], "{outcome:?}");
+}
+
+#[test]
+fn absent_keys_and_bad_counters_have_their_codes_and_say_why() {
+    let engine = engine();
+    let get = r#"(local $v str) (check $v (call $kv.get "nope")) (resv $v)"#;
+    assert_refused(
+        &run(&engine, get, vec![]),
+        StatusCode::ENOENT,
+        "kv.get: no key \"nope\"",
+    );
+    let delete = r#"(check (call $kv.delete "nope"))"#;
+    assert_refused(
+        &run(&engine, delete, vec![]),
+        StatusCode::ENOENT,
+        "kv.delete: no key",
+    );
+
+    let not_a_number = r#"(local $n i64)
+        (check (call $kv.set "colour" "red"))
+        (check $n (call $kv.incr "colour" (i64.const 1)))"#;
+    assert_refused(
+        &run(&engine, not_a_number, vec![]),
+        StatusCode::EPARSE,
+        "not a decimal integer",
+    );
+    let overflow = r#"(local $n i64)
+        (check (call $kv.set "big" "9223372036854775807"))
+        (check $n (call $kv.incr "big" (i64.const 1)))"#;
+    assert_refused(
+        &run(&engine, overflow, vec![]),
+        StatusCode::EBOUND,
+        "overflows",
+    );
+    // The failed increments changed nothing.
+    let read = r#"(local $v str) (check $v (call $kv.get "big")) (resv $v)"#;
+    assert_eq!(
+        run(&engine, read, vec![]).results,
+        [text("9223372036854775807")]
+    );
+}
+
+#[test]
+fn keys_must_be_one_to_256_bytes() {
+    let engine = engine();
+    let set = r#"(local $k str) (argv 0 $k) (check (call $kv.set (local.get $k) "v"))"#;
+    let ok = run(&engine, set, vec![text(&"k".repeat(256))]);
+    assert_eq!(ok.status, Status::Ok, "{ok:?}");
+    let long = run(&engine, set, vec![text(&"k".repeat(257))]);
+    assert_refused(
+        &long,
+        StatusCode::EBOUND,
+        "the key is 257 bytes; keys are at most 256",
+    );
+    assert_refused(
+        &run(&engine, set, vec![text("")]),
+        StatusCode::EBOUND,
+        "the key is empty",
+    );
+
+    // A key passed as bytes must still be UTF-8.
+    let binary = r#"(local $k bytes) (argv 0 $k) (check (call $kv.set (local.get $k) "v"))"#;
+    assert_refused(
+        &run(&engine, binary, vec![Value::Bytes(vec![b'k', 0xff])]),
+        StatusCode::ETRFM,
+        "is not UTF-8",
+    );
+
+    let has = r#"(local $k str) (local $h i32) (argv 0 $k)
+        (local.set $h (call $kv.has (local.get $k))) (resv $h)"#;
+    let outcome = run(&engine, has, vec![text(&"k".repeat(257))]);
+    assert_eq!(outcome.results, [Value::I32(0)], "{outcome:?}");
+}
+
+/// A body that builds a value of N bytes (argument 0) and stores it under "big".
+const SET_SIZED_VALUE: &str = r#"(local $n i32) (local $v bytes)
+    (argv 0 $n)
+    (check $v (call $core.alloc (i32.add (local.get $n) (i32.const 4))))
+    (i32.store (local.get $v) (local.get $n))
+    (check (call $kv.set "big" (local.get $v)))"#;
+
+#[test]
+fn values_are_at_most_one_mebibyte() {
+    let engine = engine();
+    let fits = run(&engine, SET_SIZED_VALUE, vec![Value::I64(1 << 20)]);
+    assert_eq!(fits.status, Status::Ok, "{fits:?}");
+    let over = run(&engine, SET_SIZED_VALUE, vec![Value::I64((1 << 20) + 1)]);
+    assert_refused(
+        &over,
+        StatusCode::ENOMEM,
+        "the value is 1048577 bytes; values are at most 1048576",
+    );
+}
+
+#[test]
+fn a_namespace_holds_at_most_10000_keys() {
+    let engine = engine();
+    // Three-letter keys aaa, baa, ... from a counter; results: how many sets succeeded.
+    let body = r#"(local $i i32) (local $k str) (local $e i32)
+        (check $k (call $core.alloc (i32.const 8)))
+        (i32.store (local.get $k) (i32.const 3))
+        (block $full
+          (loop $next
+            (i32.store8 offset=4 (local.get $k)
+              (i32.add (i32.const 97) (i32.rem_u (local.get $i) (i32.const 26))))
+            (i32.store8 offset=5 (local.get $k)
+              (i32.add (i32.const 97) (i32.rem_u (i32.div_u (local.get $i) (i32.const 26)) (i32.const 26))))
+            (i32.store8 offset=6 (local.get $k)
+              (i32.add (i32.const 97) (i32.div_u (local.get $i) (i32.const 676))))
+            (local.set $e (call $kv.set (local.get $k) ""))
+            (br_if $full (local.get $e))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (resv $i)
+        (check $e)"#;
+    let limits = Limits {
+        max_io_ops: 20_000,
+        ..Limits::default()
+    };
+    let outcome = engine.exec(body, vec![], &Policy::deny_all().allow("kv"), &limits);
+    assert_refused(&outcome, StatusCode::ENOMEM, "already holds 10000 keys");
+    assert_eq!(outcome.results, [Value::I32(10_000)]);
+    // Replacing an existing key is still allowed when the namespace is full.
+    let replace = run(&engine, r#"(check (call $kv.set "aaa" "again"))"#, vec![]);
+    assert_eq!(replace.status, Status::Ok, "{replace:?}");
+}
+
+#[test]
+fn a_namespace_holds_at_most_16_mebibytes() {
+    let engine = engine();
+    // Sets keys a, b, c, ... to 1 MiB values until one fails; results: how many succeeded.
+    let body = r#"(local $i i32) (local $k str) (local $v bytes) (local $e i32)
+        (check $k (call $core.alloc (i32.const 8)))
+        (i32.store (local.get $k) (i32.const 1))
+        (check $v (call $core.alloc (i32.const 1048580)))
+        (i32.store (local.get $v) (i32.const 1048576))
+        (block $full
+          (loop $next
+            (i32.store8 offset=4 (local.get $k) (i32.add (i32.const 97) (local.get $i)))
+            (local.set $e (call $kv.set (local.get $k) (local.get $v)))
+            (br_if $full (local.get $e))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (resv $i)
+        (check $e)"#;
+    let outcome = run(&engine, body, vec![]);
+    // 15 values of 1 MiB and their 1-byte keys fit in 16 MiB; the 16th would not.
+    assert_refused(&outcome, StatusCode::ENOMEM, "it may hold 16777216");
+    assert_eq!(outcome.results, [Value::I32(15)]);
+}
+
+#[test]
+fn namespaces_are_isolated_across_threads() {
+    let kv = Kv::in_memory();
+    let engine = engine_with(&kv);
+    let body = r#"(local $me str) (local $v str) (local $i i32)
+        (argv 0 $me)
+        (check (call $kv.set "owner" (local.get $me)))
+        (check (call $kv.set (local.get $me) "mine"))
+        (loop $spin (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $spin (i32.lt_u (local.get $i) (i32.const 5000))))
+        (check $v (call $kv.get "owner"))
+        (resv $v)"#;
+    std::thread::scope(|scope| {
+        for name in ["alice", "bob", "carol"] {
+            let engine = &engine;
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    let outcome = run_in(engine, name, body, vec![text(name)]);
+                    assert_eq!(outcome.results, [text(name)], "{outcome:?}");
+                }
+            });
+        }
+    });
+    let list = r#"(local $k str) (check $k (call $kv.list "")) (resv $k)"#;
+    assert_eq!(
+        run_in(&engine, "alice", list, vec![]).results,
+        [text("alice\nowner")]
+    );
+    let other = r#"(local $v str) (check $v (call $kv.get "bob"))"#;
+    assert_refused(
+        &run_in(&engine, "alice", other, vec![]),
+        StatusCode::ENOENT,
+        "no key",
+    );
+    // A grant without settings is the "default" namespace, empty here.
+    assert_eq!(run(&engine, list, vec![]).results, [text("")]);
+    assert_eq!(kv.get("bob", "owner").as_deref(), Some(&b"bob"[..]));
+    assert_eq!(kv.get("default", "owner"), None);
+}
+
+#[test]
+fn every_call_spends_the_storage_budget() {
+    let engine = engine();
+    let body = r#"(local $h i32) (loop $again (local.set $h (call $kv.has "k")) (br $again))"#;
+    let limits = Limits {
+        max_io_ops: 5,
+        ..Limits::default()
+    };
+    let outcome = engine.exec(body, vec![], &Policy::deny_all().allow("kv"), &limits);
+    assert_eq!(outcome.status, Status::Trap, "{outcome:?}");
+    assert_eq!(
+        outcome.trap.as_ref().map(|t| t.kind),
+        Some(TrapKind::HostBudget)
+    );
+    assert_eq!(outcome.usage.io_ops, 5);
+}
+
+#[test]
+fn an_empty_namespace_is_refused_before_the_run() {
+    let engine = engine();
+    let outcome = run_in(&engine, "", r#"(check (call $kv.set "k" "v"))"#, vec![]);
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (Status::Error, StatusCode::EACCESS)
+    );
+    assert!(
+        outcome.diagnostics[0]
+            .message
+            .contains("namespace of the grant is empty"),
+        "{outcome:?}"
+    );
+}
+
+fn stored_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("the store file")).expect("json")
+}
+
+#[test]
+fn a_file_store_persists_across_engines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kv.json");
+    let set = r#"(local $b bytes) (argv 0 $b)
+        (check (call $kv.set "greeting" "hello"))
+        (check (call $kv.set "blob" (local.get $b)))"#;
+    {
+        let kv = Kv::open(&path).expect("a missing file is a new store");
+        assert!(path.exists(), "created on open");
+        let engine = engine_with(&kv);
+        let outcome = run_in(&engine, "s1", set, vec![Value::Bytes(vec![0, 255])]);
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        // Saved when the run ended, while the engine is still alive.
+        let json = stored_json(&path);
+        assert_eq!(json["format"], "watsmith-kv");
+        assert_eq!(json["namespaces"]["s1"]["greeting"]["text"], "hello");
+        assert_eq!(json["namespaces"]["s1"]["blob"]["base64"], "AP8=");
+    }
+    let kv = Kv::open(&path).expect("reopens");
+    let engine = engine_with(&kv);
+    let get = r#"(local $v str) (local $b bytes)
+        (check $v (call $kv.get "greeting")) (resv $v)
+        (check $b (call $kv.get "blob")) (resv $b)"#;
+    let outcome = run_in(&engine, "s1", get, vec![]);
+    assert_eq!(
+        outcome.results,
+        [text("hello"), Value::Bytes(vec![0, 255])],
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn a_thousand_changes_in_one_run_are_all_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kv.json");
+    let kv = Kv::open(&path).expect("opens");
+    let engine = engine_with(&kv);
+    // Each increment is a set of "count"; the run's changes are saved when it ends.
+    let body = r#"(local $i i32) (local $k str) (local $n i64)
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (i32.const 1000)))
+            (check $n (call $kv.incr "count" (i64.const 1)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (resv $n)"#;
+    let outcome = run(&engine, body, vec![]);
+    assert_eq!(outcome.results, [Value::I64(1000)], "{outcome:?}");
+    drop(engine);
+    drop(kv);
+    assert_eq!(
+        stored_json(&path)["namespaces"]["default"]["count"]["text"],
+        "1000"
+    );
+}
+
+#[test]
+fn a_failed_save_stops_the_next_writer_and_recovers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store_dir = dir.path().join("store");
+    std::fs::create_dir(&store_dir).expect("mkdir");
+    let path = store_dir.join("kv.json");
+    let kv = Kv::open(&path).expect("opens");
+    let engine = engine_with(&kv);
+    let set = r#"(local $v str) (argv 0 $v) (check (call $kv.set (local.get $v) "x"))"#;
+    // The directory vanishes: the end-of-run save fails, the change stays in memory.
+    std::fs::remove_dir_all(&store_dir).expect("rm");
+    let first = run(&engine, set, vec![text("one")]);
+    assert_eq!(first.status, Status::Ok, "{first:?}");
+    assert!(matches!(kv.flush(), Err(KvError::Save { .. })));
+    // The next change retries the save first and stops with a host trap naming the file.
+    let second = run(&engine, set, vec![text("two")]);
+    let trap = second.trap.expect("a trap");
+    assert_eq!(trap.kind, TrapKind::Host);
+    assert!(trap.message.contains("kv.json"), "{}", trap.message);
+    // Once the directory is back, the next change saves everything.
+    std::fs::create_dir(&store_dir).expect("mkdir");
+    let third = run(&engine, set, vec![text("three")]);
+    assert_eq!(third.status, Status::Ok, "{third:?}");
+    let keys = stored_json(&path)["namespaces"]["default"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(keys, Some(vec!["one".to_owned(), "three".to_owned()]));
+
+    // A change whose save failed is written when the store is dropped, if it can be by then.
+    std::fs::remove_dir_all(&store_dir).expect("rm");
+    let fourth = run(&engine, set, vec![text("four")]);
+    assert_eq!(fourth.status, Status::Ok, "{fourth:?}");
+    std::fs::create_dir(&store_dir).expect("mkdir");
+    drop(engine);
+    drop(kv);
+    let keys = stored_json(&path)["namespaces"]["default"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        keys,
+        Some(vec![
+            "four".to_owned(),
+            "one".to_owned(),
+            "three".to_owned()
+        ])
+    );
+}
+
+#[test]
+fn a_corrupt_file_is_an_error_naming_it_and_is_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kv.json");
+    std::fs::write(&path, "{\"format\": \"watsmith-kv\", ").expect("write");
+    let error = Kv::open(&path).expect_err("corrupt");
+    assert!(matches!(error, KvError::Corrupt { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("the kv store `{}` is corrupt", path.display())),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("still there"),
+        "{\"format\": \"watsmith-kv\", "
+    );
+
+    std::fs::write(
+        &path,
+        r#"{"format": "watsmith-kv", "version": 1, "namespaces": {"d": {"k": {"base64": "!!"}}}}"#,
+    )
+    .expect("write");
+    let error = Kv::open(&path).expect_err("bad base64");
+    assert!(
+        error.to_string().contains("key \"k\": bad base64"),
+        "{error}"
+    );
+
+    std::fs::write(
+        &path,
+        r#"{"format": "other", "version": 1, "namespaces": {}}"#,
+    )
+    .expect("write");
+    let error = Kv::open(&path).expect_err("another format");
+    assert!(error.to_string().contains("format `other`"), "{error}");
+}
+
+#[test]
+fn a_store_in_a_missing_directory_cannot_be_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("no-such-dir").join("kv.json");
+    let error = Kv::open(&path).expect_err("no directory");
+    assert!(matches!(error, KvError::Save { .. }), "{error:?}");
+}
+
+#[test]
+fn the_counter_example_prints_what_its_header_expects() {
+    let example = super::example("kv_counter.wat");
+    assert_eq!(example.expect, ["1", "first run"]);
+    let engine = engine();
+    assert_eq!(example.run(&engine), example.expect);
+    // The engine's store outlives the run: the second run counts on.
+    assert_eq!(example.run(&engine), ["2", "first run"]);
+}
