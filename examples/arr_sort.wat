@@ -1,5 +1,5 @@
 ;; Sort numbers given as comma-separated text, and join them back in ascending order
-;; run: watsmith exec examples/arr_sort.wat --allow str --allow arr '3, 10, -2.5, 7, 0.25'
+;; run: watsmith exec examples/arr_sort.wat '3, 10, -2.5, 7, 0.25'
 ;; expect: -2.5, 0.25, 3, 7, 10
 (local $text str)
 (local $pieces i32)

@@ -1,5 +1,5 @@
 ;; Count the words and lines of a text file under the jail root (argument 0 is its path).
-;; run: watsmith exec examples/fs_wordcount.wat poem.txt --allow fs --fs-root examples/data
+;; run: watsmith exec examples/fs_wordcount.wat poem.txt --fs-root examples/data
 ;; expect: 26
 ;; expect: 4
 (local $path str)

@@ -1,5 +1,5 @@
 ;; Sum the prices of the items of a JSON document
-;; run: watsmith exec examples/json_sum.wat --allow json --allow str '{"items":[{"price":2.5},{"price":4}]}'
+;; run: watsmith exec examples/json_sum.wat '{"items":[{"price":2.5},{"price":4}]}'
 ;; expect: 6.5
 (local $doc str)
 (local $path str)

@@ -1,5 +1,5 @@
 ;; The distance between two points (x1, y1) and (x2, y2)
-;; run: watsmith exec examples/math_hypot.wat --allow math 1.5 2 4.5 6
+;; run: watsmith exec examples/math_hypot.wat 1.5 2 4.5 6
 ;; expect: 5
 (local $x1 f64)
 (local $y1 f64)

@@ -1,4 +1,6 @@
 ;; How many primes are below n? (trial division; argument 0 is n)
+;; run: watsmith exec examples/primes_below.wat 100000
+;; expect: 9592
 (local $n i64)
 (local $i i64)
 (local $d i64)

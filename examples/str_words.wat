@@ -1,5 +1,5 @@
 ;; Count the words of a text: the non-empty pieces between spaces, tabs and newlines
-;; run: watsmith exec examples/str_words.wat --allow str --allow arr '  the quick  brown fox '
+;; run: watsmith exec examples/str_words.wat '  the quick  brown fox '
 ;; expect: 4
 (local $text str)
 (local $words i32)

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use watsmith_engine::{Engine, EngineConfig, Limits, Outcome, Policy, Status, Value, limits};
+use watsmith_engine::{
+    Engine, EngineConfig, FsGrant, HttpGrant, Kv, KvGrant, Limits, Outcome, Policy, RandGrant,
+    Registry, Status, Value, limits,
+};
 
 use crate::Exit;
 
@@ -12,7 +15,10 @@ use crate::Exit;
 pub(crate) struct ExecArgs {
     /// The body to run; `-` reads standard input.
     file: PathBuf,
-    /// Arguments of the program, available to `argv`.
+    /// Arguments of the program, available to `argv` (`42` is an integer, `4.5` a float,
+    /// anything else text). Negative numbers are arguments; other values that start with `-`
+    /// go after `--`.
+    #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
     /// Treat every argument as text, whatever its form.
     #[arg(long = "str")]
@@ -20,18 +26,100 @@ pub(crate) struct ExecArgs {
     /// Instruction budget; `0` for unlimited (the deadline still applies).
     #[arg(long, default_value_t = limits::DEFAULT_FUEL)]
     fuel: u64,
-    /// Wall-clock deadline in milliseconds.
+    /// Wall-clock deadline in milliseconds, host calls (HTTP, AI) included.
     #[arg(long, default_value_t = limits::DEFAULT_TIMEOUT.as_millis() as u64)]
     timeout_ms: u64,
     /// Cap on the linear memory, in MiB.
     #[arg(long, default_value_t = limits::DEFAULT_MEMORY_BYTES >> 20)]
     memory_mb: u64,
-    /// Grant a capability (repeatable). `core` is always granted.
+    /// Grant a capability (repeatable). `core`, `str`, `arr`, `json` and `math` are always
+    /// granted; `kv`, `fs`, `http`, `time` and `rand` only when asked for.
     #[arg(long = "allow", value_name = "CAP")]
     allow: Vec<String>,
+    /// Allow HTTP requests to a host (repeatable; grants `http`): `api.example.com`,
+    /// `*.example.com`, `example.com:8443`, `*`. Loopback, private and metadata addresses are
+    /// refused unless named by address (`127.0.0.1:8080`).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
+    /// Jail root of `fs` (grants `fs`, read-only unless `--fs-write`).
+    #[arg(long, value_name = "DIR")]
+    fs_root: Option<PathBuf>,
+    /// Let `fs` write under its root.
+    #[arg(long, requires = "fs_root")]
+    fs_write: bool,
+    /// Keep the `kv` store in this file (grants `kv`); without it the store lives for one run.
+    #[arg(long, value_name = "FILE")]
+    kv_file: Option<PathBuf>,
+    /// The `kv` namespace of this run.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    kv_namespace: String,
+    /// Seed of `rand` (grants `rand`); the same seed gives the same numbers.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Keep compiled modules in this directory, so later runs of the same body skip compiling.
+    #[arg(long, value_name = "DIR")]
+    module_cache: Option<PathBuf>,
     /// Print the outcome as JSON (status, code, results, logs, trap, diagnostics, ...).
     #[arg(long)]
     json: bool,
+}
+
+impl ExecArgs {
+    /// The policy the flags describe, checked against the engine's capabilities.
+    fn policy(&self, registry: &Registry) -> Result<Policy, String> {
+        let mut policy = Policy::standard();
+        for capability in &self.allow {
+            if registry.get(capability).is_none() {
+                let known: Vec<&str> = registry.iter().map(|c| c.name()).collect();
+                return Err(format!(
+                    "unknown capability `{capability}`; known: {}",
+                    known.join(", ")
+                ));
+            }
+            policy = policy.allow(capability.clone());
+        }
+        if !self.allow_hosts.is_empty() {
+            let grant = HttpGrant::new(&self.allow_hosts).map_err(|e| e.to_string())?;
+            policy = policy.allow_with("http", grant);
+        }
+        if let Some(root) = &self.fs_root {
+            let grant = if self.fs_write {
+                FsGrant::read_write(root)
+            } else {
+                FsGrant::read_only(root)
+            };
+            policy = policy.allow_with("fs", grant);
+        }
+        if self.kv_file.is_some() || self.allow.iter().any(|c| c == "kv") {
+            policy = policy.allow_with("kv", KvGrant::new(self.kv_namespace.clone()));
+        }
+        if let Some(seed) = self.seed {
+            policy = policy.allow_with("rand", RandGrant { seed });
+        }
+        Ok(policy)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            fuel: (self.fuel > 0).then_some(self.fuel),
+            timeout: Duration::from_millis(self.timeout_ms),
+            memory_bytes: self.memory_mb.saturating_mul(1 << 20),
+            ..Limits::default()
+        }
+    }
+
+    fn values(&self) -> Vec<Value> {
+        self.args
+            .iter()
+            .map(|a| {
+                if self.all_text {
+                    Value::Str(a.clone())
+                } else {
+                    Value::from_literal(a)
+                }
+            })
+            .collect()
+    }
 }
 
 pub(crate) fn run(args: &ExecArgs) -> Exit {
@@ -42,43 +130,43 @@ pub(crate) fn run(args: &ExecArgs) -> Exit {
             return Exit::Input;
         }
     };
-    let engine = match Engine::new(&EngineConfig::default()) {
+    let mut registry = Registry::builtin();
+    let kv = match &args.kv_file {
+        Some(path) => match Kv::open(path) {
+            Ok(kv) => {
+                registry.register(Box::new(kv.clone()));
+                Some(kv)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Input;
+            }
+        },
+        None => None,
+    };
+    let config = EngineConfig {
+        disk_cache: args.module_cache.clone(),
+        ..EngineConfig::default()
+    };
+    let engine = match Engine::with_registry(&config, registry) {
         Ok(engine) => engine,
         Err(error) => {
             eprintln!("error: {error}");
             return Exit::Input;
         }
     };
-    let mut policy = Policy::deny_all();
-    for capability in &args.allow {
-        if engine.registry().get(capability).is_none() {
-            let known: Vec<&str> = engine.registry().iter().map(|c| c.name()).collect();
-            eprintln!(
-                "error: unknown capability `{capability}`; known: {}",
-                known.join(", ")
-            );
+    let policy = match args.policy(engine.registry()) {
+        Ok(policy) => policy,
+        Err(message) => {
+            eprintln!("error: {message}");
             return Exit::Usage;
         }
-        policy = policy.allow(capability.clone());
-    }
-    let limits = Limits {
-        fuel: (args.fuel > 0).then_some(args.fuel),
-        timeout: Duration::from_millis(args.timeout_ms),
-        memory_bytes: args.memory_mb.saturating_mul(1 << 20),
-        ..Limits::default()
     };
-    let values = args
-        .args
-        .iter()
-        .map(|a| {
-            if args.all_text {
-                Value::Str(a.clone())
-            } else {
-                Value::from_literal(a)
-            }
-        })
-        .collect();
-    let outcome = engine.exec(&body, values, &policy, &limits);
+    let outcome = engine.exec(&body, args.values(), &policy, &args.limits());
+    if let Some(Err(error)) = kv.as_ref().map(Kv::flush) {
+        eprintln!("error: {error}");
+        return Exit::Input;
+    }
     if args.json {
         println!(
             "{}",

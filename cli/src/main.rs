@@ -77,7 +77,7 @@ enum Command {
     /// Run a WAT-plus body. Arguments are typed by their form: `42` is an integer, `4.5` a float,
     /// anything else text.
     #[command(after_help = EXIT_STATUS_HELP)]
-    Exec(exec::ExecArgs),
+    Exec(Box<exec::ExecArgs>),
 }
 
 fn main() -> ExitCode {

@@ -145,17 +145,80 @@ mod expand {
 mod examples {
     use super::*;
 
+    use std::net::SocketAddr;
+    use std::path::{Path, PathBuf};
+
+    fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    fn examples() -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(workspace().join("examples"))
+            .expect("examples/ exists")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "wat"))
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    /// The words of a command line, with '...' and "..." quoting as a shell reads them.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote: Option<char> = None;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    word.get_or_insert_with(String::new);
+                }
+                (None, c) if c.is_whitespace() => words.extend(word.take()),
+                (None, c) => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        assert!(quote.is_none(), "unclosed quote in {line:?}");
+        words.extend(word);
+        words
+    }
+
+    /// Serves `examples/data/` on an ephemeral loopback port.
+    fn serve_data() -> SocketAddr {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                sender
+                    .send(listener.local_addr().expect("address"))
+                    .expect("send");
+                let app = axum::Router::new().route(
+                    "/{file}",
+                    axum::routing::get(
+                        |axum::extract::Path(file): axum::extract::Path<String>| async move {
+                            std::fs::read_to_string(workspace().join("examples/data").join(file))
+                                .map_err(|_| axum::http::StatusCode::NOT_FOUND)
+                        },
+                    ),
+                );
+                axum::serve(listener, app).await.expect("serve");
+            });
+        });
+        receiver.recv().expect("the server starts")
+    }
+
     /// Every body under `examples/` is valid: the README's first command runs one of them.
     #[test]
     fn every_example_expands() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-        let mut count = 0;
-        for entry in std::fs::read_dir(&dir).expect("examples/ exists") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_none_or(|e| e != "wat") {
-                continue;
-            }
-            count += 1;
+        let paths = examples();
+        for path in &paths {
             let out = watsmith(&["expand", path.to_str().expect("utf-8 path")], None);
             assert_eq!(
                 out.status.code(),
@@ -166,7 +229,69 @@ mod examples {
             );
             assert!(text(&out.stdout).contains(";; body\n"));
         }
-        assert!(count >= 1, "no examples found in {}", dir.display());
+        assert!(paths.len() >= 8, "examples are missing");
+    }
+
+    /// Every example, run with the command of its `;; run:` line from the workspace root,
+    /// prints its `;; expect:` lines. Hosts of `--allow-host` examples are served from
+    /// `examples/data/` on loopback instead (the tests never leave the machine): the host rule
+    /// and the URL are rewritten to that server.
+    #[test]
+    fn every_example_prints_what_its_header_expects() {
+        let server = serve_data();
+        for path in examples() {
+            let body = std::fs::read_to_string(&path).expect("readable");
+            let run = body
+                .lines()
+                .find_map(|line| line.strip_prefix(";; run: "))
+                .unwrap_or_else(|| panic!("{}: no `;; run:` line", path.display()));
+            let expect: Vec<&str> = body
+                .lines()
+                .filter_map(|line| line.strip_prefix(";; expect: "))
+                .collect();
+            let mut words = shell_words(run);
+            assert_eq!(words.remove(0), "watsmith", "{run}");
+            if let Some(at) = words.iter().position(|w| w == "--allow-host") {
+                let host = words[at + 1].clone();
+                words[at + 1] = server.to_string();
+                for word in &mut words {
+                    if let Some(rest) = word.strip_prefix(&format!("https://{host}")) {
+                        *word = format!("http://{server}{rest}");
+                    }
+                }
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_watsmith"))
+                .args(&words)
+                .current_dir(workspace())
+                .output()
+                .expect("the binary runs");
+            assert_eq!(out.status.code(), Some(0), "{run}: {}", text(&out.stderr));
+            assert_eq!(
+                text(&out.stdout).lines().collect::<Vec<_>>(),
+                expect,
+                "{run}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kv_file_keeps_the_store_across_runs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("kv.json");
+        let counter = workspace().join("examples/kv_counter.wat");
+        let args = [
+            "exec",
+            counter.to_str().expect("utf-8"),
+            "--kv-file",
+            file.to_str().expect("utf-8"),
+        ];
+        assert_eq!(text(&watsmith(&args, None).stdout), "1\nfirst run\n");
+        assert_eq!(text(&watsmith(&args, None).stdout), "2\nfirst run\n");
+        let other_namespace = [&args[..], &["--kv-namespace", "other"]].concat();
+        assert_eq!(
+            text(&watsmith(&other_namespace, None).stdout),
+            "1\nfirst run\n"
+        );
     }
 }
 
@@ -251,9 +376,50 @@ mod exec {
 
         let unknown_capability = watsmith(&["exec", "-", "--allow", "teleport"], Some("nop"));
         assert_eq!(unknown_capability.status.code(), Some(64));
-        assert!(
-            text(&unknown_capability.stderr).contains("unknown capability `teleport`; known: core")
+        assert!(text(&unknown_capability.stderr).contains(
+            "unknown capability `teleport`; known: core, str, arr, json, math, http, time, rand, kv, fs"
+        ));
+    }
+
+    #[test]
+    fn capability_flags_are_checked_before_anything_runs() {
+        let fs_write_alone = watsmith(&["exec", "-", "--fs-write"], None);
+        assert_eq!(fs_write_alone.status.code(), Some(64));
+        assert!(text(&fs_write_alone.stderr).contains("--fs-root"));
+
+        let bad_host = watsmith(&["exec", "-", "--allow-host", "http://x.com/"], None);
+        assert_eq!(bad_host.status.code(), Some(64));
+        assert!(text(&bad_host.stderr).contains("invalid host rule `http://x.com/`"));
+
+        let kv_nowhere = watsmith(
+            &["exec", "-", "--kv-file", "/nonexistent/dir/kv.json"],
+            None,
         );
+        assert_eq!(kv_nowhere.status.code(), Some(66));
+        assert!(text(&kv_nowhere.stderr).contains("/nonexistent/dir/kv.json"));
+    }
+
+    #[test]
+    fn io_capabilities_are_denied_unless_granted() {
+        let body = "(local $v str)\n(check $v (call $kv.get \"k\"))";
+        let denied = watsmith(&["exec", "-"], Some(body));
+        assert_eq!(denied.status.code(), Some(1));
+        assert!(text(&denied.stderr).contains("capability `kv` is not granted"));
+        assert!(text(&denied.stderr).contains("--allow kv"));
+        let granted = watsmith(&["exec", "-", "--allow", "kv"], Some(body));
+        assert_eq!(granted.status.code(), Some(1));
+        assert!(text(&granted.stderr).contains("status 4 (ENOENT)"));
+    }
+
+    #[test]
+    fn a_seed_makes_rand_reproducible() {
+        let body = "(local $x i64)\n(local.set $x (call $rand.i64))\n(resv $x)";
+        let first = watsmith(&["exec", "-", "--seed", "42"], Some(body));
+        let second = watsmith(&["exec", "-", "--seed", "42"], Some(body));
+        assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+        assert_eq!(first.stdout, second.stdout);
+        let other = watsmith(&["exec", "-", "--seed", "43"], Some(body));
+        assert_ne!(first.stdout, other.stdout);
     }
 
     #[test]

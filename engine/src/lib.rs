@@ -43,8 +43,11 @@ pub mod host {
 }
 
 pub use crate::cache::CacheStats;
+pub use crate::capabilities::ai::{Ai, Model};
 pub use crate::capabilities::fs::{Fs, FsGrant};
+pub use crate::capabilities::http::{HostRuleError, Http, HttpGrant};
 pub use crate::capabilities::kv::{Kv, KvError, KvGrant};
+pub use crate::capabilities::random::RandGrant;
 pub use crate::capability::{Capability, FunctionDoc, Grant, Policy, Registry};
 pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
 pub use crate::limits::Limits;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::signature;
 use crate::capability::{Capability, FunctionDoc};
 use crate::run::{self, Budget, RunState};
 use crate::status::StatusCode;
@@ -63,12 +64,7 @@ const fn function(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    HostFunction {
-        module: "ai",
-        name,
-        params,
-        results,
-    }
+    signature("ai", name, params, results)
 }
 
 static FUNCTIONS: [FunctionDoc; 2] = [

@@ -7,6 +7,7 @@
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{self, HostFunction, ValType};
 
+use super::doc;
 use crate::capability::{Capability, FunctionDoc};
 use crate::run::{self, RunState, pair, status};
 use crate::status::StatusCode;
@@ -15,13 +16,6 @@ use crate::value::Value;
 /// The `core` capability.
 #[derive(Debug, Clone, Copy)]
 pub struct Core;
-
-const fn doc(function: HostFunction, description: &'static str) -> FunctionDoc {
-    FunctionDoc {
-        function,
-        description,
-    }
-}
 
 /// `core.alloc`: `size` bytes of fresh memory.
 pub const ALLOC: HostFunction = HostFunction {

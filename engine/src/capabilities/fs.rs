@@ -31,6 +31,7 @@ use cap_std::fs::{Dir, OpenOptions};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::doc;
 use super::unreadable_str;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::run::{self, Budget, RunState, status};
@@ -85,13 +86,6 @@ pub const MKDIR: HostFunction = HostFunction {
     params: &[ValType::I32],
     results: &[ValType::I32],
 };
-
-const fn doc(function: HostFunction, description: &'static str) -> FunctionDoc {
-    FunctionDoc {
-        function,
-        description,
-    }
-}
 
 static FUNCTIONS: [FunctionDoc; 7] = [
     doc(

@@ -26,6 +26,7 @@ use reqwest::{Method, StatusCode as HttpStatus, Url};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::signature;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::limits::Limits;
 use crate::run::{self, Budget, RunState};
@@ -45,12 +46,7 @@ const fn function(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    HostFunction {
-        module: "http",
-        name,
-        params,
-        results,
-    }
+    signature("http", name, params, results)
 }
 
 static FUNCTIONS: [FunctionDoc; 6] = [

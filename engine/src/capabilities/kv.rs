@@ -62,6 +62,7 @@ use serde::{Deserialize, Serialize};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::doc;
 use super::unreadable_str;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::limits::{KV_MAX_KEY_BYTES, KV_MAX_KEYS, KV_MAX_NAMESPACE_BYTES, KV_MAX_VALUE_BYTES};
@@ -110,13 +111,6 @@ pub const INCR: HostFunction = HostFunction {
     params: &[ValType::I32, ValType::I64],
     results: &[ValType::I64, ValType::I32],
 };
-
-const fn doc(function: HostFunction, description: &'static str) -> FunctionDoc {
-    FunctionDoc {
-        function,
-        description,
-    }
-}
 
 static FUNCTIONS: [FunctionDoc; 6] = [
     doc(

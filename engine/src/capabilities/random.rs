@@ -4,6 +4,7 @@
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
+use super::signature;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::run::RunState;
 use crate::status::StatusCode;
@@ -16,12 +17,7 @@ const fn function(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    HostFunction {
-        module: "rand",
-        name,
-        params,
-        results,
-    }
+    signature("rand", name, params, results)
 }
 
 static FUNCTIONS: [FunctionDoc; 3] = [

@@ -514,12 +514,3 @@ fn a_named_pipe_is_refused_instead_of_blocking_the_run() {
         assert_refused(&outcome, StatusCode::EBOUND, not_regular);
     }
 }
-
-#[test]
-fn the_wordcount_example_prints_what_its_header_expects() {
-    let example = super::example("fs_wordcount.wat");
-    // Counted by hand: 6 + 8 + 6 + 6 words on 4 lines.
-    assert_eq!(example.expect, ["26", "4"]);
-    assert_eq!(example.args, [text("poem.txt")]);
-    assert_eq!(example.run(&engine()), example.expect);
-}

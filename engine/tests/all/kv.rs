@@ -488,13 +488,3 @@ fn a_store_in_a_missing_directory_cannot_be_opened() {
     let error = Kv::open(&path).expect_err("no directory");
     assert!(matches!(error, KvError::Save { .. }), "{error:?}");
 }
-
-#[test]
-fn the_counter_example_prints_what_its_header_expects() {
-    let example = super::example("kv_counter.wat");
-    assert_eq!(example.expect, ["1", "first run"]);
-    let engine = engine();
-    assert_eq!(example.run(&engine), example.expect);
-    // The engine's store outlives the run: the second run counts on.
-    assert_eq!(example.run(&engine), ["2", "first run"]);
-}

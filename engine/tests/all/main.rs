@@ -14,11 +14,7 @@ mod math;
 mod sharing;
 mod strings;
 
-use std::path::{Path, PathBuf};
-
-use watsmith_engine::{
-    Engine, EngineConfig, FsGrant, Limits, Outcome, Policy, Status, StatusCode, Value,
-};
+use watsmith_engine::{Engine, EngineConfig, Limits, Outcome, Policy, Status, StatusCode, Value};
 
 pub(crate) fn engine() -> Engine {
     Engine::new(&EngineConfig::default()).expect("the default engine builds")
@@ -66,85 +62,4 @@ pub(crate) fn assert_refused_without(engine: &Engine, body: &str, capability: &s
         "{:?}",
         outcome.diagnostics
     );
-}
-
-/// A body under `examples/` and what its header says: the `;; run: watsmith exec ...` line
-/// (arguments, `--allow`, `--fs-root`, `--fs-write`) and one `;; expect:` line per result.
-#[derive(Debug)]
-pub(crate) struct Example {
-    pub(crate) body: String,
-    pub(crate) args: Vec<Value>,
-    allow: Vec<String>,
-    fs_root: Option<PathBuf>,
-    fs_write: bool,
-    pub(crate) expect: Vec<String>,
-}
-
-pub(crate) fn example(name: &str) -> Example {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let body = std::fs::read_to_string(workspace.join("examples").join(name)).expect(name);
-    let run = body
-        .lines()
-        .find_map(|line| line.strip_prefix(";; run: watsmith exec "))
-        .expect("a `;; run:` line");
-    let mut words = run.split_whitespace();
-    assert_eq!(words.next(), Some(format!("examples/{name}").as_str()));
-    let mut example = Example {
-        args: Vec::new(),
-        allow: Vec::new(),
-        fs_root: None,
-        fs_write: false,
-        expect: body
-            .lines()
-            .filter_map(|line| line.strip_prefix(";; expect: "))
-            .map(str::to_owned)
-            .collect(),
-        body: body.clone(),
-    };
-    while let Some(word) = words.next() {
-        match word {
-            "--allow" => example
-                .allow
-                .push(words.next().expect("--allow CAP").to_owned()),
-            "--fs-root" => {
-                example.fs_root = Some(workspace.join(words.next().expect("--fs-root DIR")));
-            }
-            "--fs-write" => example.fs_write = true,
-            flag if flag.starts_with("--") => panic!("{name}: the test does not know {flag}"),
-            arg => example.args.push(Value::from_literal(arg)),
-        }
-    }
-    example
-}
-
-impl Example {
-    /// The policy the command line grants.
-    pub(crate) fn policy(&self) -> Policy {
-        self.allow
-            .iter()
-            .fold(Policy::deny_all(), |policy, capability| {
-                match (capability.as_str(), &self.fs_root) {
-                    ("fs", Some(root)) => policy.allow_with(
-                        "fs",
-                        FsGrant {
-                            root: root.clone(),
-                            writable: self.fs_write,
-                        },
-                    ),
-                    _ => policy.allow(capability.clone()),
-                }
-            })
-    }
-
-    /// Runs it as the command line would, returning the results as `watsmith exec` prints them.
-    pub(crate) fn run(&self, engine: &Engine) -> Vec<String> {
-        let outcome = engine.exec(
-            &self.body,
-            self.args.clone(),
-            &self.policy(),
-            &Limits::default(),
-        );
-        assert!(outcome.trap.is_none() && outcome.code.0 == 0, "{outcome:?}");
-        outcome.results.iter().map(ToString::to_string).collect()
-    }
 }
