@@ -78,6 +78,8 @@ enum Command {
     /// anything else text.
     #[command(after_help = EXIT_STATUS_HELP)]
     Exec(Box<exec::ExecArgs>),
+    /// Print every capability's host functions with their signatures (Markdown).
+    Capabilities,
 }
 
 fn main() -> ExitCode {
@@ -97,5 +99,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Expand { file, json, module } => expand::run(&file, json, module).into(),
         Command::Exec(args) => exec::run(&args).into(),
+        Command::Capabilities => {
+            print!("{}", watsmith_engine::Registry::builtin().reference());
+            Exit::Ok.into()
+        }
     }
 }

@@ -56,6 +56,11 @@ fn bench(c: &mut Criterion) {
         });
     }
 
+    let (primes, _) = engine.prepare(BODY_30).expect("valid");
+    c.bench_function("prelinked_30_lines", |b| {
+        b.iter(|| engine.run(black_box(&primes), vec![Value::I64(10)], &policy, &limits))
+    });
+
     engine.exec(BODY_30, vec![Value::I64(10)], &policy, &limits);
     c.bench_function("cache_hit_30_lines", |b| {
         b.iter(|| engine.exec(black_box(BODY_30), vec![Value::I64(10)], &policy, &limits))

@@ -125,6 +125,28 @@ impl Registry {
             .collect()
     }
 
+    /// Every capability with its functions, in Markdown: what `docs/capabilities.md` holds and
+    /// `watsmith capabilities` prints.
+    pub fn reference(&self) -> String {
+        let mut text = String::new();
+        for capability in self.iter() {
+            text.push_str(&format!(
+                "## `{}`\n\n{}.\n\n| function | what it does |\n|---|---|\n",
+                capability.name(),
+                capability.description()
+            ));
+            for function in capability.functions() {
+                text.push_str(&format!(
+                    "| `{}` | {} |\n",
+                    function.signature(),
+                    function.description.replace('|', "\\|")
+                ));
+            }
+            text.push('\n');
+        }
+        text
+    }
+
     pub(crate) fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         for capability in self.iter() {
             capability.link(linker)?;

@@ -16,7 +16,7 @@ use crate::cache::{Cache, CacheStats};
 use crate::capability::{Policy, Registry};
 use crate::limits::{
     ASYNC_HOST_STACK_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_POOL_SLOTS, DEFAULT_STACK_BYTES,
-    EPOCH_TICK, Limits, MAX_MEMORY_BYTES, UNLIMITED_FUEL,
+    EPOCH_TICK, Limits, MAX_MEMORY_BYTES, POOL_KEEP_RESIDENT_BYTES, UNLIMITED_FUEL,
 };
 use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind};
 use crate::run::{HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState};
@@ -249,7 +249,8 @@ impl Engine {
                 .total_stacks(slots)
                 .max_memory_size(MAX_MEMORY_BYTES)
                 .max_tables_per_module(1)
-                .table_elements(0);
+                .table_elements(0)
+                .linear_memory_keep_resident(POOL_KEEP_RESIDENT_BYTES);
             wasm_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         match config.compiler {

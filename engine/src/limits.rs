@@ -45,6 +45,11 @@ pub const DEFAULT_MAX_IO_OPS: u32 = 10_000;
 pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
 /// Default number of instance slots of the pooling allocator: the most runs at once per engine.
 pub const DEFAULT_POOL_SLOTS: u32 = 256;
+/// Bytes at the start of each pooled memory that are zeroed in place when a run ends instead of
+/// being returned to the kernel: the data segments and first allocations of the next run then
+/// land on resident pages. Measured on the 30-line example: 12.0 µs per pre-linked run without,
+/// 4.6 µs with 4 or 16 KiB, 6.5 µs with 64 KiB (zeroing a whole page costs more than it saves).
+pub const POOL_KEEP_RESIDENT_BYTES: usize = 16 << 10;
 /// The largest linear memory any run may be granted (the whole 32-bit address space).
 pub const MAX_MEMORY_BYTES: usize = 1 << 32;
 /// Longest kv key, in bytes; longer (or empty) keys fail with EBOUND.

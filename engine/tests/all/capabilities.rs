@@ -239,3 +239,57 @@ fn the_standard_policy_grants_exactly_the_compute_capabilities() {
         ["arr", "core", "json", "math", "str"]
     );
 }
+
+/// `docs/capabilities.md` is generated from the registry (with `ai`, which an engine has when a
+/// model is plugged in); `BLESS=1` rewrites it.
+#[test]
+fn the_capability_reference_is_current() {
+    use watsmith_engine::capabilities::ai::{Ai, CompletionFuture, CompletionRequest, Model};
+
+    /// Only its functions' documentation is used: it is never asked.
+    struct Undocumented;
+    impl Model for Undocumented {
+        fn label(&self) -> String {
+            "none (documentation only)".to_owned()
+        }
+        fn complete(&self, _request: CompletionRequest) -> CompletionFuture<'_> {
+            Box::pin(async {
+                Err(watsmith_engine::capabilities::ai::ModelError(
+                    "never asked".to_owned(),
+                ))
+            })
+        }
+    }
+
+    let mut registry = Registry::builtin();
+    registry.register(Box::new(Ai::new(std::sync::Arc::new(Undocumented))));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/capabilities.md");
+    let expected = format!("{}{}", REFERENCE_PREAMBLE, registry.reference());
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&path, &expected).expect("write docs/capabilities.md");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == expected,
+        "docs/capabilities.md is stale: run `BLESS=1 cargo test -p watsmith-engine --test all reference`"
+    );
+}
+
+const REFERENCE_PREAMBLE: &str = "\
+# Capabilities
+
+Generated from the engine's registry by `BLESS=1 cargo test -p watsmith-engine --test all
+reference` (a test fails when this file is stale); `watsmith capabilities` prints the same.
+
+A program imports a host function by calling it: `(call $str.len (local.get $s))`. Pointers are
+`str`/`bytes` values (`[u32 length][bytes]` in memory). Functions that can fail return `(value,
+status)`: use `(check $dst (call ...))` to store the value and end the run with the status if it
+is not 0. A run may use only the capabilities its policy grants: `core` always; `str`, `arr`,
+`json` and `math` by default (`Policy::standard`, and `watsmith exec`); `kv`, `fs`, `http`,
+`time` and `rand` when granted (`--allow CAP`, `--allow-host`, `--fs-root`, `--kv-file`,
+`--seed`); `ai` when a model is configured. A program that calls an ungranted capability is
+refused before it runs (EACCESS). Host-call budgets per run: HTTP requests (16, redirects
+included), AI calls (4) and tokens (8192), kv and fs operations (10,000); past one the run stops
+with a `host_budget` trap.
+
+";
