@@ -42,6 +42,7 @@ fn bench(c: &mut Criterion) {
 
     for (name, compiler) in [
         ("cranelift_none", Compiler::CraneliftNone),
+        ("cranelift_single_pass", Compiler::CraneliftSinglePass),
         ("cranelift_speed", Compiler::CraneliftSpeed),
         ("winch", Compiler::Winch),
     ] {
@@ -110,6 +111,7 @@ fn compute_heavy(c: &mut Criterion, policy: &Policy) {
     group.sample_size(10);
     for (compiler_name, compiler) in [
         ("cranelift_none", Compiler::CraneliftNone),
+        ("cranelift_single_pass", Compiler::CraneliftSinglePass),
         ("cranelift_speed", Compiler::CraneliftSpeed),
         ("winch", Compiler::Winch),
     ] {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use wasmtime::{
     CacheConfig, Config, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
-    PoolingAllocationConfig, Store, Strategy, Trap, UpdateDeadline,
+    PoolingAllocationConfig, RegallocAlgorithm, Store, Strategy, Trap, UpdateDeadline,
 };
 use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter, Severity, Span};
 
@@ -29,6 +29,9 @@ use crate::value::Value;
 pub enum Compiler {
     /// Cranelift without optimisations: the fastest Cranelift compile.
     CraneliftNone,
+    /// Cranelift without optimisations and with the single-pass register allocator: the
+    /// fastest Cranelift compile, with slower code.
+    CraneliftSinglePass,
     /// Cranelift optimising for speed.
     CraneliftSpeed,
     /// Winch, the baseline compiler: fastest compile, slower code.
@@ -258,6 +261,12 @@ impl Engine {
                 wasm_config
                     .strategy(Strategy::Cranelift)
                     .cranelift_opt_level(OptLevel::None);
+            }
+            Compiler::CraneliftSinglePass => {
+                wasm_config
+                    .strategy(Strategy::Cranelift)
+                    .cranelift_opt_level(OptLevel::None)
+                    .cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
             }
             Compiler::CraneliftSpeed => {
                 wasm_config
