@@ -581,16 +581,11 @@ impl Engine {
     /// Prepares and runs a body: the whole pipeline, one outcome.
     pub fn exec(&self, body: &str, args: Vec<Value>, policy: &Policy, limits: &Limits) -> Outcome {
         let started = Instant::now();
-        let mut outcome = match self.prepare(body) {
-            Ok((program, cache)) => {
-                let mut outcome = self.run(&program, args, policy, limits);
-                outcome.cache = Some(cache);
-                outcome
-            }
+        let outcome = match self.prepare(body) {
+            Ok((program, cache)) => self.run(&program, args, policy, limits).with_cache(cache),
             Err(outcome) => *outcome,
         };
-        outcome.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        outcome
+        outcome.timed_since(started)
     }
 
     /// [`Engine::exec`] from async code: see [`Engine::run_async`].
@@ -602,16 +597,14 @@ impl Engine {
         limits: &Limits,
     ) -> Outcome {
         let started = Instant::now();
-        let mut outcome = match self.prepare(body) {
-            Ok((program, cache)) => {
-                let mut outcome = self.run_async(&program, args, policy, limits).await;
-                outcome.cache = Some(cache);
-                outcome
-            }
+        let outcome = match self.prepare(body) {
+            Ok((program, cache)) => self
+                .run_async(&program, args, policy, limits)
+                .await
+                .with_cache(cache),
             Err(outcome) => *outcome,
         };
-        outcome.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        outcome
+        outcome.timed_since(started)
     }
 }
 
@@ -649,9 +642,10 @@ fn finish(
         diagnostics: program.warnings.clone(),
         fuel_used,
         usage: state.usage,
-        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        elapsed_us: 0,
         cache: None,
     }
+    .timed_since(started)
 }
 
 /// The typed kind of a run's error.

@@ -133,4 +133,16 @@ impl Outcome {
             cache: None,
         }
     }
+
+    /// The outcome, recording whether its program came from the cache.
+    pub(crate) fn with_cache(mut self, cache: CacheState) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The outcome, with its wall-clock time counted from `started`.
+    pub(crate) fn timed_since(mut self, started: std::time::Instant) -> Self {
+        self.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self
+    }
 }

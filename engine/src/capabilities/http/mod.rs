@@ -16,11 +16,9 @@
 //! the same checks and is charged to the run's HTTP budget. Responses are read up to
 //! [`Limits::max_http_response_bytes`]; no proxy from the environment is used.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode as HttpStatus, Url};
 use wasmtime::{Caller, Linker};
@@ -38,6 +36,14 @@ pub const MAX_REDIRECTS: usize = 10;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Timeout of establishing a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+mod address;
+mod allowlist;
+
+pub use address::special_address;
+pub use allowlist::{HostRule, HostRuleError, HttpGrant};
+
+use address::{PublicResolver, SpecialAddress};
 
 const I32: ValType = ValType::I32;
 
@@ -75,274 +81,6 @@ static FUNCTIONS: [FunctionDoc; 6] = [
         description: "the value of a header (name, any case) of the last response; ENOENT if absent",
     },
 ];
-
-/// One entry of an allowlist: a host name, `*.domain` (its subdomains), `*` (any host), or an IP
-/// address, each with an optional port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostRule {
-    host: RuleHost,
-    port: Option<u16>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum RuleHost {
-    Any,
-    Name(String),
-    Subdomains(String),
-    Address(IpAddr),
-}
-
-/// A host rule that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid host rule `{rule}`: {reason}")]
-pub struct HostRuleError {
-    rule: String,
-    reason: &'static str,
-}
-
-impl std::str::FromStr for HostRule {
-    type Err = HostRuleError;
-
-    fn from_str(rule: &str) -> Result<Self, Self::Err> {
-        let error = |reason| HostRuleError {
-            rule: rule.to_owned(),
-            reason,
-        };
-        let trimmed = rule.trim();
-        if trimmed.contains("://") || trimmed.contains('/') {
-            return Err(error("give a host, optionally with a port, not a URL"));
-        }
-        let (host, port) = split_port(trimmed).ok_or_else(|| error("the port is not a number"))?;
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let host = if host == "*" {
-            RuleHost::Any
-        } else if let Some(domain) = host.strip_prefix("*.") {
-            if !valid_name(domain) {
-                return Err(error("not a host name"));
-            }
-            RuleHost::Subdomains(domain.to_owned())
-        } else if let Ok(address) = host.trim_start_matches('[').trim_end_matches(']').parse() {
-            RuleHost::Address(address)
-        } else if valid_name(&host) {
-            RuleHost::Name(host)
-        } else {
-            return Err(error("not a host name or an IP address"));
-        };
-        Ok(Self { host, port })
-    }
-}
-
-/// `host:port`, `[v6]:port`, a bare host or a bare v6 address.
-fn split_port(rule: &str) -> Option<(&str, Option<u16>)> {
-    if let Some(rest) = rule.strip_prefix('[') {
-        let (address, after) = rest.split_once(']')?;
-        return match after.strip_prefix(':') {
-            Some(port) => Some((address, Some(port.parse().ok()?))),
-            None if after.is_empty() => Some((address, None)),
-            None => None,
-        };
-    }
-    match rule.rsplit_once(':') {
-        // More than one colon and no brackets: a bare IPv6 address.
-        Some((host, _)) if host.contains(':') => Some((rule, None)),
-        Some((host, port)) => Some((host, Some(port.parse().ok()?))),
-        None => Some((rule, None)),
-    }
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
-impl HostRule {
-    fn matches(&self, host: &url::Host<&str>, port: u16) -> bool {
-        if self.port.is_some_and(|p| p != port) {
-            return false;
-        }
-        match (&self.host, host) {
-            (RuleHost::Any, _) => true,
-            (RuleHost::Name(name), url::Host::Domain(domain)) => {
-                domain.trim_end_matches('.').eq_ignore_ascii_case(name)
-            }
-            (RuleHost::Subdomains(parent), url::Host::Domain(domain)) => {
-                let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-                domain
-                    .strip_suffix(parent.as_str())
-                    .is_some_and(|prefix| prefix.ends_with('.'))
-            }
-            (RuleHost::Address(rule), url::Host::Ipv4(ip)) => *rule == IpAddr::V4(*ip),
-            (RuleHost::Address(rule), url::Host::Ipv6(ip)) => *rule == IpAddr::V6(*ip),
-            _ => false,
-        }
-    }
-
-    /// Whether the rule names this very address (which then may be special).
-    fn names_address(&self, address: IpAddr, port: u16) -> bool {
-        self.host == RuleHost::Address(address) && self.port.is_none_or(|p| p == port)
-    }
-}
-
-/// The settings of a run's `http` grant: the hosts it may reach.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HttpGrant {
-    rules: Vec<HostRule>,
-}
-
-impl HttpGrant {
-    /// An allowlist from rules such as `api.example.com`, `*.example.com`, `example.com:8443`,
-    /// `127.0.0.1:8080` or `*`.
-    pub fn new<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> Result<Self, HostRuleError> {
-        let rules = rules
-            .into_iter()
-            .map(|rule| rule.as_ref().parse())
-            .collect::<Result<_, _>>()?;
-        Ok(Self { rules })
-    }
-
-    /// Why the url may not be fetched, if it may not.
-    fn refusal(&self, url: &Url) -> Option<String> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Some(format!(
-                "the scheme `{}` is not allowed (only http and https)",
-                url.scheme()
-            ));
-        }
-        let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
-            return Some("the url has no host".to_owned());
-        };
-        let rules: Vec<&HostRule> = self
-            .rules
-            .iter()
-            .filter(|r| r.matches(&host, port))
-            .collect();
-        if rules.is_empty() {
-            return Some(format!(
-                "the host `{host}` is not in the run's allowlist (--allow-host {host})"
-            ));
-        }
-        let address = match host {
-            url::Host::Ipv4(ip) => IpAddr::V4(ip),
-            url::Host::Ipv6(ip) => IpAddr::V6(ip),
-            url::Host::Domain(_) => return None,
-        };
-        let kind = special_address(address)?;
-        if rules.iter().any(|r| r.names_address(address, port)) {
-            return None;
-        }
-        Some(format!(
-            "{address} is a {kind} address; only an allowlist entry naming it allows it (--allow-host {address}:{port})"
-        ))
-    }
-}
-
-/// The kind of a special-purpose address that requests may not reach by default, or `None` for
-/// a public one.
-pub fn special_address(address: IpAddr) -> Option<&'static str> {
-    match address {
-        IpAddr::V4(ip) => special_v4(ip),
-        IpAddr::V6(ip) => special_v6(ip),
-    }
-}
-
-fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        Some("link-local (cloud metadata)")
-    } else if ip.is_unspecified() || a == 0 {
-        Some("unspecified")
-    } else if a == 100 && (64..128).contains(&b) {
-        Some("shared (carrier-grade NAT)")
-    } else if ip.is_broadcast() || ip.is_multicast() || a >= 240 {
-        Some("multicast or reserved")
-    } else if (a, b, c) == (192, 0, 0) {
-        Some("IETF protocol assignment")
-    } else if ip.is_documentation() {
-        Some("documentation")
-    } else if a == 198 && (b == 18 || b == 19) {
-        Some("benchmarking")
-    } else {
-        None
-    }
-}
-
-fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return special_v4(v4);
-    }
-    let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [a, b] = segments[6].to_be_bytes();
-        let [c, d] = segments[7].to_be_bytes();
-        return special_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    if segments[0] == 0x2002 {
-        let [a, b] = segments[1].to_be_bytes();
-        let [c, d] = segments[2].to_be_bytes();
-        return special_v4(Ipv4Addr::new(a, b, c, d)).or(Some("6to4"));
-    }
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_unspecified() || segments[..6] == [0; 6] {
-        Some("unspecified or IPv4-compatible")
-    } else if segments[0] & 0xfe00 == 0xfc00 {
-        Some("unique local (private)")
-    } else if segments[0] & 0xffc0 == 0xfe80 || segments[0] & 0xffc0 == 0xfec0 {
-        Some("link-local")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if segments[0] == 0x2001 && segments[1] == 0xdb8 {
-        Some("documentation")
-    } else {
-        None
-    }
-}
-
-/// A name resolved to a special address: refused.
-#[derive(Debug, thiserror::Error)]
-#[error("`{name}` resolves to {address}, a {kind} address")]
-struct SpecialAddress {
-    name: String,
-    address: IpAddr,
-    kind: &'static str,
-}
-
-/// The system resolver, refusing any name with a special address among its answers.
-#[derive(Debug)]
-struct PublicResolver;
-
-impl Resolve for PublicResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let name = name.as_str().to_owned();
-        Box::pin(async move {
-            let addresses: Vec<SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            if let Some((address, kind)) = addresses
-                .iter()
-                .find_map(|a| special_address(a.ip()).map(|kind| (a.ip(), kind)))
-            {
-                return Err(Box::new(SpecialAddress {
-                    name,
-                    address,
-                    kind,
-                })
-                    as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addresses.into_iter()) as Addrs)
-        })
-    }
-}
 
 /// The `http` capability. Holds the engine's client (one connection pool for all runs).
 #[derive(Debug, Default)]
