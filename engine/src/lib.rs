@@ -19,6 +19,14 @@
 //! - Growth of the linear memory past its cap by the program's own `memory.grow` traps with
 //!   `memory_limit`; the host allocator (`core.alloc`, string arguments) returns ENOMEM instead,
 //!   so a program can handle it.
+//! - Capabilities ([`Capability`]) are registered in a [`Registry`] and granted per run by a
+//!   [`Policy`], with settings where they need them ([`HttpGrant`], [`FsGrant`], [`KvGrant`],
+//!   [`RandGrant`]); each imported capability builds fresh per-run state from its grant. The
+//!   policy is checked when a program runs, so one compiled program serves any policy.
+//! - `http` and `ai` are async host functions: programs importing them run on a fiber
+//!   ([`Engine::run_async`]; [`Engine::run`] drives them on the engine's own runtime).
+//! - Instances come from Wasmtime's pooling allocator; compiled modules can also be kept on disk
+//!   ([`EngineConfig::disk_cache`]).
 
 #![deny(missing_docs)]
 

@@ -19,8 +19,9 @@ pub enum Value {
 }
 
 impl Value {
-    /// Types a command-line argument by its literal form: `42` is an integer, `4.5` (or `1e3`,
-    /// `inf`, `nan`) a float, anything else text.
+    /// Types a command-line argument by its literal form: `42` is an integer; a word that starts
+    /// like a number (a digit, a sign or a dot) and reads as a float is a float (`4.5`, `1e3`,
+    /// `-inf`); anything else is text (so `inf` and `nan` alone are words, not numbers).
     pub fn from_literal(text: &str) -> Self {
         if let Ok(n) = text.parse::<i64>() {
             return Self::I64(n);

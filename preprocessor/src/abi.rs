@@ -65,7 +65,8 @@ pub struct HostFunction {
     pub name: &'static str,
     /// Parameter types.
     pub params: &'static [ValType],
-    /// Result types; the last one is the error code.
+    /// Result types. For a function that can fail, the last one is its status (0 for success);
+    /// functions that cannot fail (`core.arg_count`, `kv.has`) have none.
     pub results: &'static [ValType],
 }
 
