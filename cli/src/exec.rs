@@ -168,10 +168,8 @@ pub(crate) fn run(args: &ExecArgs) -> Exit {
         return Exit::Input;
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome).expect("an outcome serialises")
-        );
+        let json = serde_json::to_string_pretty(&outcome).expect("an outcome serialises");
+        crate::emit(&format!("{json}\n"));
     } else {
         print_plain(&outcome);
     }
@@ -195,7 +193,7 @@ fn print_plain(outcome: &Outcome) {
         );
     }
     for result in &outcome.results {
-        println!("{result}");
+        crate::emit(&format!("{result}\n"));
     }
     match (outcome.status, &outcome.trap) {
         (Status::Error, _) => eprintln!("error: the program ended with status {}", outcome.code),

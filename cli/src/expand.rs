@@ -44,10 +44,8 @@ pub(crate) fn run(file: &Path, json: bool, module: bool) -> Exit {
                 diagnostics: diagnostics.as_slice().to_vec(),
             },
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serialises")
-        );
+        let json = serde_json::to_string_pretty(&report).expect("the report serialises");
+        crate::emit(&format!("{json}\n"));
     } else {
         match &result {
             Ok(expanded) => {
@@ -57,7 +55,7 @@ pub(crate) fn run(file: &Path, json: bool, module: bool) -> Exit {
                     Some((expansion, warnings)) => (expansion, Some(warnings)),
                     None => (rendered.as_str(), None),
                 };
-                print!("{expansion}");
+                crate::emit(expansion);
                 if let Some(warnings) = warnings {
                     eprint!("{warnings}");
                 }
@@ -83,7 +81,7 @@ fn print_module(source: &str) -> Exit {
     };
     match engine.assemble(source) {
         Ok((_, assembled)) => {
-            print!("{}", assembled.text);
+            crate::emit(&assembled.text);
             Exit::Ok
         }
         Err(diagnostics) => {

@@ -82,6 +82,13 @@ enum Command {
     Capabilities,
 }
 
+/// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
+/// instead of panicking as `print!` would.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -100,7 +107,7 @@ fn main() -> ExitCode {
         Command::Expand { file, json, module } => expand::run(&file, json, module).into(),
         Command::Exec(args) => exec::run(&args).into(),
         Command::Capabilities => {
-            print!("{}", watsmith_engine::Registry::builtin().reference());
+            emit(&watsmith_engine::Registry::builtin().reference());
             Exit::Ok.into()
         }
     }

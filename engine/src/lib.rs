@@ -65,4 +65,4 @@ pub use crate::run::{
 };
 pub use crate::status::StatusCode;
 pub use crate::template::{Assembled, assemble};
-pub use crate::value::Value;
+pub use crate::value::{Value, format_f64};

@@ -52,7 +52,7 @@ impl std::fmt::Display for Value {
         match self {
             Self::I32(n) => write!(f, "{n}"),
             Self::I64(n) => write!(f, "{n}"),
-            Self::F64(x) => write!(f, "{x}"),
+            Self::F64(x) => f.write_str(&format_f64(*x)),
             Self::Str(s) => f.write_str(s),
             Self::Bytes(b) => {
                 for byte in b {
@@ -64,9 +64,40 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// A float as watsmith writes it (`str.from_f64`, `arr.join`, `watsmith exec`): the shortest text
+/// that reads back as the same value, in plain decimal for magnitudes from 1e-5 to 1e16 and in
+/// scientific notation beyond (`1e300`, `5e-324`), so no number turns into hundreds of digits.
+pub fn format_f64(x: f64) -> String {
+    let magnitude = x.abs();
+    if x.is_finite() && magnitude != 0.0 && !(1e-5..1e16).contains(&magnitude) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_are_written_short_and_read_back_exactly() {
+        for (x, text) in [
+            (6.0, "6"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (1e15, "1000000000000000"),
+            (1e16, "1e16"),
+            (2.5e300, "2.5e300"),
+            (1e-5, "0.00001"),
+            (-1e-9, "-1e-9"),
+            (5e-324, "5e-324"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(format_f64(x), text);
+            assert_eq!(text.parse::<f64>(), Ok(x), "{text} reads back");
+        }
+    }
 
     #[test]
     fn literals_are_typed_by_their_form() {

@@ -20,6 +20,7 @@ use super::{Failure, doc, returned, returned_status, signature, store, text};
 use crate::capability::{Capability, FunctionDoc};
 use crate::run::{self, RunState};
 use crate::status::StatusCode;
+use crate::value::format_f64;
 
 /// Host bytes charged for each array.
 pub const ARRAY_BYTES: u64 = 32;
@@ -148,7 +149,7 @@ impl Element {
         // Writing to a String cannot fail.
         let _ = match self {
             Self::I64(n) => write!(out, "{n}"),
-            Self::F64(x) => write!(out, "{x}"),
+            Self::F64(x) => out.write_str(&format_f64(*x)),
             Self::Str(text) => out.write_str(text),
         };
     }

@@ -76,7 +76,7 @@ static FUNCTIONS: [FunctionDoc; 9] = [
     ),
     doc(
         GET_JSON,
-        "(DOC, PATH) the value at PATH of DOC written as compact JSON text (a new str); EPARSE, ENOENT, ENOMEM",
+        "(DOC, PATH) the value at PATH of DOC written as compact JSON text (a new str); EPARSE, ENOENT, ETRFM if a step of PATH does not fit its value (a key into an array), ENOMEM",
     ),
     doc(
         LEN,

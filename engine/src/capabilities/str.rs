@@ -5,8 +5,8 @@
 //! memory limit). A pointer whose value does not lie inside memory is EBOUND, and text that is
 //! not UTF-8 is ETRFM; the functions that return a bare i32 (`len`, `chars`, `find`, `compare`,
 //! `eq`) cannot carry a status, so they return a value outside their range instead (see each
-//! one). Numbers are written as Rust's `{}` writes them, which is also how `watsmith exec` prints
-//! results, so `from_f64` of a result reads back as the same text.
+//! one). Floats are written by [`crate::value::format_f64`], which is also how `watsmith exec`
+//! prints results, so `from_f64` of a result reads back as the same text.
 
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::ValType::{F64, I32, I64};
@@ -17,6 +17,7 @@ use super::{Failure, doc, returned, signature, store, text, view};
 use crate::capability::{Capability, FunctionDoc};
 use crate::run::RunState;
 use crate::status::StatusCode;
+use crate::value::format_f64;
 
 /// The `str` capability.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +119,7 @@ static FUNCTIONS: [FunctionDoc; 16] = [
     ),
     doc(
         FROM_F64,
-        "(X) the float X as a new str, shortest text that reads back exactly (\"2.5\", \"3\", \"NaN\", \"inf\", \"-inf\"); ENOMEM",
+        "(X) the float X as a new str, shortest text that reads back exactly (\"2.5\", \"3\", \"1e300\", \"NaN\", \"inf\", \"-inf\"); ENOMEM",
     ),
     doc(
         TO_I64,
@@ -269,7 +270,7 @@ impl Capability for Str {
             returned(store(&mut c, n.to_string().as_bytes()))
         })?;
         linker.func_wrap("str", "from_f64", |mut c: C<'_>, x: f64| {
-            returned(store(&mut c, x.to_string().as_bytes()))
+            returned(store(&mut c, format_f64(x).as_bytes()))
         })?;
         linker.func_wrap("str", "to_i64", |c: C<'_>, s: i32| {
             returned(parsed::<i64>(&c, s))
