@@ -42,6 +42,7 @@
 (local $y i64)
 (local $r i64)
 (local $quotient i64)
+(local $lcm i64)
 (argv 0 $a)
 (argv 1 $b)
 ;; Absolute values, read as unsigned from here on so that |-2^63| = 2^63 is exact.
@@ -49,11 +50,9 @@
   (then (local.set $a (i64.sub (i64.const 0) (local.get $a)))))
 (if (i64.lt_s (local.get $b) (i64.const 0))
   (then (local.set $b (i64.sub (i64.const 0) (local.get $b)))))
+;; A multiple of 0 is 0 (as math.lcm has it); $lcm starts at 0.
 (if (i32.or (i64.eqz (local.get $a)) (i64.eqz (local.get $b)))
-  (then
-    (local.set $r (i64.const 0))
-    (resv $r)
-    (br $body)))
+  (then (resv $lcm) (br $body)))
 ;; Euclid for gcd(a, b), left in $x.
 (local.set $x (local.get $a))
 (local.set $y (local.get $b))
@@ -68,5 +67,5 @@
 ;; quotient * b fits a signed i64 only if b <= (2^63 - 1) / quotient.
 (if (i64.gt_u (local.get $b) (i64.div_u (i64.const 0x7fff_ffff_ffff_ffff) (local.get $quotient)))
   (then (return (i32.const 5))))
-(local.set $r (i64.mul (local.get $quotient) (local.get $b)))
-(resv $r)
+(local.set $lcm (i64.mul (local.get $quotient) (local.get $b)))
+(resv $lcm)
