@@ -30,14 +30,16 @@
 (local $hex str)
 (local $digits str)
 (local $len i32)
+(local $size i32)
 (local $at i32)
 (local $byte i32)
 (local $out i32)
 (argv 0 $text)
 (local.set $digits "0123456789abcdef")
 (local.set $len (i32.load (local.get $text)))
-(check $hex (call $core.alloc (i32.add (i32.shl (local.get $len) (i32.const 1)) (i32.const 4))))
-(i32.store (local.get $hex) (i32.shl (local.get $len) (i32.const 1)))
+(local.set $size (i32.shl (local.get $len) (i32.const 1)))
+(check $hex (call $core.alloc (i32.add (local.get $size) (i32.const 4))))
+(i32.store (local.get $hex) (local.get $size))
 (local.set $out (i32.add (local.get $hex) (i32.const 4)))
 (block $done
   (loop $next
