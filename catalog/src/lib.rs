@@ -26,6 +26,8 @@
 
 #![deny(missing_docs)]
 
+pub mod call;
 mod program;
 
+pub use crate::call::{Call, CallError, Literal};
 pub use crate::program::{CatalogError, Example, FrontMatter, Param, Program, Type};

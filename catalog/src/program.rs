@@ -39,6 +39,30 @@ pub enum Type {
     Bytes,
 }
 
+impl Type {
+    /// The type as a person reads it in an error: `an i64 (an integer)`.
+    pub fn described(self) -> &'static str {
+        match self {
+            Self::I32 => "an i32 (an integer)",
+            Self::I64 => "an i64 (an integer)",
+            Self::F64 => "an f64 (a number)",
+            Self::Str => "a str (a quoted string)",
+            Self::Bytes => "bytes (a quoted string)",
+        }
+    }
+
+    /// Its name in signatures.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::I32 => "i32",
+            Self::I64 => "i64",
+            Self::F64 => "f64",
+            Self::Str => "str",
+            Self::Bytes => "bytes",
+        }
+    }
+}
+
 /// A declared parameter or result.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +108,25 @@ pub struct FrontMatter {
     /// Documented calls, run as tests.
     #[serde(default)]
     pub examples: Vec<Example>,
+}
+
+impl FrontMatter {
+    /// `name(a: i64, b: i64) -> (gcd: i64)`.
+    pub fn signature(&self) -> String {
+        let list = |params: &[Param]| {
+            params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.ty.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "{}({}) -> ({})",
+            self.name,
+            list(&self.params),
+            list(&self.results)
+        )
+    }
 }
 
 /// A catalog program: front matter and the body (the whole file, front matter included, since

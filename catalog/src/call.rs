@@ -1,0 +1,299 @@
+//! `@use name(arg, ...)`: a call of a catalog program, as a model writes it in its answer or a
+//! person on the command line (`watsmith use 'fib(30)'`).
+//!
+//! Arguments are literals: integers (`42`, `-7`), floats (`4.5`, `-1e3`, `.5`), and strings in
+//! double or single quotes with the escapes `\n \t \r \0 \\ \" \' \u{...}`. Whitespace is free
+//! around every token. Errors give the column (1-based, in characters) and what was expected.
+
+use watsmith_engine::Value;
+
+use crate::program::{FrontMatter, Program, Type};
+
+/// The keyword that starts a call in a model's answer.
+pub const KEYWORD: &str = "@use";
+
+/// A literal argument of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+}
+
+/// A parsed call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The program's name.
+    pub name: String,
+    /// The arguments, in order.
+    pub args: Vec<Literal>,
+}
+
+/// A call that does not parse, or does not fit the program it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct CallError {
+    /// Where, 1-based, in characters of the text given.
+    pub column: usize,
+    /// What is wrong, with what was expected.
+    pub message: String,
+}
+
+struct Cursor<'a> {
+    chars: Vec<(usize, char)>,
+    at: usize,
+    text: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            chars: text.char_indices().collect(),
+            at: 0,
+            text,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).map(|&(_, c)| c)
+    }
+
+    /// The next character, consumed; at the end, `None`, and the cursor stays at the end.
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek();
+        if c.is_some() {
+            self.at += 1;
+        }
+        c
+    }
+
+    fn skip_space(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn error(&self, message: impl Into<String>) -> CallError {
+        CallError {
+            column: self.at + 1,
+            message: message.into(),
+        }
+    }
+
+    fn expect(&mut self, wanted: char, what: &str) -> Result<(), CallError> {
+        self.skip_space();
+        match self.peek() {
+            Some(c) if c == wanted => {
+                self.at += 1;
+                Ok(())
+            }
+            Some(c) => Err(self.error(format!("expected {what}, found `{c}`"))),
+            None => Err(self.error(format!("expected {what}, found the end"))),
+        }
+    }
+
+    fn rest(&self) -> &'a str {
+        let offset = self.chars.get(self.at).map_or(self.text.len(), |&(i, _)| i);
+        &self.text[offset..]
+    }
+}
+
+/// Parses `@use name(args)`; the `@use` keyword is optional (the command line leaves it out).
+pub fn parse(text: &str) -> Result<Call, CallError> {
+    let mut cursor = Cursor::new(text);
+    cursor.skip_space();
+    if cursor.rest().starts_with(KEYWORD) {
+        cursor.at += KEYWORD.chars().count();
+    }
+    cursor.skip_space();
+    let start = cursor.at;
+    while cursor
+        .peek()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        cursor.at += 1;
+    }
+    if cursor.at == start {
+        return Err(cursor.error("expected a program name, like `fib(30)`"));
+    }
+    let name: String = cursor.chars[start..cursor.at]
+        .iter()
+        .map(|&(_, c)| c)
+        .collect();
+    cursor.expect('(', "`(` after the program name")?;
+    let mut args = Vec::new();
+    cursor.skip_space();
+    if cursor.peek() == Some(')') {
+        cursor.at += 1;
+    } else {
+        loop {
+            cursor.skip_space();
+            args.push(literal(&mut cursor)?);
+            cursor.skip_space();
+            match cursor.bump() {
+                Some(',') => continue,
+                Some(')') => break,
+                Some(c) => {
+                    cursor.at -= 1;
+                    return Err(cursor.error(format!("expected `,` or `)`, found `{c}`")));
+                }
+                None => return Err(cursor.error("expected `,` or `)`, found the end")),
+            }
+        }
+    }
+    cursor.skip_space();
+    if let Some(c) = cursor.peek() {
+        return Err(cursor.error(format!("unexpected `{c}` after the call")));
+    }
+    Ok(Call { name, args })
+}
+
+fn literal(cursor: &mut Cursor<'_>) -> Result<Literal, CallError> {
+    match cursor.peek() {
+        Some(quote @ ('"' | '\'')) => {
+            cursor.at += 1;
+            string(cursor, quote).map(Literal::Str)
+        }
+        Some(c) if c.is_ascii_digit() || matches!(c, '-' | '+' | '.') => number(cursor),
+        Some(c) => Err(cursor.error(format!(
+            "expected an argument (a number or a quoted string), found `{c}`"
+        ))),
+        None => Err(cursor.error("expected an argument, found the end")),
+    }
+}
+
+fn number(cursor: &mut Cursor<'_>) -> Result<Literal, CallError> {
+    let start = cursor.at;
+    while cursor
+        .peek()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.' | '_'))
+    {
+        cursor.at += 1;
+    }
+    let text: String = cursor.chars[start..cursor.at]
+        .iter()
+        .map(|&(_, c)| c)
+        .collect();
+    let digits = text.replace('_', "");
+    if let Ok(n) = digits.parse::<i64>() {
+        return Ok(Literal::Int(n));
+    }
+    match digits.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(Literal::Float(x)),
+        _ => {
+            cursor.at = start;
+            Err(cursor.error(format!("`{text}` is not a number")))
+        }
+    }
+}
+
+fn string(cursor: &mut Cursor<'_>, quote: char) -> Result<String, CallError> {
+    let mut out = String::new();
+    loop {
+        match cursor.bump() {
+            None => return Err(cursor.error(format!("unclosed string: expected `{quote}`"))),
+            Some(c) if c == quote => return Ok(out),
+            Some('\\') => {
+                let escape = cursor.bump();
+                let c = match escape {
+                    Some('n') => '\n',
+                    Some('t') => '\t',
+                    Some('r') => '\r',
+                    Some('0') => '\0',
+                    Some(c @ ('\\' | '"' | '\'')) => c,
+                    Some('u') => unicode(cursor)?,
+                    Some(other) => {
+                        // Point at the backslash.
+                        cursor.at -= 2;
+                        return Err(cursor.error(format!(
+                            "unknown escape `\\{other}` (use \\n \\t \\r \\0 \\\\ \\\" \\' \\u{{...}})"
+                        )));
+                    }
+                    None => return Err(cursor.error("unclosed string after `\\`")),
+                };
+                out.push(c);
+            }
+            Some(c) => out.push(c),
+        }
+    }
+}
+
+fn unicode(cursor: &mut Cursor<'_>) -> Result<char, CallError> {
+    cursor.expect('{', "`{` after `\\u`")?;
+    let start = cursor.at;
+    while cursor.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+        cursor.at += 1;
+    }
+    let hex: String = cursor.chars[start..cursor.at]
+        .iter()
+        .map(|&(_, c)| c)
+        .collect();
+    let c = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+    let Some(c) = c else {
+        cursor.at = start;
+        return Err(cursor.error(format!("`\\u{{{hex}}}` is not a Unicode scalar value")));
+    };
+    cursor.expect('}', "`}` to close `\\u{`")?;
+    Ok(c)
+}
+
+impl Call {
+    /// The program the call names, or an error with the closest names.
+    pub fn program<'a>(&self, programs: &'a [Program]) -> Result<&'a Program, String> {
+        if let Some(program) = programs.iter().find(|p| p.front.name == self.name) {
+            return Ok(program);
+        }
+        let names = programs.iter().map(|p| p.front.name.as_str());
+        match watsmith_preprocessor::closest(&self.name, names) {
+            Some(close) => Err(format!(
+                "no catalog program `{}`; did you mean `{close}`?",
+                self.name
+            )),
+            None => Err(format!(
+                "no catalog program `{}`; the catalog has {} programs (`watsmith catalog list`)",
+                self.name,
+                programs.len()
+            )),
+        }
+    }
+
+    /// The arguments as the program's parameters take them; a wrong count or type gives the
+    /// program's signature.
+    pub fn bind(&self, front: &FrontMatter) -> Result<Vec<Value>, String> {
+        let wrong = |what: String| format!("{what}; the signature is {}", front.signature());
+        if self.args.len() != front.params.len() {
+            return Err(wrong(format!(
+                "`{}` takes {} argument{}, not {}",
+                front.name,
+                front.params.len(),
+                if front.params.len() == 1 { "" } else { "s" },
+                self.args.len()
+            )));
+        }
+        self.args
+            .iter()
+            .zip(&front.params)
+            .map(|(arg, param)| {
+                let value = match (param.ty, arg) {
+                    (Type::I32, Literal::Int(n)) => i32::try_from(*n).ok().map(Value::I32),
+                    (Type::I64, Literal::Int(n)) => Some(Value::I64(*n)),
+                    (Type::F64, Literal::Int(n)) => Some(Value::F64(*n as f64)),
+                    (Type::F64, Literal::Float(x)) => Some(Value::F64(*x)),
+                    (Type::Str, Literal::Str(s)) => Some(Value::Str(s.clone())),
+                    (Type::Bytes, Literal::Str(s)) => Some(Value::Bytes(s.clone().into_bytes())),
+                    _ => None,
+                };
+                value.ok_or_else(|| {
+                    wrong(format!(
+                        "argument `{}` must be {}",
+                        param.name,
+                        param.ty.described()
+                    ))
+                })
+            })
+            .collect()
+    }
+}
