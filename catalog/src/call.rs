@@ -240,11 +240,47 @@ fn unicode(cursor: &mut Cursor<'_>) -> Result<char, CallError> {
     Ok(c)
 }
 
+/// Arguments given as separate words (`watsmith use fib 30`), typed by the program's parameters:
+/// a word is a number where the parameter is numeric and text where it is a str, so `"123"` can
+/// be text and `-5` a number without quoting.
+pub fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, String> {
+    let wrong = |what: String| format!("{what}; the signature is {}", front.signature());
+    if words.len() != front.params.len() {
+        return Err(wrong(format!(
+            "`{}` takes {} argument{}, not {}",
+            front.name,
+            front.params.len(),
+            if front.params.len() == 1 { "" } else { "s" },
+            words.len()
+        )));
+    }
+    words
+        .iter()
+        .zip(&front.params)
+        .map(|(word, param)| {
+            let value = match param.ty {
+                Type::I32 => word.parse().ok().map(Value::I32),
+                Type::I64 => word.parse().ok().map(Value::I64),
+                Type::F64 => word.parse().ok().map(Value::F64),
+                Type::Str => Some(Value::Str(word.clone())),
+                Type::Bytes => Some(Value::Bytes(word.clone().into_bytes())),
+            };
+            value.ok_or_else(|| {
+                wrong(format!(
+                    "argument `{}` must be {}, not `{word}`",
+                    param.name,
+                    param.ty.described()
+                ))
+            })
+        })
+        .collect()
+}
+
 impl Call {
     /// The program the call names, or an error with the closest names.
-    pub fn program<'a>(&self, programs: &'a [Program]) -> Result<&'a Program, String> {
+    pub fn program<'a>(&self, programs: &[&'a Program]) -> Result<&'a Program, String> {
         if let Some(program) = programs.iter().find(|p| p.front.name == self.name) {
-            return Ok(program);
+            return Ok(*program);
         }
         let names = programs.iter().map(|p| p.front.name.as_str());
         match watsmith_preprocessor::closest(&self.name, names) {

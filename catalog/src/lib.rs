@@ -27,7 +27,9 @@
 #![deny(missing_docs)]
 
 pub mod call;
+mod catalog;
 mod program;
 
 pub use crate::call::{Call, CallError, Literal};
+pub use crate::catalog::Catalog;
 pub use crate::program::{CatalogError, Example, FrontMatter, Param, Program, Type};

@@ -12,7 +12,7 @@ const FENCE: &str = ";; ---";
 const F64_TOLERANCE: f64 = 1e-9;
 
 /// A program file that cannot be used, with where the problem is.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{}:{line}: {message}", path.display())]
 pub struct CatalogError {
     /// The file.

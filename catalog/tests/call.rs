@@ -118,7 +118,8 @@ fn binding_checks_the_count_and_types_against_the_signature() {
 
 #[test]
 fn an_unknown_program_gets_the_closest_name() {
-    let programs = vec![gcd()];
+    let gcd = gcd();
+    let programs = vec![&gcd];
     let error = parse("gdc(1, 2)")
         .expect("parses")
         .program(&programs)

@@ -167,11 +167,16 @@ pub(crate) fn run(args: &ExecArgs) -> Exit {
         eprintln!("error: {error}");
         return Exit::Input;
     }
-    if args.json {
-        let json = serde_json::to_string_pretty(&outcome).expect("an outcome serialises");
+    report(&outcome, args.json)
+}
+
+/// Prints an outcome (plain or JSON) and gives the exit status it stands for.
+pub(crate) fn report(outcome: &Outcome, json: bool) -> Exit {
+    if json {
+        let json = serde_json::to_string_pretty(outcome).expect("an outcome serialises");
         crate::emit(&format!("{json}\n"));
     } else {
-        print_plain(&outcome);
+        print_plain(outcome);
     }
     match outcome.status {
         Status::Ok => Exit::Ok,

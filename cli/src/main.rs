@@ -9,6 +9,7 @@
     reason = "a command line prints"
 )]
 
+mod catalog;
 mod exec;
 mod expand;
 
@@ -80,6 +81,11 @@ enum Command {
     Exec(Box<exec::ExecArgs>),
     /// Print every capability's host functions with their signatures (Markdown).
     Capabilities,
+    /// Run a catalog program: `watsmith use 'fib(30)'` or `watsmith use fib 30`.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Use(catalog::UseArgs),
+    /// List the catalog's programs, or show one.
+    Catalog(catalog::CatalogArgs),
 }
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
@@ -106,6 +112,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Expand { file, json, module } => expand::run(&file, json, module).into(),
         Command::Exec(args) => exec::run(&args).into(),
+        Command::Use(args) => catalog::run_use(&args).into(),
+        Command::Catalog(args) => catalog::run_catalog(&args).into(),
         Command::Capabilities => {
             emit(&watsmith_engine::Registry::builtin().reference());
             Exit::Ok.into()

@@ -479,3 +479,125 @@ mod exec {
         assert!(module.contains("(block $body\n"));
     }
 }
+
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn use_runs_a_program_as_a_call_or_as_words() {
+        for args in [
+            &["use", "fib(30)"][..],
+            &["use", "@use fib( 30 )"][..],
+            &["use", "fib", "30"][..],
+        ] {
+            let out = watsmith(args, None);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert_eq!(text(&out.stdout), "832040\n");
+        }
+        // Words are typed by the parameters: a negative number, and text that looks like one.
+        assert_eq!(
+            text(&watsmith(&["use", "gcd", "12", "-18"], None).stdout),
+            "6\n"
+        );
+        assert_eq!(
+            text(&watsmith(&["use", "reverse", "123"], None).stdout),
+            "321\n"
+        );
+    }
+
+    #[test]
+    fn use_errors_name_the_fix_and_exit_64() {
+        for (args, message) in [
+            (
+                &["use", "fbi(3)"][..],
+                "no catalog program `fbi`; did you mean `fib`?",
+            ),
+            (
+                &["use", "gcd", "1"][..],
+                "`gcd` takes 2 arguments, not 1; the signature is gcd(a: i64, b: i64) -> (gcd: i64)",
+            ),
+            (
+                &["use", "gcd(1,"][..],
+                "column 7: expected an argument, found the end",
+            ),
+            (
+                &["use", "gcd(1, 'x')"][..],
+                "argument `b` must be an i64 (an integer)",
+            ),
+        ] {
+            let out = watsmith(args, None);
+            assert_eq!(out.status.code(), Some(64), "{args:?}");
+            assert!(
+                text(&out.stderr).contains(message),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+        }
+    }
+
+    #[test]
+    fn use_json_prints_the_outcome() {
+        let out = watsmith(&["use", "sha256('abc')", "--json"], None);
+        let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(outcome["status"], "ok");
+        assert_eq!(
+            outcome["results"][0]["value"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn catalog_list_and_show() {
+        let list = text(&watsmith(&["catalog", "list"], None).stdout);
+        assert!(
+            list.contains("gcd(a: i64, b: i64) -> (gcd: i64)\n"),
+            "{list}"
+        );
+        let hashing = watsmith(&["catalog", "list", "--tag", "hashing", "--json"], None);
+        let listing: serde_json::Value = serde_json::from_slice(&hashing.stdout).expect("JSON");
+        let names: Vec<&str> = listing
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["crc32", "fnv1a", "sha256"]);
+        let show = watsmith(&["catalog", "show", "gcd"], None);
+        assert!(
+            text(&show.stdout).starts_with("gcd(a: i64, b: i64) -> (gcd: i64)\n\nThe greatest")
+        );
+        let missing = watsmith(&["catalog", "show", "gdc"], None);
+        assert_eq!(missing.status.code(), Some(64));
+        assert!(text(&missing.stderr).contains("did you mean `gcd`?"));
+    }
+
+    #[test]
+    fn user_catalog_directories_add_programs_and_report_broken_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fib = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../catalog/programs/fib.wat"
+        ))
+        .expect("fib");
+        std::fs::write(
+            dir.path().join("myfib.wat"),
+            fib.replace("\"fib\"", "\"myfib\""),
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("broken.wat"), "nop\n").expect("write");
+        let root = dir.path().to_str().expect("utf-8");
+        let out = watsmith(&["use", "myfib", "10", "--catalog", root], None);
+        assert_eq!(text(&out.stdout), "55\n", "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("broken.wat:1: a program starts with front matter"));
+        let missing = watsmith(
+            &["catalog", "list", "--catalog", "/nonexistent/catalog"],
+            None,
+        );
+        assert_eq!(missing.status.code(), Some(66));
+    }
+}

@@ -1,0 +1,85 @@
+//! The built-in catalog and user directories: broken programs are reported with their file and
+//! line while the rest load, and a user program may not take a built-in name unless allowed.
+
+use watsmith_catalog::Catalog;
+
+const DOUBLE: &str = ";; ---
+;; name = \"double\"
+;; description = \"twice the argument\"
+;;
+;; [[params]]
+;; name = \"n\"
+;; type = \"i64\"
+;;
+;; [[results]]
+;; name = \"twice\"
+;; type = \"i64\"
+;; ---
+(local $n i64) (argv 0 $n) (local.set $n (i64.add (local.get $n) (local.get $n))) (resv $n)
+";
+
+#[test]
+fn the_builtin_catalog_loads_without_problems() {
+    let catalog = Catalog::builtin();
+    assert!(catalog.problems().is_empty(), "{:?}", catalog.problems());
+    assert!(catalog.programs().len() >= 36);
+    assert!(catalog.get("fib").is_some());
+}
+
+#[test]
+fn a_user_directory_adds_programs_and_reports_broken_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("double.wat"), DOUBLE).expect("write");
+    std::fs::write(
+        dir.path().join("broken.wat"),
+        ";; ---\n;; name = \"broken\"\n;; descripton = \"typo\"\n;; ---\nnop\n",
+    )
+    .expect("write");
+    let mut catalog = Catalog::builtin();
+    catalog.add_dir(dir.path(), false).expect("readable");
+    assert!(catalog.get("double").is_some(), "the good program loads");
+    let problems = catalog.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].path.ends_with("broken.wat"));
+    assert_eq!(problems[0].line, 3);
+    assert!(
+        problems[0].message.contains("descripton"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn a_user_program_may_shadow_a_builtin_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("fib.wat"),
+        DOUBLE.replace("\"double\"", "\"fib\""),
+    )
+    .expect("write");
+    let mut refused = Catalog::builtin();
+    refused.add_dir(dir.path(), false).expect("readable");
+    assert!(
+        refused.problems()[0]
+            .message
+            .contains("`fib` is already defined by catalog/programs/fib.wat")
+    );
+    assert!(
+        refused
+            .get("fib")
+            .is_some_and(|p| p.front.description.starts_with("The")),
+        "the built-in fib stays"
+    );
+    let mut allowed = Catalog::builtin();
+    allowed.add_dir(dir.path(), true).expect("readable");
+    assert!(allowed.problems().is_empty());
+    assert_eq!(
+        allowed.get("fib").map(|p| p.front.description.as_str()),
+        Some("twice the argument")
+    );
+    assert!(
+        Catalog::builtin()
+            .add_dir(&dir.path().join("missing"), false)
+            .is_err()
+    );
+}

@@ -1,0 +1,215 @@
+//! `watsmith use` and `watsmith catalog list|show`: the built-in catalog of ready programs.
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use watsmith_catalog::{Catalog, Program, call};
+use watsmith_engine::{Engine, EngineConfig, Limits, Policy, Value};
+
+use crate::Exit;
+
+/// Where programs come from besides the built-in catalog.
+#[derive(Debug, Args)]
+pub(crate) struct Sources {
+    /// Also load the programs of this directory (repeatable).
+    #[arg(long = "catalog", value_name = "DIR", global = true)]
+    dirs: Vec<std::path::PathBuf>,
+    /// Let a program of `--catalog` replace a built-in one of the same name.
+    #[arg(long, global = true)]
+    shadow: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UseArgs {
+    /// `'fib(30)'` (an `@use` call: integers, floats, quoted strings), or a program's name
+    /// followed by its arguments (`fib 30`), which are typed by the program's parameters.
+    #[arg(required = true, allow_negative_numbers = true)]
+    call: Vec<String>,
+    /// Print the outcome as JSON, as `watsmith exec --json` does.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    sources: Sources,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatalogArgs {
+    #[command(subcommand)]
+    command: CatalogCommand,
+    #[command(flatten)]
+    sources: Sources,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// One line per program: its signature and what it computes.
+    List {
+        /// Only the programs with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// A JSON array instead (name, signature, description, tags, capabilities).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A program's signature, description, examples and source.
+    Show {
+        /// The program's name.
+        name: String,
+    },
+}
+
+/// The built-in catalog and the `--catalog` directories, with their problems reported on
+/// stderr (the rest still loads); an unreadable directory is an error.
+fn load(sources: &Sources) -> Result<Catalog, Exit> {
+    let mut catalog = Catalog::builtin();
+    for dir in &sources.dirs {
+        if let Err(error) = catalog.add_dir(dir, sources.shadow) {
+            eprintln!("error: {error}");
+            return Err(Exit::Input);
+        }
+    }
+    for problem in catalog.problems() {
+        eprintln!("warning: {problem}");
+    }
+    Ok(catalog)
+}
+
+pub(crate) fn run_use(args: &UseArgs) -> Exit {
+    let catalog = match load(&args.sources) {
+        Ok(catalog) => catalog,
+        Err(exit) => return exit,
+    };
+    let programs = catalog.programs();
+    let (name, bound) = match args.call.as_slice() {
+        [text] if text.contains('(') => match call::parse(text) {
+            Ok(parsed) => (
+                parsed.name.clone(),
+                parsed
+                    .program(&programs)
+                    .and_then(|program| parsed.bind(&program.front)),
+            ),
+            Err(error) => {
+                eprintln!("error: in `{text}`: {error}");
+                return Exit::Usage;
+            }
+        },
+        [name, words @ ..] => (
+            name.clone(),
+            call::Call {
+                name: name.clone(),
+                args: Vec::new(),
+            }
+            .program(&programs)
+            .and_then(|program| call::bind_words(&program.front, words)),
+        ),
+        [] => unreachable!("clap requires the call"),
+    };
+    let values: Vec<Value> = match bound {
+        Ok(values) => values,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Usage;
+        }
+    };
+    let Some(program) = catalog.get(&name) else {
+        eprintln!("error: no catalog program `{name}`");
+        return Exit::Usage;
+    };
+    let engine = match Engine::new(&EngineConfig::default()) {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Input;
+        }
+    };
+    let outcome = engine.exec(
+        &program.body,
+        values,
+        &Policy::standard(),
+        &Limits::default(),
+    );
+    crate::exec::report(&outcome, args.json)
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    name: &'a str,
+    signature: String,
+    description: &'a str,
+    tags: &'a [String],
+    capabilities: &'a [String],
+}
+
+pub(crate) fn run_catalog(args: &CatalogArgs) -> Exit {
+    let catalog = match load(&args.sources) {
+        Ok(catalog) => catalog,
+        Err(exit) => return exit,
+    };
+    match &args.command {
+        CatalogCommand::List { tag, json } => {
+            let programs: Vec<&Program> = catalog
+                .programs()
+                .into_iter()
+                .filter(|p| tag.as_ref().is_none_or(|t| p.front.tags.contains(t)))
+                .collect();
+            if *json {
+                let listing: Vec<Listing<'_>> = programs
+                    .iter()
+                    .map(|p| Listing {
+                        name: &p.front.name,
+                        signature: p.front.signature(),
+                        description: &p.front.description,
+                        tags: &p.front.tags,
+                        capabilities: &p.front.capabilities,
+                    })
+                    .collect();
+                let text = serde_json::to_string_pretty(&listing).expect("a listing serialises");
+                crate::emit(&format!("{text}\n"));
+            } else {
+                let lines: String = programs
+                    .iter()
+                    .map(|p| format!("{}\n    {}\n", p.front.signature(), p.front.description))
+                    .collect();
+                crate::emit(&lines);
+            }
+            Exit::Ok
+        }
+        CatalogCommand::Show { name } => {
+            let programs = catalog.programs();
+            let found = call::Call {
+                name: name.clone(),
+                args: Vec::new(),
+            }
+            .program(&programs);
+            match found {
+                Ok(program) => {
+                    crate::emit(&show(program));
+                    Exit::Ok
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    Exit::Usage
+                }
+            }
+        }
+    }
+}
+
+fn show(program: &Program) -> String {
+    let front = &program.front;
+    let mut text = format!("{}\n\n{}\n", front.signature(), front.description);
+    if !front.tags.is_empty() {
+        text.push_str(&format!("\ntags: {}\n", front.tags.join(", ")));
+    }
+    if !front.capabilities.is_empty() {
+        text.push_str(&format!(
+            "capabilities: {}\n",
+            front.capabilities.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "\nsource ({}):\n\n{}",
+        program.path.display(),
+        program.body
+    ));
+    text
+}
