@@ -240,20 +240,43 @@ fn unicode(cursor: &mut Cursor<'_>) -> Result<char, CallError> {
     Ok(c)
 }
 
+/// An error naming the signature unless `given` is the number of parameters.
+fn check_count(front: &FrontMatter, given: usize) -> Result<(), String> {
+    let wanted = front.params.len();
+    if given == wanted {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` takes {wanted} argument{}, not {given}; the signature is {}",
+        front.name,
+        if wanted == 1 { "" } else { "s" },
+        front.signature()
+    ))
+}
+
+/// The program called `name`, or an error with the closest names.
+pub fn find<'a>(name: &str, programs: &[&'a Program]) -> Result<&'a Program, String> {
+    if let Some(program) = programs.iter().find(|p| p.front.name == name) {
+        return Ok(*program);
+    }
+    let names = programs.iter().map(|p| p.front.name.as_str());
+    match watsmith_preprocessor::closest(name, names) {
+        Some(close) => Err(format!(
+            "no catalog program `{name}`; did you mean `{close}`?"
+        )),
+        None => Err(format!(
+            "no catalog program `{name}`; the catalog has {} programs (`watsmith catalog list`)",
+            programs.len()
+        )),
+    }
+}
+
 /// Arguments given as separate words (`watsmith use fib 30`), typed by the program's parameters:
 /// a word is a number where the parameter is numeric and text where it is a str, so `"123"` can
 /// be text and `-5` a number without quoting.
 pub fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, String> {
     let wrong = |what: String| format!("{what}; the signature is {}", front.signature());
-    if words.len() != front.params.len() {
-        return Err(wrong(format!(
-            "`{}` takes {} argument{}, not {}",
-            front.name,
-            front.params.len(),
-            if front.params.len() == 1 { "" } else { "s" },
-            words.len()
-        )));
-    }
+    check_count(front, words.len())?;
     words
         .iter()
         .zip(&front.params)
@@ -279,36 +302,14 @@ pub fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, S
 impl Call {
     /// The program the call names, or an error with the closest names.
     pub fn program<'a>(&self, programs: &[&'a Program]) -> Result<&'a Program, String> {
-        if let Some(program) = programs.iter().find(|p| p.front.name == self.name) {
-            return Ok(*program);
-        }
-        let names = programs.iter().map(|p| p.front.name.as_str());
-        match watsmith_preprocessor::closest(&self.name, names) {
-            Some(close) => Err(format!(
-                "no catalog program `{}`; did you mean `{close}`?",
-                self.name
-            )),
-            None => Err(format!(
-                "no catalog program `{}`; the catalog has {} programs (`watsmith catalog list`)",
-                self.name,
-                programs.len()
-            )),
-        }
+        find(&self.name, programs)
     }
 
     /// The arguments as the program's parameters take them; a wrong count or type gives the
     /// program's signature.
     pub fn bind(&self, front: &FrontMatter) -> Result<Vec<Value>, String> {
         let wrong = |what: String| format!("{what}; the signature is {}", front.signature());
-        if self.args.len() != front.params.len() {
-            return Err(wrong(format!(
-                "`{}` takes {} argument{}, not {}",
-                front.name,
-                front.params.len(),
-                if front.params.len() == 1 { "" } else { "s" },
-                self.args.len()
-            )));
-        }
+        check_count(front, self.args.len())?;
         self.args
             .iter()
             .zip(&front.params)

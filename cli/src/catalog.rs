@@ -94,12 +94,7 @@ pub(crate) fn run_use(args: &UseArgs) -> Exit {
         },
         [name, words @ ..] => (
             name.clone(),
-            call::Call {
-                name: name.clone(),
-                args: Vec::new(),
-            }
-            .program(&programs)
-            .and_then(|program| call::bind_words(&program.front, words)),
+            call::find(name, &programs).and_then(|program| call::bind_words(&program.front, words)),
         ),
         [] => unreachable!("clap requires the call"),
     };
@@ -175,12 +170,7 @@ pub(crate) fn run_catalog(args: &CatalogArgs) -> Exit {
         }
         CatalogCommand::Show { name } => {
             let programs = catalog.programs();
-            let found = call::Call {
-                name: name.clone(),
-                args: Vec::new(),
-            }
-            .program(&programs);
-            match found {
+            match call::find(name, &programs) {
                 Ok(program) => {
                     crate::emit(&show(program));
                     Exit::Ok
