@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use watsmith_engine::{Engine, Limits, Policy, Status};
+
 use crate::program::{CatalogError, Program};
 
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
@@ -88,8 +90,61 @@ impl Catalog {
         self.programs.iter().find(|p| p.front.name == name)
     }
 
+    /// A catalog of only the programs of `dir` (for `watsmith catalog check DIR`).
+    pub fn from_dir(dir: &Path) -> Result<Self, CatalogError> {
+        let mut catalog = Self::default();
+        catalog.add_dir(dir, false)?;
+        Ok(catalog)
+    }
+
     /// The program files that could not be loaded, with where and why.
     pub fn problems(&self) -> &[CatalogError] {
         &self.problems
+    }
+}
+
+impl Program {
+    /// Runs every example of the program on `engine` (under the compute-only capabilities and
+    /// those the program declares) and describes each that does not give its results.
+    pub fn check_examples(&self, engine: &Engine) -> Vec<String> {
+        let front = &self.front;
+        let policy = front
+            .capabilities
+            .iter()
+            .fold(Policy::standard(), |policy, cap| policy.allow(cap.clone()));
+        let mut failures = Vec::new();
+        for (index, example) in front.examples.iter().enumerate() {
+            let number = index + 1;
+            let args = match example.args(&front.params) {
+                Ok(args) => args,
+                Err(reason) => {
+                    failures.push(format!("{}: example {number}: {reason}", front.name));
+                    continue;
+                }
+            };
+            let outcome = engine.exec(&self.body, args, &policy, &Limits::default());
+            let verdict = if outcome.status == Status::Ok {
+                example.check(&front.results, &outcome.results)
+            } else {
+                Err(format!(
+                    "the run ended `{}` ({}){}",
+                    outcome.status.name(),
+                    outcome.code_name,
+                    outcome
+                        .trap
+                        .as_ref()
+                        .map(|t| format!(": {}", t.message))
+                        .or_else(|| outcome
+                            .diagnostics
+                            .first()
+                            .map(|d| format!(": {}", d.message)))
+                        .unwrap_or_default()
+                ))
+            };
+            if let Err(difference) = verdict {
+                failures.push(format!("{}: example {number}: {difference}", front.name));
+            }
+        }
+        failures
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use watsmith_catalog::{Program, Type};
-use watsmith_engine::{Engine, EngineConfig, Limits, Policy, Status};
+use watsmith_engine::{Engine, EngineConfig};
 
 fn programs() -> Vec<Program> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
@@ -47,29 +47,29 @@ fn every_program_is_documented_and_uniquely_named() {
 #[test]
 fn every_example_gives_its_results() {
     let engine = Engine::new(&EngineConfig::default()).expect("engine");
-    let mut failures = Vec::new();
-    for program in programs() {
-        let front = &program.front;
-        let policy = front
-            .capabilities
-            .iter()
-            .fold(Policy::standard(), |policy, cap| policy.allow(cap.clone()));
-        for (index, example) in front.examples.iter().enumerate() {
-            let args = example
-                .args(&front.params)
-                .unwrap_or_else(|e| panic!("{} example {index}: {e}", front.name));
-            let outcome = engine.exec(&program.body, args, &policy, &Limits::default());
-            let result = if outcome.status == Status::Ok {
-                example.check(&front.results, &outcome.results)
-            } else {
-                Err(format!("{outcome:?}"))
-            };
-            if let Err(difference) = result {
-                failures.push(format!("{} example {index}: {difference}", front.name));
-            }
-        }
-    }
+    let failures: Vec<String> = programs()
+        .iter()
+        .flat_map(|program| program.check_examples(&engine))
+        .collect();
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn a_wrong_example_is_reported_with_the_difference() {
+    let engine = Engine::new(&EngineConfig::default()).expect("engine");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/fib.wat");
+    let text = std::fs::read_to_string(&path).expect("fib").replacen(
+        "results = [55]",
+        "results = [56]",
+        1,
+    );
+    let program = Program::parse(&path, text).expect("parses");
+    let failures = program.check_examples(&engine);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("expected [I64(56)], got [I64(55)]"),
+        "{failures:?}"
+    );
 }
 
 #[test]

@@ -55,6 +55,13 @@ pub(crate) enum CatalogCommand {
         /// The program's name.
         name: String,
     },
+    /// Check a directory of programs (default: the built-in catalog): every file parses and
+    /// every example gives its results. Exit status 0 when all pass, 1 when an example fails,
+    /// 2 when a file does not parse.
+    Check {
+        /// The directory to check.
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// The built-in catalog and the `--catalog` directories, with their problems reported on
@@ -168,6 +175,7 @@ pub(crate) fn run_catalog(args: &CatalogArgs) -> Exit {
             }
             Exit::Ok
         }
+        CatalogCommand::Check { dir } => check(dir.as_deref(), &catalog),
         CatalogCommand::Show { name } => {
             let programs = catalog.programs();
             match call::find(name, &programs) {
@@ -181,6 +189,54 @@ pub(crate) fn run_catalog(args: &CatalogArgs) -> Exit {
                 }
             }
         }
+    }
+}
+
+/// `catalog check`: the problems of `dir` (or of the loaded catalog), then every example.
+fn check(dir: Option<&std::path::Path>, loaded: &Catalog) -> Exit {
+    let checked = match dir {
+        Some(dir) => match Catalog::from_dir(dir) {
+            Ok(catalog) => catalog,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Input;
+            }
+        },
+        None => loaded.clone(),
+    };
+    let engine = match Engine::new(&EngineConfig::default()) {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Input;
+        }
+    };
+    if dir.is_some() {
+        for problem in checked.problems() {
+            eprintln!("error: {problem}");
+        }
+    }
+    let programs = checked.programs();
+    let failures: Vec<String> = programs
+        .iter()
+        .flat_map(|program| program.check_examples(&engine))
+        .collect();
+    for failure in &failures {
+        eprintln!("failed: {failure}");
+    }
+    let examples: usize = programs.iter().map(|p| p.front.examples.len()).sum();
+    crate::emit(&format!(
+        "{} programs, {examples} examples: {} failed, {} files did not load\n",
+        programs.len(),
+        failures.len(),
+        checked.problems().len()
+    ));
+    if !checked.problems().is_empty() {
+        Exit::Invalid
+    } else if !failures.is_empty() {
+        Exit::ProgramError
+    } else {
+        Exit::Ok
     }
 }
 

@@ -600,4 +600,37 @@ mod catalog {
         );
         assert_eq!(missing.status.code(), Some(66));
     }
+
+    #[test]
+    fn catalog_check_runs_every_example_and_reports_failures() {
+        let all = watsmith(&["catalog", "check"], None);
+        assert_eq!(all.status.code(), Some(0), "{}", text(&all.stderr));
+        assert!(text(&all.stdout).contains(": 0 failed, 0 files did not load"));
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fib = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../catalog/programs/fib.wat"
+        ))
+        .expect("fib");
+        std::fs::write(
+            dir.path().join("fib.wat"),
+            fib.replacen("results = [55]", "results = [56]", 1),
+        )
+        .expect("write");
+        let root = dir.path().to_str().expect("utf-8");
+        let wrong = watsmith(&["catalog", "check", root], None);
+        assert_eq!(wrong.status.code(), Some(1));
+        assert!(
+            text(&wrong.stderr)
+                .contains("failed: fib: example 3: expected [I64(56)], got [I64(55)]"),
+            "{}",
+            text(&wrong.stderr)
+        );
+
+        std::fs::write(dir.path().join("broken.wat"), "nop\n").expect("write");
+        let broken = watsmith(&["catalog", "check", root], None);
+        assert_eq!(broken.status.code(), Some(2));
+        assert!(text(&broken.stderr).contains("broken.wat:1:"));
+    }
 }

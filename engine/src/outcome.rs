@@ -21,6 +21,18 @@ pub enum Status {
     Invalid,
 }
 
+impl Status {
+    /// The name as in the JSON form: `ok`, `error`, `trap`, `invalid`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Error => "error",
+            Self::Trap => "trap",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
 /// Why a run was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
