@@ -103,6 +103,56 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// Compiles and pre-links every program once on `engine` (spread over the machine's cores),
+    /// so that later runs of any of them are cache hits. Returns each program that does not
+    /// compile, located at the line of its file (a body's lines are its file's lines).
+    pub fn prewarm(&self, engine: &Engine) -> Vec<CatalogError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = self.programs.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = self
+                .programs
+                .chunks(chunk)
+                .map(|programs| {
+                    scope.spawn(move || {
+                        programs
+                            .iter()
+                            .filter_map(|program| prewarm_one(engine, program))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    }
+}
+
+/// Prepares one program; the first diagnostic if it does not compile.
+fn prewarm_one(engine: &Engine, program: &Program) -> Option<CatalogError> {
+    match engine.prepare(&program.body) {
+        Ok(_) => None,
+        Err(outcome) => {
+            let first = outcome.diagnostics.first();
+            Some(CatalogError {
+                path: program.path.clone(),
+                line: first.map_or(1, |d| d.line as usize),
+                message: first.map_or_else(
+                    || "the program does not compile".to_owned(),
+                    |d| d.message.clone(),
+                ),
+            })
+        }
+    }
+}
+
 impl Program {
     /// Runs every example of the program on `engine` (under the compute-only capabilities and
     /// those the program declares) and describes each that does not give its results.

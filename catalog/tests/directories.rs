@@ -83,3 +83,28 @@ fn a_user_program_may_shadow_a_builtin_only_when_allowed() {
             .is_err()
     );
 }
+
+#[test]
+fn prewarming_compiles_every_program_once_and_locates_one_that_does_not() {
+    use watsmith_engine::{CacheState, Engine, EngineConfig};
+
+    let engine = Engine::new(&EngineConfig::default()).expect("engine");
+    let catalog = Catalog::builtin();
+    assert!(catalog.prewarm(&engine).is_empty());
+    let stats = engine.cache_stats();
+    assert_eq!(stats.len, catalog.programs().len());
+    let fib = catalog.get("fib").expect("fib");
+    assert_eq!(
+        engine.prepare(&fib.body).map(|(_, state)| state).ok(),
+        Some(CacheState::Hit)
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = DOUBLE.replace("(resv $n)", "(resv $m)");
+    std::fs::write(dir.path().join("double.wat"), bad).expect("write");
+    let user = Catalog::from_dir(dir.path()).expect("readable");
+    let problems = user.prewarm(&engine);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 13, "{}", problems[0]);
+    assert!(problems[0].message.contains("$m"), "{}", problems[0]);
+}

@@ -1,0 +1,32 @@
+//! Start-up with the full catalog: parse the built-in programs, build an engine and pre-warm
+//! (compile and pre-link) every program, cold and from Wasmtime's on-disk module cache.
+//!
+//! `cargo bench -p watsmith-catalog --bench startup`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use watsmith_catalog::Catalog;
+use watsmith_engine::{Engine, EngineConfig};
+
+fn start(config: &EngineConfig) -> usize {
+    let catalog = Catalog::builtin();
+    let engine = Engine::new(config).expect("engine");
+    assert!(catalog.prewarm(&engine).is_empty());
+    engine.cache_stats().len
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("startup");
+    group.sample_size(10);
+    group.bench_function("cold", |b| b.iter(|| start(&EngineConfig::default())));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cached = EngineConfig {
+        disk_cache: Some(dir.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    start(&cached);
+    group.bench_function("disk_cache", |b| b.iter(|| start(&cached)));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
