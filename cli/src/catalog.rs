@@ -86,35 +86,26 @@ pub(crate) fn run_use(args: &UseArgs) -> Exit {
         Err(exit) => return exit,
     };
     let programs = catalog.programs();
-    let (name, bound) = match args.call.as_slice() {
+    let bound: Result<(&Program, Vec<Value>), String> = match args.call.as_slice() {
         [text] if text.contains('(') => match call::parse(text) {
-            Ok(parsed) => (
-                parsed.name.clone(),
-                parsed
-                    .program(&programs)
-                    .and_then(|program| parsed.bind(&program.front)),
-            ),
+            Ok(parsed) => parsed
+                .program(&programs)
+                .and_then(|program| Ok((program, parsed.bind(&program.front)?))),
             Err(error) => {
                 eprintln!("error: in `{text}`: {error}");
                 return Exit::Usage;
             }
         },
-        [name, words @ ..] => (
-            name.clone(),
-            call::find(name, &programs).and_then(|program| call::bind_words(&program.front, words)),
-        ),
-        [] => unreachable!("clap requires the call"),
+        [name, words @ ..] => call::find(name, &programs)
+            .and_then(|program| Ok((program, call::bind_words(&program.front, words)?))),
+        [] => Err("name a program to run: `watsmith use 'fib(30)'`".to_owned()),
     };
-    let values: Vec<Value> = match bound {
-        Ok(values) => values,
+    let (program, values) = match bound {
+        Ok(bound) => bound,
         Err(message) => {
             eprintln!("error: {message}");
             return Exit::Usage;
         }
-    };
-    let Some(program) = catalog.get(&name) else {
-        eprintln!("error: no catalog program `{name}`");
-        return Exit::Usage;
     };
     let engine = match Engine::new(&EngineConfig::default()) {
         Ok(engine) => engine,

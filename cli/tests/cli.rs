@@ -576,14 +576,19 @@ mod catalog {
         assert!(text(&missing.stderr).contains("did you mean `gcd`?"));
     }
 
-    #[test]
-    fn user_catalog_directories_add_programs_and_report_broken_ones() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let fib = std::fs::read_to_string(concat!(
+    /// The text of the built-in `fib`, to derive user programs from.
+    fn builtin_fib() -> String {
+        std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../catalog/programs/fib.wat"
         ))
-        .expect("fib");
+        .expect("fib")
+    }
+
+    #[test]
+    fn user_catalog_directories_add_programs_and_report_broken_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fib = builtin_fib();
         std::fs::write(
             dir.path().join("myfib.wat"),
             fib.replace("\"fib\"", "\"myfib\""),
@@ -608,11 +613,7 @@ mod catalog {
         assert!(text(&all.stdout).contains(": 0 failed, 0 files did not load"));
 
         let dir = tempfile::tempdir().expect("temp dir");
-        let fib = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../catalog/programs/fib.wat"
-        ))
-        .expect("fib");
+        let fib = builtin_fib();
         std::fs::write(
             dir.path().join("fib.wat"),
             fib.replacen("results = [55]", "results = [56]", 1),
