@@ -537,7 +537,8 @@ impl Engine {
                     (
                         format!("capability `{capability}` is not granted to this run"),
                         format!(
-                            "the run's policy must allow `{capability}` (`--allow {capability}`), or solve the task without it"
+                            "the run's policy must allow `{capability}` ({}), or solve the task without it",
+                            grant_flag(capability)
                         ),
                     )
                 })
@@ -765,4 +766,13 @@ fn instruction_text_offset(text: &str, binary: &[u8], offset: usize) -> Option<u
         },
         _ => None,
     })
+}
+
+/// The `watsmith` flag that grants `capability`, for hints.
+fn grant_flag(capability: &str) -> String {
+    match capability {
+        "http" => "`--allow-host HOST`".to_owned(),
+        "fs" => "`--fs-root DIR`".to_owned(),
+        other => format!("`--allow {other}`"),
+    }
 }

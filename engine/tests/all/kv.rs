@@ -488,3 +488,35 @@ fn a_store_in_a_missing_directory_cannot_be_opened() {
     let error = Kv::open(&path).expect_err("no directory");
     assert!(matches!(error, KvError::Save { .. }), "{error:?}");
 }
+
+#[test]
+fn the_host_seeds_a_store_under_the_programs_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kv.json");
+    let kv = Kv::open(&path).expect("opens");
+    kv.set("seeded", "greeting", "hello").expect("stored");
+    assert_eq!(
+        stored_json(&path)["namespaces"]["seeded"]["greeting"]["text"],
+        "hello",
+        "saved at once"
+    );
+    let engine = engine_with(&kv);
+    let get = r#"(local $v str) (check $v (call $kv.get "greeting")) (resv $v)"#;
+    assert_eq!(
+        run_in(&engine, "seeded", get, vec![]).results,
+        [text("hello")]
+    );
+    assert_eq!(
+        run_in(&engine, "other", get, vec![]).code,
+        StatusCode::ENOENT
+    );
+
+    let refused = |key: &str, value: Vec<u8>| match kv.set("seeded", key, value) {
+        Err(KvError::Refused { reason, .. }) => reason,
+        other => panic!("{key:?}: {other:?}"),
+    };
+    assert!(refused("", b"v".to_vec()).contains("empty"));
+    assert!(refused(&"k".repeat(257), b"v".to_vec()).contains("keys are at most"));
+    assert!(refused("big", vec![0; (1 << 20) + 1]).contains("values are at most"));
+    assert_eq!(kv.get("seeded", "big"), None);
+}

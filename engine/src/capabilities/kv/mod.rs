@@ -179,6 +179,14 @@ pub enum KvError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A value stored from the host ([`Kv::set`]) was refused, as a program's would be.
+    #[error("cannot store the kv key {key:?}: {reason}")]
+    Refused {
+        /// The key.
+        key: String,
+        /// Why: the key's or value's size, or the namespace's quota.
+        reason: String,
+    },
     /// The store could not be written to its file.
     #[error("cannot save the kv store to `{}`: {source}", path.display())]
     Save {
@@ -246,6 +254,33 @@ impl Kv {
             .entries
             .get(key)
             .cloned()
+    }
+
+    /// Stores `value` under `key` in `namespace` from the host (to seed a store, for tools and
+    /// catalog fixtures), under the limits a program's `$kv.set` has; saved to the store's file
+    /// at once when there is one.
+    pub fn set(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: impl Into<Vec<u8>>,
+    ) -> Result<(), KvError> {
+        let mut session = KvSession {
+            store: Arc::clone(&self.store),
+            namespace: namespace.to_owned(),
+            changed: false,
+        };
+        let stored = check_key(key).and_then(|()| session.set(key, value.into()));
+        let saved = session.store.flush();
+        session.changed = false;
+        match stored {
+            Ok(()) => saved,
+            Err(Failure::Refused { reason, .. }) => Err(KvError::Refused {
+                key: key.to_owned(),
+                reason,
+            }),
+            Err(Failure::Host(error)) => Err(error),
+        }
     }
 }
 
@@ -370,16 +405,25 @@ fn begin(caller: &mut Caller<'_, RunState>, ptr: i32) -> wasmtime::Result<Result
     caller.data_mut().charge(Budget::IoOps, 1)?;
     Ok(match run::read_str(caller, ptr)? {
         Err(code) => Err(Failure::refused(code, unreadable_str(ptr, code))),
-        Ok(key) if key.is_empty() => Err(Failure::refused(StatusCode::EBOUND, "the key is empty")),
-        Ok(key) if key.len() > KV_MAX_KEY_BYTES => Err(Failure::refused(
+        Ok(key) => check_key(&key).map(|()| key),
+    })
+}
+
+/// A key is 1 to [`KV_MAX_KEY_BYTES`] bytes.
+fn check_key(key: &str) -> Result<(), Failure> {
+    if key.is_empty() {
+        Err(Failure::refused(StatusCode::EBOUND, "the key is empty"))
+    } else if key.len() > KV_MAX_KEY_BYTES {
+        Err(Failure::refused(
             StatusCode::EBOUND,
             format!(
                 "the key is {} bytes; keys are at most {KV_MAX_KEY_BYTES}",
                 key.len()
             ),
-        )),
-        Ok(key) => Ok(key),
-    })
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Runs `op` on the run's kv state.
