@@ -7,7 +7,7 @@
 
 use watsmith_engine::Value;
 
-use crate::program::{FrontMatter, Program, Type};
+use crate::program::{Example, FrontMatter, Program, Type};
 
 /// The keyword that starts a call in a model's answer.
 pub const KEYWORD: &str = "@use";
@@ -333,4 +333,64 @@ impl Call {
             })
             .collect()
     }
+}
+
+/// A value written as an `@use` literal that parses back to it: numbers as they are, strings
+/// (and bytes, as text) quoted, with escapes for the quote, backslashes and control characters.
+/// Double quotes, unless the text has some and no single ones (JSON reads better as `'{"a":1}'`).
+pub fn write_literal(value: &Value) -> String {
+    let quoted = |text: &str| {
+        let quote = if text.contains('"') && !text.contains('\'') {
+            '\''
+        } else {
+            '"'
+        };
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push(quote);
+        for c in text.chars() {
+            match c {
+                c if c == quote => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\0' => out.push_str("\\0"),
+                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push(quote);
+        out
+    };
+    match value {
+        Value::Str(text) => quoted(text),
+        Value::Bytes(bytes) => quoted(&String::from_utf8_lossy(bytes)),
+        number => number.to_string(),
+    }
+}
+
+/// An example as a call and what it gives, as `catalog show` prints it and a model reads it:
+/// `fib(10) -> 55`, `divmod(7, 2) -> (3, 1)`, `kv_get("x") -> error ENOENT`.
+pub fn example_line(front: &FrontMatter, example: &Example) -> String {
+    let list = |values: &[Value]| {
+        values
+            .iter()
+            .map(write_literal)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let call = match example.args(&front.params) {
+        Ok(args) => format!("{}({})", front.name, list(&args)),
+        Err(reason) => return format!("{}: {reason}", front.name),
+    };
+    let gives = match (&example.error, example.results(&front.results)) {
+        (Some(name), _) => format!("error {name}"),
+        (None, Ok(results)) if results.len() == 1 => list(&results),
+        (None, Ok(results)) => format!("({})", list(&results)),
+        (None, Err(reason)) => reason,
+    };
+    format!("{call} -> {gives}")
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use watsmith_engine::{Engine, Limits, Policy, Status};
+use watsmith_engine::{Engine, Registry};
 
 use crate::program::{CatalogError, Program};
 
@@ -107,12 +107,19 @@ impl Catalog {
     /// Compiles and pre-links every program once on `engine` (spread over the machine's cores),
     /// so that later runs of any of them are cache hits. Returns each program that does not
     /// compile, located at the line of its file (a body's lines are its file's lines).
+    ///
+    /// A program that needs a capability the engine does not have (`ai` without a model) is
+    /// left out: it cannot run there, and running it says so ([`Program::missing`]).
     pub fn prewarm(&self, engine: &Engine) -> Vec<CatalogError> {
+        let runnable: Vec<&Program> = self
+            .programs
+            .iter()
+            .filter(|program| program.missing(engine.registry()).is_empty())
+            .collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = self.programs.len().div_ceil(threads).max(1);
+        let chunk = runnable.len().div_ceil(threads).max(1);
         std::thread::scope(|scope| {
-            let workers: Vec<_> = self
-                .programs
+            let workers: Vec<_> = runnable
                 .chunks(chunk)
                 .map(|programs| {
                     scope.spawn(move || {
@@ -154,47 +161,13 @@ fn prewarm_one(engine: &Engine, program: &Program) -> Option<CatalogError> {
 }
 
 impl Program {
-    /// Runs every example of the program on `engine` (under the compute-only capabilities and
-    /// those the program declares) and describes each that does not give its results.
-    pub fn check_examples(&self, engine: &Engine) -> Vec<String> {
-        let front = &self.front;
-        let policy = front
+    /// The capabilities the program declares that `registry` does not have.
+    pub fn missing<'a>(&'a self, registry: &Registry) -> Vec<&'a str> {
+        self.front
             .capabilities
             .iter()
-            .fold(Policy::standard(), |policy, cap| policy.allow(cap.clone()));
-        let mut failures = Vec::new();
-        for (index, example) in front.examples.iter().enumerate() {
-            let number = index + 1;
-            let args = match example.args(&front.params) {
-                Ok(args) => args,
-                Err(reason) => {
-                    failures.push(format!("{}: example {number}: {reason}", front.name));
-                    continue;
-                }
-            };
-            let outcome = engine.exec(&self.body, args, &policy, &Limits::default());
-            let verdict = if outcome.status == Status::Ok {
-                example.check(&front.results, &outcome.results)
-            } else {
-                Err(format!(
-                    "the run ended `{}` ({}){}",
-                    outcome.status.name(),
-                    outcome.code_name,
-                    outcome
-                        .trap
-                        .as_ref()
-                        .map(|t| format!(": {}", t.message))
-                        .or_else(|| outcome
-                            .diagnostics
-                            .first()
-                            .map(|d| format!(": {}", d.message)))
-                        .unwrap_or_default()
-                ))
-            };
-            if let Err(difference) = verdict {
-                failures.push(format!("{}: example {number}: {difference}", front.name));
-            }
-        }
-        failures
+            .map(String::as_str)
+            .filter(|name| registry.get(name).is_none())
+            .collect()
     }
 }

@@ -22,14 +22,17 @@
 //! Front matter is parsed strictly: an unknown key, a missing one or a wrong type is an error
 //! that names the file and the line. Examples are the program's tests: [`Example::args`] types
 //! their arguments by the declared parameters, and [`Example::check`] compares an outcome's
-//! results with the expected ones.
+//! results with the expected ones, and a [`Checker`] runs them, each in the world its program's
+//! [`Fixture`] describes (served HTTP paths, files, kv entries, model answers).
 
 #![deny(missing_docs)]
 
 pub mod call;
 mod catalog;
+mod check;
 mod program;
 
 pub use crate::call::{Call, CallError, Literal};
 pub use crate::catalog::Catalog;
-pub use crate::program::{CatalogError, Example, FrontMatter, Param, Program, Type};
+pub use crate::check::{Checker, CheckerError, EXAMPLE_SEED, SERVER_PLACEHOLDER};
+pub use crate::program::{CatalogError, Example, Fixture, FrontMatter, Param, Program, Type};

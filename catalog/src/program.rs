@@ -1,6 +1,7 @@
 //! One catalog program: its front matter, parsed strictly, and its body.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use watsmith_engine::Value;
@@ -77,12 +78,67 @@ pub struct Param {
     pub description: Option<String>,
 }
 
-/// One documented call: arguments and the results they give.
+/// One documented call: arguments and the results they give, or the error status it ends with.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Example {
     args: Vec<toml::Value>,
+    #[serde(default)]
     results: Vec<toml::Value>,
+    /// The name of the status the run ends with (`ENOENT`), for an example of a failure.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The world a program's examples run in, for programs that need more than computation:
+/// `catalog check` and the tests make it real for each example (a fresh one every time).
+///
+/// ```toml
+/// [fixture]
+/// http = { "/items.json" = '{"items": []}' }   # served on loopback; `{server}` in an example
+///                                              # argument is that server (`http://127.0.0.1:PORT`)
+/// files = { "notes/todo.txt" = "buy milk" }    # under the `fs` jail root (read-write)
+/// kv = { greeting = "hello" }                  # in the run's `kv` namespace
+/// ai = { "Say hello" = "Hello!" }              # a fixture model's answer to each prompt
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// URL paths (each starting with `/`) and the bodies served at them.
+    #[serde(default)]
+    pub http: BTreeMap<String, String>,
+    /// Relative file paths and their contents.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// Keys and values.
+    #[serde(default)]
+    pub kv: BTreeMap<String, String>,
+    /// Prompts and the answers the fixture model gives to them.
+    #[serde(default)]
+    pub ai: BTreeMap<String, String>,
+}
+
+impl Fixture {
+    /// What is wrong with it, if anything: a URL path must start with `/`, a file path must
+    /// be relative and stay inside the root.
+    fn problem(&self) -> Option<String> {
+        if let Some(path) = self.http.keys().find(|path| !path.starts_with('/')) {
+            return Some(format!(
+                "the fixture's HTTP path `{path}` must start with `/`"
+            ));
+        }
+        self.files
+            .keys()
+            .find(|path| {
+                path.is_empty()
+                    || !Path::new(path)
+                        .components()
+                        .all(|c| matches!(c, Component::Normal(_)))
+            })
+            .map(|path| {
+                format!("the fixture's file path `{path}` must be relative, without `..` or `.`")
+            })
+    }
 }
 
 /// The front matter of a program.
@@ -108,6 +164,9 @@ pub struct FrontMatter {
     /// Documented calls, run as tests.
     #[serde(default)]
     pub examples: Vec<Example>,
+    /// The world the examples run in (served HTTP paths, files, kv entries, model answers).
+    #[serde(default)]
+    pub fixture: Fixture,
 }
 
 impl FrontMatter {
@@ -209,6 +268,26 @@ impl Program {
                 ),
             ));
         }
+        if let Some(problem) = front.fixture.problem() {
+            let line = text
+                .lines()
+                .position(|line| line.starts_with(";; [fixture"))
+                .map_or(1, |index| index + 1);
+            return Err(error(line, problem));
+        }
+        if let Some(index) = front
+            .examples
+            .iter()
+            .position(|e| e.error.is_some() && !e.results.is_empty())
+        {
+            return Err(error(
+                1,
+                format!(
+                    "example {}: an example that ends with an error has no results",
+                    index + 1
+                ),
+            ));
+        }
         Ok(Self {
             path: path.to_owned(),
             front,
@@ -234,15 +313,19 @@ impl Example {
             .collect()
     }
 
-    /// Whether `actual` are the expected results, typed by the declared results (f64 within a
-    /// relative 1e-9); the difference otherwise.
-    pub fn check(&self, results: &[Param], actual: &[Value]) -> Result<(), String> {
-        let expected = self
-            .results
+    /// The expected results as the engine's values, typed by the declared results.
+    pub fn results(&self, results: &[Param]) -> Result<Vec<Value>, String> {
+        self.results
             .iter()
             .zip(results)
             .map(|(value, param)| typed(value, param.ty).ok_or_else(|| mismatch(value, param)))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
+
+    /// Whether `actual` are the expected results, typed by the declared results (f64 within a
+    /// relative 1e-9); the difference otherwise.
+    pub fn check(&self, results: &[Param], actual: &[Value]) -> Result<(), String> {
+        let expected = self.results(results)?;
         let same = expected.len() == actual.len()
             && expected.iter().zip(actual).all(|pair| match pair {
                 (Value::F64(want), Value::F64(got)) => {

@@ -132,3 +132,53 @@ fn an_unknown_program_gets_the_closest_name() {
             .is_ok()
     );
 }
+
+#[test]
+fn written_literals_parse_back_to_their_values() {
+    use watsmith_catalog::call::write_literal;
+    for text in [
+        "plain",
+        "",
+        "say \"hi\"",
+        "it's",
+        "both ' and \"",
+        "back\\slash",
+        "lines\nand\ttabs\r\0",
+        "bell \u{7} and del \u{7f}",
+        "héllo 😀",
+    ] {
+        let written = write_literal(&Value::Str(text.to_owned()));
+        assert_eq!(
+            parse(&format!("f({written})")).map(|c| c.args),
+            Ok(vec![Literal::Str(text.to_owned())]),
+            "{written}"
+        );
+    }
+    assert_eq!(
+        write_literal(&Value::Str("{\"a\":1}".to_owned())),
+        "'{\"a\":1}'"
+    );
+    assert_eq!(write_literal(&Value::I64(-7)), "-7");
+    assert_eq!(write_literal(&Value::F64(2.5)), "2.5");
+    assert_eq!(
+        parse("f(1e300)").map(|c| c.args),
+        Ok(vec![Literal::Float(1e300)])
+    );
+    assert_eq!(write_literal(&Value::F64(1e300)), "1e300");
+}
+
+#[test]
+fn examples_read_as_calls_and_what_they_give() {
+    use watsmith_catalog::call::example_line;
+    let catalog = watsmith_catalog::Catalog::builtin();
+    let line = |name: &str, index: usize| {
+        let program = catalog.get(name).expect("built in");
+        example_line(&program.front, &program.front.examples[index])
+    };
+    assert_eq!(line("gcd", 0), "gcd(12, 18) -> 6");
+    assert_eq!(line("kv_get", 2), "kv_get(\"farewell\") -> error ENOENT");
+    assert_eq!(
+        line("http_get_json", 1),
+        "http_get_json(\"{server}/items.json\", \"/items/0\") -> '{\"name\":\"pen\",\"price\":1.5}'"
+    );
+}

@@ -4,8 +4,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use watsmith_catalog::{Program, Type};
-use watsmith_engine::{Engine, EngineConfig};
+use watsmith_catalog::{Checker, Program, Type};
+use watsmith_engine::EngineConfig;
+
+fn checker() -> Checker {
+    Checker::new(&EngineConfig::default()).expect("checker")
+}
 
 fn programs() -> Vec<Program> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
@@ -24,7 +28,7 @@ fn programs() -> Vec<Program> {
 #[test]
 fn every_program_is_documented_and_uniquely_named() {
     let programs = programs();
-    assert!(programs.len() >= 36, "{} programs", programs.len());
+    assert!(programs.len() >= 40, "{} programs", programs.len());
     let names: BTreeSet<&str> = programs.iter().map(|p| p.front.name.as_str()).collect();
     assert_eq!(names.len(), programs.len(), "a name is used twice");
     for program in &programs {
@@ -46,17 +50,16 @@ fn every_program_is_documented_and_uniquely_named() {
 
 #[test]
 fn every_example_gives_its_results() {
-    let engine = Engine::new(&EngineConfig::default()).expect("engine");
+    let checker = checker();
     let failures: Vec<String> = programs()
         .iter()
-        .flat_map(|program| program.check_examples(&engine))
+        .flat_map(|program| checker.check(program))
         .collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
 #[test]
 fn a_wrong_example_is_reported_with_the_difference() {
-    let engine = Engine::new(&EngineConfig::default()).expect("engine");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/fib.wat");
     let text = std::fs::read_to_string(&path).expect("fib").replacen(
         "results = [55]",
@@ -64,7 +67,7 @@ fn a_wrong_example_is_reported_with_the_difference() {
         1,
     );
     let program = Program::parse(&path, text).expect("parses");
-    let failures = program.check_examples(&engine);
+    let failures = checker().check(&program);
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(
         failures[0].contains("expected [I64(56)], got [I64(55)]"),
@@ -125,4 +128,73 @@ fn examples_are_typed_by_the_declared_parameters() {
     assert_eq!(front.examples[0].check(&front.results, &close), Ok(()));
     let far = [watsmith_engine::Value::F64(2.1)];
     assert!(front.examples[0].check(&front.results, &far).is_err());
+}
+
+const HEADER: &str = ";; ---\n;; name = \"demo\"\n;; description = \"d\"\n;; capabilities = [\"http\"]\n;;\n;; [[params]]\n;; name = \"url\"\n;; type = \"str\"\n;;\n;; [[results]]\n;; name = \"body\"\n;; type = \"str\"\n;;\n";
+const GET: &str = "(local $url str) (local $body str) (argv 0 $url)\n(check $body (call $http.get (local.get $url)))\n(resv $body)\n";
+
+fn demo(front: &str) -> Result<Program, watsmith_catalog::CatalogError> {
+    Program::parse(
+        Path::new("demo.wat"),
+        format!("{HEADER}{front};; ---\n{GET}"),
+    )
+}
+
+#[test]
+fn fixture_paths_are_checked_where_they_are_written() {
+    let error = demo(";; [fixture.files]\n;; \"../outside.txt\" = \"x\"\n").expect_err("escapes");
+    assert_eq!(error.line, 14, "{error}");
+    assert!(error.message.contains("without `..`"), "{error}");
+    let error =
+        demo(";; [fixture]\n;; files = { \"/etc/passwd\" = \"x\" }\n").expect_err("absolute");
+    assert!(error.message.contains("must be relative"), "{error}");
+    let error = demo(";; [fixture.http]\n;; \"no-slash\" = \"x\"\n").expect_err("http path");
+    assert!(error.message.contains("must start with `/`"), "{error}");
+    let error = demo(";; [fixture]\n;; smtp = {}\n").expect_err("unknown key");
+    assert_eq!(error.line, 15, "{error}");
+    let error =
+        demo(";; [[examples]]\n;; args = [\"x\"]\n;; results = [\"y\"]\n;; error = \"ENOENT\"\n")
+            .expect_err("both");
+    assert!(error.message.contains("has no results"), "{error}");
+}
+
+#[test]
+fn examples_run_against_their_fixture_and_nothing_else() {
+    let checker = checker();
+    let served = demo(
+        ";; [fixture.http]\n;; \"/a.txt\" = \"A\"\n;;\n\
+         ;; [[examples]]\n;; args = [\"{server}/a.txt\"]\n;; results = [\"A\"]\n;;\n\
+         ;; [[examples]]\n;; args = [\"{server}/b.txt\"]\n;; error = \"EREMOTE\"\n;;\n\
+         ;; [[examples]]\n;; args = [\"{server}/a.txt\"]\n;; error = \"ENOENT\"\n;;\n\
+         ;; [[examples]]\n;; args = [\"http://127.0.0.1:9/a.txt\"]\n;; results = [\"A\"]\n",
+    )
+    .expect("parses");
+    let failures = checker.check(&served);
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(
+        failures[0].starts_with(
+            "demo: example 3: expected the run to end with ENOENT, the run ended `ok`"
+        ),
+        "{failures:#?}"
+    );
+    // The run's allowlist is the fixture's server: another loopback port is refused.
+    assert!(
+        failures[1].starts_with("demo: example 4: the run ended `error` (EACCESS)"),
+        "{failures:#?}"
+    );
+    // The server's paths are the checked program's: another program's fixture is gone.
+    let other = demo(";; [[examples]]\n;; args = [\"{server}/a.txt\"]\n;; error = \"EREMOTE\"\n")
+        .expect("parses");
+    assert_eq!(checker.check(&other), Vec::<String>::new());
+}
+
+#[test]
+fn every_example_sees_a_fresh_world() {
+    let checker = checker();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/kv_set.wat");
+    let kv_set = Program::load(&path).expect("kv_set");
+    // Twice: the first check's kv_set("colour", "blue") is not seen by the second, whose
+    // example 1 expects "red" again.
+    assert_eq!(checker.check(&kv_set), Vec::<String>::new());
+    assert_eq!(checker.check(&kv_set), Vec::<String>::new());
 }

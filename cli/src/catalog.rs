@@ -2,10 +2,11 @@
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use watsmith_catalog::{Catalog, Program, call};
-use watsmith_engine::{Engine, EngineConfig, Limits, Policy, Value};
+use watsmith_catalog::{Catalog, Checker, Fixture, Program, SERVER_PLACEHOLDER, call};
+use watsmith_engine::{EngineConfig, Value};
 
 use crate::Exit;
+use crate::config::Config;
 
 /// Where programs come from besides the built-in catalog.
 #[derive(Debug, Args)]
@@ -16,6 +17,11 @@ pub(crate) struct Sources {
     /// Let a program of `--catalog` replace a built-in one of the same name.
     #[arg(long, global = true)]
     shadow: bool,
+    /// The configuration file (default: `$WATSMITH_CONFIG`, else
+    /// `~/.config/watsmith/config.toml` if it exists); its `[catalog] dirs` load before
+    /// `--catalog`.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -29,6 +35,8 @@ pub(crate) struct UseArgs {
     json: bool,
     #[command(flatten)]
     sources: Sources,
+    #[command(flatten)]
+    run: crate::exec::RunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -64,12 +72,23 @@ pub(crate) enum CatalogCommand {
     },
 }
 
-/// The built-in catalog and the `--catalog` directories, with their problems reported on
-/// stderr (the rest still loads); an unreadable directory is an error.
+/// The built-in catalog, the configuration file's directories and the `--catalog` ones, with
+/// their problems reported on stderr (the rest still loads); an unreadable directory or
+/// configuration file is an error.
 fn load(sources: &Sources) -> Result<Catalog, Exit> {
+    let config = Config::load(sources.config.as_deref()).map_err(|message| {
+        eprintln!("error: {message}");
+        Exit::Usage
+    })?;
     let mut catalog = Catalog::builtin();
-    for dir in &sources.dirs {
-        if let Err(error) = catalog.add_dir(dir, sources.shadow) {
+    let dirs = (config
+        .catalog
+        .dirs
+        .iter()
+        .map(|dir| (dir, config.catalog.shadow)))
+    .chain(sources.dirs.iter().map(|dir| (dir, sources.shadow)));
+    for (dir, shadow) in dirs {
+        if let Err(error) = catalog.add_dir(dir, shadow) {
             eprintln!("error: {error}");
             return Err(Exit::Input);
         }
@@ -107,20 +126,32 @@ pub(crate) fn run_use(args: &UseArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let engine = match Engine::new(&EngineConfig::default()) {
-        Ok(engine) => engine,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Input;
-        }
+    let runner = match args.run.runner() {
+        Ok(runner) => runner,
+        Err(exit) => return exit,
     };
-    let outcome = engine.exec(
-        &program.body,
-        values,
-        &Policy::standard(),
-        &Limits::default(),
-    );
-    crate::exec::report(&outcome, args.json)
+    let missing = program.missing(runner.engine.registry());
+    if !missing.is_empty() {
+        eprintln!(
+            "error: `{}` needs {}, which this command line does not offer{}",
+            program.front.name,
+            missing
+                .iter()
+                .map(|name| format!("the `{name}` capability"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            if missing.contains(&"ai") {
+                " (no language model is configured)"
+            } else {
+                ""
+            }
+        );
+        return Exit::ProgramError;
+    }
+    let outcome = runner
+        .engine
+        .exec(&program.body, values, &runner.policy, &runner.limits);
+    runner.finish(&outcome, args.json)
 }
 
 #[derive(Serialize)]
@@ -195,8 +226,8 @@ fn check(dir: Option<&std::path::Path>, loaded: &Catalog) -> Exit {
         },
         None => loaded.clone(),
     };
-    let engine = match Engine::new(&EngineConfig::default()) {
-        Ok(engine) => engine,
+    let checker = match Checker::new(&EngineConfig::default()) {
+        Ok(checker) => checker,
         Err(error) => {
             eprintln!("error: {error}");
             return Exit::Input;
@@ -210,7 +241,7 @@ fn check(dir: Option<&std::path::Path>, loaded: &Catalog) -> Exit {
     let programs = checked.programs();
     let failures: Vec<String> = programs
         .iter()
-        .flat_map(|program| program.check_examples(&engine))
+        .flat_map(|program| checker.check(program))
         .collect();
     for failure in &failures {
         eprintln!("failed: {failure}");
@@ -242,6 +273,17 @@ fn show(program: &Program) -> String {
             "capabilities: {}\n",
             front.capabilities.join(", ")
         ));
+    }
+    if !front.examples.is_empty() {
+        text.push_str("\nexamples:\n");
+        for example in &front.examples {
+            text.push_str(&format!("  {}\n", call::example_line(front, example)));
+        }
+        if front.fixture != Fixture::default() {
+            text.push_str(&format!(
+                "  (run against the fixture of its front matter; {SERVER_PLACEHOLDER} is its HTTP server)\n"
+            ));
+        }
     }
     text.push_str(&format!(
         "\nsource ({}):\n\n{}",

@@ -23,6 +23,17 @@ pub(crate) struct ExecArgs {
     /// Treat every argument as text, whatever its form.
     #[arg(long = "str")]
     all_text: bool,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Print the outcome as JSON (status, code, results, logs, trap, diagnostics, ...).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The flags of a run shared by `exec` and `use`: limits, grants, and where compiled modules
+/// and the kv store are kept.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
     /// Instruction budget; `0` for unlimited (the deadline still applies).
     #[arg(long, default_value_t = limits::DEFAULT_FUEL)]
     fuel: u64,
@@ -59,12 +70,62 @@ pub(crate) struct ExecArgs {
     /// Keep compiled modules in this directory, so later runs of the same body skip compiling.
     #[arg(long, value_name = "DIR")]
     module_cache: Option<PathBuf>,
-    /// Print the outcome as JSON (status, code, results, logs, trap, diagnostics, ...).
-    #[arg(long)]
-    json: bool,
 }
 
-impl ExecArgs {
+/// An engine built from [`RunArgs`], with the kv store to save after the run.
+pub(crate) struct Runner {
+    pub(crate) engine: Engine,
+    pub(crate) policy: Policy,
+    pub(crate) limits: Limits,
+    kv: Option<Kv>,
+}
+
+impl Runner {
+    /// Saves the kv store (if `--kv-file`) and reports the outcome.
+    pub(crate) fn finish(&self, outcome: &Outcome, json: bool) -> Exit {
+        if let Some(Err(error)) = self.kv.as_ref().map(Kv::flush) {
+            eprintln!("error: {error}");
+            return Exit::Input;
+        }
+        report(outcome, json)
+    }
+}
+
+impl RunArgs {
+    /// The engine, policy and limits the flags describe; the exit status of an error (printed).
+    pub(crate) fn runner(&self) -> Result<Runner, Exit> {
+        let mut registry = Registry::builtin();
+        let kv = match &self.kv_file {
+            Some(path) => {
+                let kv = Kv::open(path).map_err(|error| {
+                    eprintln!("error: {error}");
+                    Exit::Input
+                })?;
+                registry.register(Box::new(kv.clone()));
+                Some(kv)
+            }
+            None => None,
+        };
+        let config = EngineConfig {
+            disk_cache: self.module_cache.clone(),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::with_registry(&config, registry).map_err(|error| {
+            eprintln!("error: {error}");
+            Exit::Input
+        })?;
+        let policy = self.policy(engine.registry()).map_err(|message| {
+            eprintln!("error: {message}");
+            Exit::Usage
+        })?;
+        Ok(Runner {
+            engine,
+            policy,
+            limits: self.limits(),
+            kv,
+        })
+    }
+
     /// The policy the flags describe, checked against the engine's capabilities.
     fn policy(&self, registry: &Registry) -> Result<Policy, String> {
         let mut policy = Policy::standard();
@@ -107,7 +168,9 @@ impl ExecArgs {
             ..Limits::default()
         }
     }
+}
 
+impl ExecArgs {
     fn values(&self) -> Vec<Value> {
         self.args
             .iter()
@@ -130,44 +193,14 @@ pub(crate) fn run(args: &ExecArgs) -> Exit {
             return Exit::Input;
         }
     };
-    let mut registry = Registry::builtin();
-    let kv = match &args.kv_file {
-        Some(path) => match Kv::open(path) {
-            Ok(kv) => {
-                registry.register(Box::new(kv.clone()));
-                Some(kv)
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                return Exit::Input;
-            }
-        },
-        None => None,
+    let runner = match args.run.runner() {
+        Ok(runner) => runner,
+        Err(exit) => return exit,
     };
-    let config = EngineConfig {
-        disk_cache: args.module_cache.clone(),
-        ..EngineConfig::default()
-    };
-    let engine = match Engine::with_registry(&config, registry) {
-        Ok(engine) => engine,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Input;
-        }
-    };
-    let policy = match args.policy(engine.registry()) {
-        Ok(policy) => policy,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let outcome = engine.exec(&body, args.values(), &policy, &args.limits());
-    if let Some(Err(error)) = kv.as_ref().map(Kv::flush) {
-        eprintln!("error: {error}");
-        return Exit::Input;
-    }
-    report(&outcome, args.json)
+    let outcome = runner
+        .engine
+        .exec(&body, args.values(), &runner.policy, &runner.limits);
+    runner.finish(&outcome, args.json)
 }
 
 /// Prints an outcome (plain or JSON) and gives the exit status it stands for.

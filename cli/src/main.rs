@@ -10,6 +10,7 @@
 )]
 
 mod catalog;
+mod config;
 mod exec;
 mod expand;
 

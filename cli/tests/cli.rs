@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 fn watsmith(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_watsmith"))
         .args(args)
+        // The user's own configuration file must not change what the tests see.
+        .env_remove("WATSMITH_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/watsmith-tests")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -185,7 +188,7 @@ mod examples {
     }
 
     /// Serves `examples/data/` on an ephemeral loopback port.
-    fn serve_data() -> SocketAddr {
+    pub(super) fn serve_data() -> SocketAddr {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -567,9 +570,12 @@ mod catalog {
             .filter_map(|p| p["name"].as_str())
             .collect();
         assert_eq!(names, ["crc32", "fnv1a", "sha256"]);
-        let show = watsmith(&["catalog", "show", "gcd"], None);
+        let show = text(&watsmith(&["catalog", "show", "gcd"], None).stdout);
+        assert!(show.starts_with("gcd(a: i64, b: i64) -> (gcd: i64)\n\nThe greatest"));
+        assert!(show.contains("\nexamples:\n  gcd(12, 18) -> 6\n"), "{show}");
         assert!(
-            text(&show.stdout).starts_with("gcd(a: i64, b: i64) -> (gcd: i64)\n\nThe greatest")
+            show.contains("source (catalog/programs/gcd.wat):"),
+            "{show}"
         );
         let missing = watsmith(&["catalog", "show", "gdc"], None);
         assert_eq!(missing.status.code(), Some(64));
@@ -633,5 +639,148 @@ mod catalog {
         let broken = watsmith(&["catalog", "check", root], None);
         assert_eq!(broken.status.code(), Some(2));
         assert!(text(&broken.stderr).contains("broken.wat:1:"));
+    }
+
+    #[test]
+    fn use_grants_capabilities_with_the_exec_flags() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().to_str().expect("utf-8");
+        let write = [
+            "use",
+            "file_write",
+            "notes/today.txt",
+            "héllo",
+            "--fs-root",
+            root,
+            "--fs-write",
+        ];
+        let out = watsmith(&write, None);
+        assert_eq!(text(&out.stdout), "6\n", "{}", text(&out.stderr));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("notes/today.txt")).expect("written"),
+            "héllo"
+        );
+        let read = watsmith(
+            &["use", "file_read('notes/today.txt')", "--fs-root", root],
+            None,
+        );
+        assert_eq!(text(&read.stdout), "héllo\n", "{}", text(&read.stderr));
+        // Read-only unless --fs-write.
+        let refused = watsmith(
+            &["use", "file_write", "x.txt", "y", "--fs-root", root],
+            None,
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(!dir.path().join("x.txt").exists());
+
+        let kv = dir.path().join("kv.json");
+        let kv = kv.to_str().expect("utf-8");
+        let set = watsmith(&["use", "kv_set", "colour", "blue", "--kv-file", kv], None);
+        assert_eq!(text(&set.stdout), "\n", "{}", text(&set.stderr));
+        let get = watsmith(&["use", "kv_get", "colour", "--kv-file", kv], None);
+        assert_eq!(text(&get.stdout), "blue\n", "{}", text(&get.stderr));
+
+        let server = super::examples::serve_data();
+        let url = format!("http://{server}/items.json");
+        let host = server.to_string();
+        let fetched = watsmith(
+            &[
+                "use",
+                "http_get_json",
+                &url,
+                "items[0].name",
+                "--allow-host",
+                &host,
+            ],
+            None,
+        );
+        assert_eq!(
+            text(&fetched.stdout),
+            "\"pen\"\n",
+            "{}",
+            text(&fetched.stderr)
+        );
+    }
+
+    #[test]
+    fn use_without_a_grant_says_which_flag_grants_it() {
+        for (args, hint) in [
+            (&["use", "file_read", "a.txt"][..], "`--fs-root DIR`"),
+            (
+                &["use", "http_get", "https://example.com/"][..],
+                "`--allow-host HOST`",
+            ),
+            (&["use", "kv_get", "k"][..], "`--allow kv`"),
+        ] {
+            let out = watsmith(args, None);
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains("is not granted to this run"), "{stderr}");
+            assert!(stderr.contains(hint), "{args:?}: {stderr}");
+        }
+        let ai = watsmith(&["use", "ai_complete", "hello"], None);
+        assert_eq!(ai.status.code(), Some(1));
+        assert!(
+            text(&ai.stderr).contains(
+                "`ai_complete` needs the `ai` capability, which this command line does not offer (no language model is configured)"
+            ),
+            "{}",
+            text(&ai.stderr)
+        );
+    }
+
+    #[test]
+    fn a_configuration_file_adds_catalog_directories() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("programs")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("programs/fib.wat"),
+            builtin_fib().replace("description = \"", "description = \"(mine) "),
+        )
+        .expect("write");
+        let config = dir.path().join("config.toml");
+        let run = |config_text: &str, args: &[&str]| {
+            std::fs::write(&config, config_text).expect("write config");
+            Command::new(env!("CARGO_BIN_EXE_watsmith"))
+                .args(args)
+                .env("WATSMITH_CONFIG", &config)
+                .output()
+                .expect("runs")
+        };
+        // Relative to the file; a clash with a built-in program is refused unless shadowing.
+        let clash = run(
+            "[catalog]\ndirs = [\"programs\"]\n",
+            &["catalog", "show", "fib"],
+        );
+        assert!(
+            text(&clash.stderr).contains("`fib` is already defined by catalog/programs/fib.wat"),
+            "{}",
+            text(&clash.stderr)
+        );
+        let shadowed = run(
+            "[catalog]\ndirs = [\"programs\"]\nshadow = true\n",
+            &["catalog", "show", "fib"],
+        );
+        assert!(
+            text(&shadowed.stdout).contains("(mine)"),
+            "{}",
+            text(&shadowed.stderr)
+        );
+        let unknown = run(
+            "[catalog]\ndirs = []\ncolour = \"red\"\n",
+            &["catalog", "list"],
+        );
+        assert_eq!(unknown.status.code(), Some(64));
+        assert!(
+            text(&unknown.stderr).contains("config.toml:3: unknown field `colour`"),
+            "{}",
+            text(&unknown.stderr)
+        );
+        let named = watsmith(
+            &["catalog", "list", "--config", "/nonexistent/config.toml"],
+            None,
+        );
+        assert_eq!(named.status.code(), Some(64));
+        assert!(text(&named.stderr).contains("cannot read the configuration file"));
     }
 }

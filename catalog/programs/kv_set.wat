@@ -1,0 +1,46 @@
+;; ---
+;; name = "kv_set"
+;; description = "Store a text (argument 1) under a key (argument 0) in the key-value store (the run's namespace) and give the value it replaces, \"\" if the key was new; EBOUND for an empty key or one over 256 bytes, ENOMEM for a value over 1 MiB or a full namespace"
+;; tags = ["kv", "storage"]
+;; capabilities = ["kv"]
+;;
+;; [[params]]
+;; name = "key"
+;; type = "str"
+;;
+;; [[params]]
+;; name = "value"
+;; type = "str"
+;;
+;; [[results]]
+;; name = "previous"
+;; type = "str"
+;; description = "the value the key held before, or \"\""
+;;
+;; [fixture.kv]
+;; colour = "red"
+;;
+;; # checked: watsmith use kv_set colour blue --kv-file kv.json && python3 -c 'import json; print(json.load(open("kv.json"))["namespaces"]["default"]["colour"]["text"])' -> blue
+;; [[examples]]
+;; args = ["colour", "blue"]
+;; results = ["red"]
+;;
+;; [[examples]]
+;; args = ["size", "large"]
+;; results = [""]
+;;
+;; [[examples]]
+;; args = ["", "x"]
+;; error = "EBOUND"
+;; ---
+(local $key str)
+(local $value str)
+(local $previous str)
+(argv 0 $key)
+(argv 1 $value)
+;; A key that is absent (or empty: kv.set refuses it below) has no previous value.
+(if (call $kv.has (local.get $key))
+  (then (check $previous (call $kv.get (local.get $key))))
+  (else (local.set $previous "")))
+(check (call $kv.set (local.get $key) (local.get $value)))
+(resv $previous)

@@ -1,0 +1,105 @@
+//! The configuration file: settings a user keeps instead of repeating flags.
+//!
+//! Found at `--config FILE`, else `$WATSMITH_CONFIG`, else `$XDG_CONFIG_HOME/watsmith/config.toml`
+//! (`~/.config/watsmith/config.toml`). A file named by the flag or the variable must exist; the
+//! default one is optional. Parsed strictly, like catalog front matter:
+//!
+//! ```toml
+//! [catalog]
+//! dirs = ["~/wat-programs", "team/programs"]  # relative to this file; ~ is the home directory
+//! shadow = false                              # let them replace built-in programs
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The environment variable that names the configuration file.
+pub(crate) const CONFIG_VAR: &str = "WATSMITH_CONFIG";
+
+/// The settings of the file (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Where programs come from besides the built-in catalog.
+    #[serde(default)]
+    pub(crate) catalog: CatalogConfig,
+}
+
+/// The `[catalog]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CatalogConfig {
+    /// Directories of programs, loaded before those of `--catalog`.
+    #[serde(default)]
+    pub(crate) dirs: Vec<PathBuf>,
+    /// Whether these directories may replace built-in programs.
+    #[serde(default)]
+    pub(crate) shadow: bool,
+}
+
+impl Config {
+    /// The configuration from `flag`, the environment or the default place, with relative
+    /// directories made relative to the file. An error names the file (and the line).
+    pub(crate) fn load(flag: Option<&Path>) -> Result<Self, String> {
+        let named = flag.map(Path::to_path_buf).or_else(|| {
+            std::env::var_os(CONFIG_VAR)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        let (path, required) = match named {
+            Some(path) => (path, true),
+            None => match default_path() {
+                Some(path) => (path, false),
+                None => return Ok(Self::default()),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(error) => {
+                return Err(format!(
+                    "cannot read the configuration file {}: {error}",
+                    path.display()
+                ));
+            }
+        };
+        let mut config: Self = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
+            format!("{}:{line}: {}", path.display(), e.message())
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for dir in &mut config.catalog.dirs {
+            *dir = resolve(base, dir);
+        }
+        Ok(config)
+    }
+}
+
+/// `$XDG_CONFIG_HOME/watsmith/config.toml`, or `~/.config/watsmith/config.toml`.
+fn default_path() -> Option<PathBuf> {
+    let dir = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|home| home.join(".config")))?;
+    Some(dir.join("watsmith").join("config.toml"))
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// `dir` with a leading `~` expanded, relative to `base` if relative.
+fn resolve(base: &Path, dir: &Path) -> PathBuf {
+    let expanded = match (dir.strip_prefix("~"), home()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => dir.to_path_buf(),
+    };
+    base.join(expanded)
+}
