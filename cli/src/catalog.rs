@@ -17,8 +17,8 @@ pub(crate) struct Sources {
     /// Let a program of `--catalog` replace a built-in one of the same name.
     #[arg(long, global = true)]
     shadow: bool,
-    /// The configuration file (default: `$WATSMITH_CONFIG`, else
-    /// `~/.config/watsmith/config.toml` if it exists); its `[catalog] dirs` load before
+    /// The configuration file (default: `$WATSMITH_CONFIG`, else `./watsmith.toml`, else
+    /// `~/.config/watsmith/watsmith.toml`, if one exists); its `[catalog] dirs` load before
     /// `--catalog`.
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<std::path::PathBuf>,

@@ -1,8 +1,9 @@
 //! The configuration file: settings a user keeps instead of repeating flags.
 //!
-//! Found at `--config FILE`, else `$WATSMITH_CONFIG`, else `$XDG_CONFIG_HOME/watsmith/config.toml`
-//! (`~/.config/watsmith/config.toml`). A file named by the flag or the variable must exist; the
-//! default one is optional. Parsed strictly, like catalog front matter:
+//! Found at `--config FILE`, else `$WATSMITH_CONFIG`, else `watsmith.toml` in the current
+//! directory, else `$XDG_CONFIG_HOME/watsmith/watsmith.toml` (`~/.config/watsmith/watsmith.toml`).
+//! A file named by the flag or the variable must exist; the others are optional (the first that
+//! exists is used). Parsed strictly, like catalog front matter:
 //!
 //! ```toml
 //! [catalog]
@@ -16,6 +17,9 @@ use serde::Deserialize;
 
 /// The environment variable that names the configuration file.
 pub(crate) const CONFIG_VAR: &str = "WATSMITH_CONFIG";
+
+/// The file's name, in the current directory or the user's configuration directory.
+const FILE_NAME: &str = "watsmith.toml";
 
 /// The settings of the file (all optional).
 #[derive(Debug, Default, Deserialize)]
@@ -49,7 +53,7 @@ impl Config {
         });
         let (path, required) = match named {
             Some(path) => (path, true),
-            None => match default_path() {
+            None => match default_paths().into_iter().find(|path| path.is_file()) {
                 Some(path) => (path, false),
                 None => return Ok(Self::default()),
             },
@@ -80,13 +84,16 @@ impl Config {
     }
 }
 
-/// `$XDG_CONFIG_HOME/watsmith/config.toml`, or `~/.config/watsmith/config.toml`.
-fn default_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("XDG_CONFIG_HOME")
+/// `./watsmith.toml`, then `$XDG_CONFIG_HOME/watsmith/watsmith.toml` (or
+/// `~/.config/watsmith/watsmith.toml`).
+fn default_paths() -> Vec<PathBuf> {
+    let user = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| home().map(|home| home.join(".config")))?;
-    Some(dir.join("watsmith").join("config.toml"))
+        .or_else(|| home().map(|home| home.join(".config")));
+    std::iter::once(PathBuf::from(FILE_NAME))
+        .chain(user.map(|dir| dir.join("watsmith").join(FILE_NAME)))
+        .collect()
 }
 
 fn home() -> Option<PathBuf> {

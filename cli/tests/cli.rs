@@ -776,6 +776,24 @@ mod catalog {
             "{}",
             text(&unknown.stderr)
         );
+        // Without the variable, `watsmith.toml` of the current directory is read.
+        std::fs::write(
+            dir.path().join("watsmith.toml"),
+            "[catalog]\ndirs = [\"programs\"]\nshadow = true\n",
+        )
+        .expect("write");
+        let here = Command::new(env!("CARGO_BIN_EXE_watsmith"))
+            .args(["catalog", "show", "fib"])
+            .env_remove("WATSMITH_CONFIG")
+            .env("XDG_CONFIG_HOME", "/nonexistent/watsmith-tests")
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        assert!(
+            text(&here.stdout).contains("(mine)"),
+            "{}",
+            text(&here.stderr)
+        );
         let named = watsmith(
             &["catalog", "list", "--config", "/nonexistent/config.toml"],
             None,
