@@ -28,6 +28,9 @@ pub struct CacheStats {
     pub disk_hits: u64,
     /// Compilations the on-disk module cache could not answer.
     pub disk_misses: u64,
+    /// Bodies found in the on-disk index, which skip preprocessing and assembly (their binary
+    /// is then compiled by the on-disk module cache).
+    pub disk_index_hits: u64,
 }
 
 #[derive(Debug)]
@@ -113,6 +116,7 @@ impl Cache {
             capacity: self.capacity,
             disk_hits: 0,
             disk_misses: 0,
+            disk_index_hits: 0,
         }
     }
 }

@@ -14,6 +14,7 @@ use watsmith_preprocessor::{Diagnostic, DiagnosticKind, Expanded, Reporter, Seve
 
 use crate::cache::{Cache, CacheStats};
 use crate::capability::{Policy, Registry};
+use crate::index::{self, Index};
 use crate::limits::{
     ASYNC_HOST_STACK_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_POOL_SLOTS, DEFAULT_STACK_BYTES,
     EPOCH_TICK, Limits, MAX_MEMORY_BYTES, POOL_KEEP_RESIDENT_BYTES, UNLIMITED_FUEL,
@@ -58,9 +59,10 @@ pub struct EngineConfig {
     /// a computing program runs until its fuel ends (host calls of async runs still time out).
     pub epoch_deadline: bool,
     /// Keep compiled modules in this directory too, so a new process skips compiling bodies it
-    /// has seen. Wasmtime's own cache: entries are keyed by the module, the compiler settings
-    /// and the Wasmtime version, so a change of any of them never loads a stale artifact.
-    /// Default: none.
+    /// has seen. Two caches share it: Wasmtime's own (`wasmtime/`), of compiled code keyed by the
+    /// module, the compiler settings and the Wasmtime version (so a change of any of them never
+    /// loads a stale artifact), and watsmith's index of bodies (`programs/`), keyed by the
+    /// body's text, this build and the registry, which skips preprocessing too. Default: none.
     pub disk_cache: Option<PathBuf>,
 }
 
@@ -203,6 +205,8 @@ pub struct Engine {
     fuel_metering: bool,
     /// Wasmtime's on-disk module cache, if configured (for its counters).
     disk_cache: Option<wasmtime::Cache>,
+    /// The on-disk index of bodies already assembled, next to Wasmtime's cache.
+    index: Option<Index>,
     /// The epoch ticker, when deadlines are checked in compiled code.
     ticker: Option<Ticker>,
 }
@@ -232,9 +236,16 @@ impl Engine {
             // Async host calls (http, ai) are polled on the run's fiber, below the wasm stack.
             .async_stack_size(config.stack_bytes + ASYNC_HOST_STACK_BYTES);
         let mut disk_cache = None;
+        let mut index = None;
         if let Some(directory) = &config.disk_cache {
+            index = Some(Index::open(directory, &registry).map_err(|e| {
+                EngineError(format!(
+                    "cannot use {} as the module cache: {e}",
+                    directory.display()
+                ))
+            })?);
             let mut cache = CacheConfig::new();
-            cache.with_directory(directory);
+            cache.with_directory(directory.join(index::WASMTIME_SUBDIRECTORY));
             let cache = wasmtime::Cache::new(cache).map_err(|e| {
                 EngineError(format!(
                     "cannot use {} as the module cache: {e:#}",
@@ -296,6 +307,7 @@ impl Engine {
             runtime: OnceLock::new(),
             fuel_metering: config.fuel_metering,
             disk_cache,
+            index,
             ticker,
         })
     }
@@ -311,6 +323,9 @@ impl Engine {
         if let Some(disk) = &self.disk_cache {
             stats.disk_hits = disk.cache_hits() as u64;
             stats.disk_misses = disk.cache_misses() as u64;
+        }
+        if let Some(index) = &self.index {
+            stats.disk_index_hits = index.hits();
         }
         stats
     }
@@ -344,6 +359,9 @@ impl Engine {
     }
 
     fn compile(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
+        if let Some(program) = self.load_indexed(body) {
+            return Ok(program);
+        }
         let (expanded, assembled) = self.assemble(body)?;
         let binary = encode(body, &expanded, &assembled)?;
         let module = Module::from_binary(&self.wasm, &binary).map_err(|error| {
@@ -376,17 +394,69 @@ impl Engine {
                 first_calls.push((known, call.name.clone(), call.span));
             }
         }
-        let is_async = assembled
-            .capabilities
-            .iter()
-            .any(|name| self.registry.get(name).is_some_and(|c| c.is_async()));
+        if let Some(index) = &self.index
+            && expanded.warnings.is_empty()
+        {
+            let meta = index::Meta {
+                initial_top: expanded.initial_top,
+                first_calls: first_calls
+                    .iter()
+                    .map(|(c, call, span)| ((*c).to_owned(), call.clone(), span.start, span.end))
+                    .collect(),
+            };
+            index.store(body, &binary, &meta);
+        }
         Ok(Program {
             pre,
             source: Arc::from(body),
             initial_top: expanded.initial_top,
+            is_async: self.is_async(&assembled.capabilities),
             capabilities: assembled.capabilities,
-            is_async,
             warnings: expanded.warnings,
+            first_calls,
+        })
+    }
+
+    /// Whether any of `capabilities` has async host functions.
+    fn is_async(&self, capabilities: &[&'static str]) -> bool {
+        capabilities
+            .iter()
+            .any(|name| self.registry.get(name).is_some_and(|c| c.is_async()))
+    }
+
+    /// The program of `body` from the on-disk index, without preprocessing it: its binary is
+    /// compiled (by Wasmtime's cache, normally) and linked, and the capabilities it needs are
+    /// read from the binary's imports. `None` if the index has no usable entry.
+    fn load_indexed(&self, body: &str) -> Option<Program> {
+        let index = self.index.as_ref()?;
+        let entry = index.load(body)?;
+        let module = Module::from_binary(&self.wasm, &entry.binary).ok()?;
+        let pre = self.linker.instantiate_pre(&module).ok()?;
+        let mut capabilities: Vec<&'static str> = Vec::new();
+        for import in module.imports() {
+            let name = self.registry.get(import.module())?.name();
+            if !capabilities.contains(&name) {
+                capabilities.push(name);
+            }
+        }
+        capabilities.sort_unstable();
+        let first_calls = entry
+            .meta
+            .first_calls
+            .into_iter()
+            .map(|(capability, call, start, end)| {
+                let known = capabilities.iter().find(|c| **c == capability)?;
+                Some((*known, call, Span::new(start, end)))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        index.served();
+        Some(Program {
+            pre,
+            source: Arc::from(body),
+            initial_top: entry.meta.initial_top,
+            is_async: self.is_async(&capabilities),
+            capabilities,
+            warnings: Vec::new(),
             first_calls,
         })
     }

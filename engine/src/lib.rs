@@ -34,6 +34,7 @@ mod cache;
 pub mod capabilities;
 mod capability;
 mod engine;
+mod index;
 pub mod limits;
 mod outcome;
 mod run;

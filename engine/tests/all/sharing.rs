@@ -1,7 +1,9 @@
 //! One engine shared by many runs on several threads: no run sees another's memory or results,
 //! and the cache compiles each body once.
 
-use watsmith_engine::{CacheState, Compiler, Engine, EngineConfig, Status, Value};
+use watsmith_engine::{
+    CacheState, Compiler, Engine, EngineConfig, Policy, Status, StatusCode, Value,
+};
 
 use super::{engine, exec};
 
@@ -63,8 +65,11 @@ fn the_disk_cache_serves_a_new_engine_and_never_another_configuration() {
     };
     let first = run(&config);
     assert_eq!((first.disk_hits, first.disk_misses), (0, 1));
+    assert_eq!(first.disk_index_hits, 0);
     let second = run(&config);
     assert_eq!((second.disk_hits, second.disk_misses), (1, 0));
+    // The body was found in the index (no preprocessing), and its binary in Wasmtime's cache.
+    assert_eq!(second.disk_index_hits, 1);
     // Another compiler: the key differs, so the artifact of the first is not loaded.
     let winch = run(&EngineConfig {
         compiler: Compiler::Winch,
@@ -82,4 +87,91 @@ fn an_unusable_disk_cache_directory_is_an_engine_error() {
     })
     .expect_err("a path below a file cannot be a directory");
     assert!(error.to_string().contains("module cache"), "{error}");
+}
+
+/// The files of the body index under a disk cache directory.
+fn index_entries(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(directory.join("programs"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_body_index_trusts_nothing_it_reads() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let config = EngineConfig {
+        disk_cache: Some(directory.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let body = r#"(local $v str) (check $v (call $kv.get "k")) (resv $v)"#;
+    Engine::new(&config)
+        .expect("engine")
+        .prepare(body)
+        .expect("compiles");
+    let entries = index_entries(directory.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+
+    // Served from the index, the program still needs `kv`, read from its imports: refused by a
+    // policy without it, with the diagnostic at the call the model wrote.
+    let engine = Engine::new(&config).expect("engine");
+    let outcome = engine.exec(body, vec![], &Policy::standard(), &Default::default());
+    assert_eq!(engine.cache_stats().disk_index_hits, 1);
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (Status::Error, StatusCode::EACCESS)
+    );
+    assert_eq!(outcome.diagnostics[0].line, 1);
+    let column = body.find("$kv.get").expect("the call") + 1;
+    assert_eq!(
+        outcome.diagnostics[0].column as usize, column,
+        "{:?}",
+        outcome.diagnostics
+    );
+
+    // An entry that is not what it should be is ignored, and the body compiled again.
+    for damage in [
+        |bytes: &mut Vec<u8>| bytes.truncate(bytes.len() / 2),
+        |bytes: &mut Vec<u8>| bytes[20] ^= 1, // inside the stored body
+        |bytes: &mut Vec<u8>| bytes.clear(),
+    ] {
+        let mut bytes = std::fs::read(&entries[0]).expect("entry");
+        damage(&mut bytes);
+        std::fs::write(&entries[0], bytes).expect("damaged");
+        let engine = Engine::new(&config).expect("engine");
+        let outcome = engine.exec(
+            body,
+            vec![],
+            &Policy::standard().allow("kv"),
+            &Default::default(),
+        );
+        assert_eq!(engine.cache_stats().disk_index_hits, 0);
+        assert_eq!(outcome.code, StatusCode::ENOENT, "{outcome:?}");
+    }
+}
+
+#[test]
+fn bodies_with_warnings_are_not_indexed() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let config = EngineConfig {
+        disk_cache: Some(directory.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    // `argv!` is accepted with a warning (leniency applied).
+    let body = "(local $n i64) (argv! 0 $n) (resv $n)";
+    let outcome = crate::exec(
+        &Engine::new(&config).expect("engine"),
+        body,
+        vec![Value::I64(3)],
+    );
+    assert!(!outcome.diagnostics.is_empty(), "a warning: {outcome:?}");
+    assert!(index_entries(directory.path()).is_empty());
+    let again = crate::exec(
+        &Engine::new(&config).expect("engine"),
+        body,
+        vec![Value::I64(3)],
+    );
+    assert_eq!(
+        again.diagnostics, outcome.diagnostics,
+        "the warning is still reported"
+    );
 }

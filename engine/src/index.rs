@@ -1,0 +1,157 @@
+//! The on-disk program index: for each body seen, the WebAssembly binary it assembled to and what
+//! running it needs, keyed by the body's exact text, so that a new process serves a body it has
+//! seen without preprocessing or assembling it. Compiling that binary is then answered by
+//! Wasmtime's own module cache in the same directory, so a pre-warmed catalog starts in a few
+//! milliseconds.
+//!
+//! An entry is one file, `programs/<sha256>.program`, named by the hash of the body and of
+//! everything else that decides what the body assembles to: this build of the engine,
+//! preprocessor and grammar ([`BUILD_ID`]) and the host functions of the registry. It holds the
+//! body (compared on load, so a hash collision cannot serve another body), the first free byte of
+//! memory and the first call of each capability (for diagnostics), and the binary. Nothing in it
+//! is trusted more than a body: the binary is validated by Wasmtime like any other when it is
+//! compiled, and the capabilities a program needs are read from the binary's imports, not from
+//! the file.
+//!
+//! Files are written to a temporary name and renamed, so concurrent processes never read half an
+//! entry; one that cannot be read or used is ignored (and replaced by the next compile of that
+//! body). Programs whose preprocessing gave warnings are not indexed: their warnings are part of
+//! every outcome and need the preprocessor. Entries are small (the body and its binary); nothing
+//! is evicted.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::capability::Registry;
+
+/// The build of the sources that decide what a body compiles to (`build.rs`).
+pub(crate) const BUILD_ID: &str = env!("WATSMITH_BUILD_ID");
+
+/// The first bytes of an entry, with its format version.
+const MAGIC: &[u8; 8] = b"WSPROG01";
+
+/// The subdirectory of the disk cache that holds the index (Wasmtime's cache has its own: its
+/// clean-up removes every file of its directory that it did not write).
+const SUBDIRECTORY: &str = "programs";
+
+/// The subdirectory of the disk cache given to Wasmtime's module cache.
+pub(crate) const WASMTIME_SUBDIRECTORY: &str = "wasmtime";
+
+/// What running a program needs besides its binary and its imports.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    pub(crate) initial_top: u32,
+    /// For each imported capability, its first call and where it is: (capability, call, start,
+    /// end).
+    pub(crate) first_calls: Vec<(String, String, usize, usize)>,
+}
+
+/// An indexed body: its binary and meta.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) binary: Vec<u8>,
+    pub(crate) meta: Meta,
+}
+
+/// The index, in a directory.
+#[derive(Debug)]
+pub(crate) struct Index {
+    dir: PathBuf,
+    /// Hash of the build and the registry: part of every key.
+    salt: [u8; 32],
+    hits: AtomicU64,
+}
+
+impl Index {
+    /// The index under the disk cache `dir` (created if missing) for bodies assembled against
+    /// `registry`.
+    pub(crate) fn open(dir: &Path, registry: &Registry) -> std::io::Result<Self> {
+        let dir = dir.join(SUBDIRECTORY);
+        std::fs::create_dir_all(&dir)?;
+        let mut salt = Sha256::new();
+        salt.update(BUILD_ID.as_bytes());
+        for capability in registry.iter() {
+            salt.update(capability.name().as_bytes());
+            for function in capability.functions() {
+                salt.update(function.function.wat_name().as_bytes());
+                salt.update(format!("{:?}", function.function).as_bytes());
+            }
+        }
+        Ok(Self {
+            dir,
+            salt: salt.finalize().into(),
+            hits: AtomicU64::new(0),
+        })
+    }
+
+    fn path(&self, body: &str) -> PathBuf {
+        let mut key = Sha256::new();
+        key.update(self.salt);
+        key.update(body.as_bytes());
+        let name: String = key.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{name}.program"))
+    }
+
+    /// The entry of `body`, if the index has a usable one.
+    pub(crate) fn load(&self, body: &str) -> Option<Entry> {
+        decode(&std::fs::read(self.path(body)).ok()?, body)
+    }
+
+    /// Counts a body served from the index (its entry loaded, compiled and linked).
+    pub(crate) fn served(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Indexes `body`. Best effort: an index that cannot be written only means preprocessing
+    /// again next time.
+    pub(crate) fn store(&self, body: &str, binary: &[u8], meta: &Meta) {
+        let Ok(meta) = serde_json::to_vec(meta) else {
+            return;
+        };
+        let mut bytes =
+            Vec::with_capacity(MAGIC.len() + 16 + body.len() + meta.len() + binary.len());
+        bytes.extend_from_slice(MAGIC);
+        for part in [body.as_bytes(), &meta] {
+            bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(part);
+        }
+        bytes.extend_from_slice(binary);
+        let path = self.path(body);
+        // On failure the temporary file is removed when dropped: no partial entry is left.
+        let _ = tempfile::NamedTempFile::new_in(&self.dir).and_then(|mut file| {
+            file.write_all(&bytes)?;
+            file.persist(&path).map_err(|e| e.error)?;
+            Ok(())
+        });
+    }
+
+    /// Bodies served from the index.
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+}
+
+/// The entry in `bytes`, if it is an entry of `body`.
+fn decode(bytes: &[u8], body: &str) -> Option<Entry> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (stored_body, rest) = part(rest)?;
+    if stored_body != body.as_bytes() {
+        return None;
+    }
+    let (meta, binary) = part(rest)?;
+    Some(Entry {
+        meta: serde_json::from_slice(meta).ok()?,
+        binary: binary.to_vec(),
+    })
+}
+
+/// A length-prefixed part, and what follows it.
+fn part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (length, rest) = bytes.split_first_chunk::<8>()?;
+    let length = usize::try_from(u64::from_le_bytes(*length)).ok()?;
+    (rest.len() >= length).then(|| rest.split_at(length))
+}
