@@ -1,0 +1,206 @@
+//! Language-model providers: one request/response shape for every API, and the clients that speak
+//! each API's wire format.
+//!
+//! A [`Provider`] takes a [`ChatRequest`] (system prompt, messages, optional tools) and gives a
+//! [`ChatResponse`] (text, tool calls, token usage, why it stopped). Streaming is how every client
+//! reads its answer when [`ChatRequest::stream`] is set: each text delta is passed to the caller's
+//! [`Deltas`] as it arrives, and the response is the whole answer put together.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The user (and the agent's observations in the text protocol).
+    User,
+    /// The model.
+    Assistant,
+    /// The result of a tool call (native tool protocol).
+    Tool,
+}
+
+/// A tool call the model made (native tool protocol).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id of the call, echoed in the tool result.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, a JSON object.
+    pub arguments: serde_json::Value,
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Who wrote it.
+    pub role: Role,
+    /// Its text ("" for an assistant message with only tool calls).
+    pub content: String,
+    /// The tool calls of an assistant message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a tool message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::User,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    /// An assistant message.
+    pub fn assistant(content: impl Into<String>, tool_calls: Vec<ToolCall>) -> Self {
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+            tool_calls,
+            tool_call_id: None,
+        }
+    }
+
+    /// The result of the tool call `id`.
+    pub fn tool(id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            role: Role::Tool,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: Some(id.into()),
+        }
+    }
+}
+
+/// A tool the model may call (native tool protocol).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Its name.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// Its arguments, as a JSON Schema object.
+    pub parameters: serde_json::Value,
+}
+
+/// What is asked of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// The model's name at the provider.
+    pub model: String,
+    /// The system prompt.
+    pub system: String,
+    /// The conversation so far.
+    pub messages: Vec<Message>,
+    /// Tools the model may call (empty for the text protocol).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
+    /// Most tokens of the answer.
+    pub max_tokens: u32,
+    /// Sampling temperature, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// Read the answer as a stream of deltas.
+    pub stream: bool,
+}
+
+/// Tokens a request cost, as the provider counted them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Tokens of the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens of the answer.
+    pub completion_tokens: u64,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// It finished its answer.
+    EndTurn,
+    /// It ran out of `max_tokens`.
+    MaxTokens,
+    /// It called tools and waits for their results.
+    ToolUse,
+    /// A stop sequence.
+    StopSequence,
+    /// Another reason, as the provider named it.
+    Other(String),
+}
+
+/// The model's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatResponse {
+    /// Its text.
+    pub text: String,
+    /// Its tool calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// What it cost.
+    pub usage: TokenUsage,
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+}
+
+/// Why a provider gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The request did not reach the provider, or its answer was cut (connection refused,
+    /// reset, a stream that ended early).
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The provider answered with an error status.
+    #[error("the provider answered {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The body of the answer (truncated), which says why.
+        body: String,
+    },
+    /// Too many requests (429), after the retries.
+    #[error("rate limited by the provider{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// What the provider asked to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// The answer is not in the provider's format.
+    #[error("cannot decode the provider's answer: {0}")]
+    Decode(String),
+    /// No answer within the request timeout.
+    #[error("no answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+    /// The caller cancelled the request.
+    #[error("cancelled")]
+    Cancelled,
+    /// The provider is not usable as configured (no API key, a bad base URL).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Receives the text of a streamed answer as it arrives.
+pub type Deltas<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// The future of an answer.
+pub type ChatFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ChatResponse, ProviderError>> + Send + 'a>>;
+
+/// A language model behind an API.
+pub trait Provider: Send + Sync {
+    /// The provider's name (`openai`, `anthropic`, `ollama`, `replay`), for transcripts.
+    fn name(&self) -> &str;
+
+    /// One answer to `request`; streamed text goes to `deltas` as it arrives.
+    fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a>;
+}
