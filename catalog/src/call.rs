@@ -12,8 +12,9 @@ use crate::program::{Example, FrontMatter, Program, Type};
 /// The keyword that starts a call in a model's answer.
 pub const KEYWORD: &str = "@use";
 
-/// A literal argument of a call.
-#[derive(Debug, Clone, PartialEq)]
+/// A literal argument of a call (in JSON, the number or string itself).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Literal {
     /// An integer.
     Int(i64),

@@ -235,13 +235,7 @@ fn print_plain(outcome: &Outcome) {
     }
     match (outcome.status, &outcome.trap) {
         (Status::Error, _) => eprintln!("error: the program ended with status {}", outcome.code),
-        (Status::Trap, Some(trap)) => {
-            let kind = serde_json::to_value(trap.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            eprintln!("trap: {kind}: {}", trap.message);
-        }
+        (Status::Trap, Some(trap)) => eprintln!("trap: {}: {}", trap.kind.name(), trap.message),
         _ => {}
     }
 }

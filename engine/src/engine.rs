@@ -96,9 +96,18 @@ pub struct Program {
     is_async: bool,
     /// Warnings of the preprocessor (leniency applied), to report with every run.
     warnings: Vec<Diagnostic>,
+    /// SHA-256 of the WebAssembly binary, in hex: which module ran, for transcripts.
+    module_hash: String,
     /// For policy diagnostics: each imported capability, the first call that needs it, and
     /// where that call is in the body.
     first_calls: Vec<(&'static str, String, Span)>,
+}
+
+impl Program {
+    /// SHA-256 of the program's WebAssembly binary, in hex.
+    pub fn module_hash(&self) -> &str {
+        &self.module_hash
+    }
 }
 
 impl std::fmt::Debug for Program {
@@ -409,6 +418,7 @@ impl Engine {
         Ok(Program {
             pre,
             source: Arc::from(body),
+            module_hash: sha256_hex(&binary),
             initial_top: expanded.initial_top,
             is_async: self.is_async(&assembled.capabilities),
             capabilities: assembled.capabilities,
@@ -453,6 +463,7 @@ impl Engine {
         Some(Program {
             pre,
             source: Arc::from(body),
+            module_hash: sha256_hex(&entry.binary),
             initial_top: entry.meta.initial_top,
             is_async: self.is_async(&capabilities),
             capabilities,
@@ -715,8 +726,18 @@ fn finish(
         usage: state.usage,
         elapsed_us: 0,
         cache: None,
+        module_hash: Some(program.module_hash.clone()),
     }
     .timed_since(started)
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The typed kind of a run's error.

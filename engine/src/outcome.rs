@@ -66,6 +66,27 @@ pub enum TrapKind {
     Other,
 }
 
+impl TrapKind {
+    /// Its name, as in JSON: `out_of_fuel`, `timeout`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OutOfFuel => "out_of_fuel",
+            Self::Timeout => "timeout",
+            Self::MemoryLimit => "memory_limit",
+            Self::StackOverflow => "stack_overflow",
+            Self::Unreachable => "unreachable",
+            Self::IntegerDivideByZero => "integer_divide_by_zero",
+            Self::IntegerOverflow => "integer_overflow",
+            Self::InvalidConversion => "invalid_conversion",
+            Self::MemoryOutOfBounds => "memory_out_of_bounds",
+            Self::OutputLimit => "output_limit",
+            Self::HostBudget => "host_budget",
+            Self::Host => "host",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// A trap and its message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrapInfo {
@@ -126,6 +147,8 @@ pub struct Outcome {
     pub elapsed_us: u64,
     /// Whether the compiled program came from the cache (absent when it never compiled).
     pub cache: Option<CacheState>,
+    /// SHA-256 of the WebAssembly module that ran, in hex (absent when it never compiled).
+    pub module_hash: Option<String>,
 }
 
 impl Outcome {
@@ -143,6 +166,7 @@ impl Outcome {
             usage: Usage::default(),
             elapsed_us: 0,
             cache: None,
+            module_hash: None,
         }
     }
 
