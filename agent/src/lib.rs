@@ -1,13 +1,33 @@
 //! The agent: a language model reasons, writes WAT-plus or calls a catalog program, observes the
 //! outcome, and repeats until it can answer.
 //!
-//! - [`provider`]: the [`Provider`] trait and the clients of each model API.
+//! - [`provider`]: the [`Provider`] trait and the clients of each model API;
+//! - [`prompt`]: the system prompt, generated from the live registry, policy and catalog;
+//! - [`action`]: reading the model's action from its answer (text or tool calls);
+//! - [`observation`]: what the model is told after each action;
+//! - [`react`]: the loop, with retries of programs that do not compile and the task's limits;
+//! - [`event`]: the events of a task, and transcripts of them;
+//! - [`replay`]: a provider that answers from a transcript.
 
 #![deny(missing_docs)]
 
+pub mod action;
+pub mod event;
+pub mod limits;
+pub mod observation;
+pub mod prompt;
 pub mod provider;
+pub mod react;
+pub mod replay;
 
+pub use crate::action::Action;
+pub use crate::event::{Event, EventSink, Transcript, request_hash};
+pub use crate::limits::AgentLimits;
+pub use crate::observation::Spent;
+pub use crate::prompt::{Protocol, SystemPrompt};
 pub use crate::provider::{
     ChatFuture, ChatRequest, ChatResponse, Deltas, Message, Provider, ProviderError, Role,
     StopReason, TokenUsage, ToolCall, ToolSpec,
 };
+pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session};
+pub use crate::replay::{Replay, ReplayError};

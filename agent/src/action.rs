@@ -1,0 +1,246 @@
+//! What the model asked for: run a body, call a catalog program, or answer. Read from a text reply
+//! (the text protocol) or from a tool call (the native tool protocol).
+//!
+//! Text replies are read leniently, because models wrap code in prose: the body is the last
+//! fenced block tagged `wat` (or `wasm`, `wast`, `lisp`, `scheme`, `clojure`), else the last
+//! untagged fenced block that looks like WAT (it starts with `(` or `;;`), else the whole reply
+//! if it starts with `(local`, `(func` or `(module`. An unclosed fence (an answer cut at its
+//! token limit) runs to the end of the reply. Without a body, a line with `@use name(...)` is a
+//! catalog call. Anything else is the answer, without a leading `Answer:` or `Final answer:`.
+
+use serde::Serialize;
+use watsmith_catalog::call::{self, Call};
+use watsmith_catalog::{Catalog, Literal};
+use watsmith_engine::Value;
+
+use crate::provider::{ToolCall, ToolSpec};
+
+/// The tool that runs a body.
+pub const RUN_WAT: &str = "run_wat";
+/// The tool that runs a catalog program.
+pub const USE_PROGRAM: &str = "use_program";
+
+/// Fence tags taken as WAT.
+const WAT_TAGS: [&str; 7] = [
+    "wat",
+    "wasm",
+    "wast",
+    "lisp",
+    "scheme",
+    "clojure",
+    "webassembly",
+];
+
+/// One action of the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Run a WAT-plus body with arguments.
+    RunWat {
+        /// The body.
+        body: String,
+        /// Its arguments.
+        args: Vec<Value>,
+    },
+    /// Run a catalog program.
+    Use {
+        /// The program's name.
+        name: String,
+        /// Its arguments, as written.
+        args: Vec<Literal>,
+    },
+    /// The final answer.
+    Answer {
+        /// Its text.
+        text: String,
+    },
+}
+
+/// Reads a text reply.
+pub fn parse_text(reply: &str) -> Result<Action, String> {
+    if let Some(body) = fenced_body(reply) {
+        return Ok(Action::RunWat {
+            body,
+            args: Vec::new(),
+        });
+    }
+    let trimmed = reply.trim();
+    if ["(local", "(func", "(module"]
+        .iter()
+        .any(|start| trimmed.starts_with(start))
+    {
+        return Ok(Action::RunWat {
+            body: trimmed.to_owned(),
+            args: Vec::new(),
+        });
+    }
+    if let Some(line) = reply.lines().find(|line| line.contains(call::KEYWORD)) {
+        let start = line.find(call::KEYWORD).unwrap_or_default();
+        let text = line[start..].trim().trim_end_matches('`').trim_end();
+        let parsed = call::parse(text).map_err(|e| format!("in `{text}`: {e}"))?;
+        return Ok(Action::Use {
+            name: parsed.name,
+            args: parsed.args,
+        });
+    }
+    Ok(Action::Answer {
+        text: strip_answer_label(trimmed).to_owned(),
+    })
+}
+
+fn strip_answer_label(text: &str) -> &str {
+    for label in ["final answer:", "answer:", "final:"] {
+        if text.len() >= label.len()
+            && text.is_char_boundary(label.len())
+            && text[..label.len()].eq_ignore_ascii_case(label)
+        {
+            return text[label.len()..].trim_start();
+        }
+    }
+    text
+}
+
+/// The body in the reply's fenced blocks, by the rules of the module documentation.
+fn fenced_body(reply: &str) -> Option<String> {
+    let mut tagged: Option<String> = None;
+    let mut untagged: Option<String> = None;
+    let mut lines = reply.lines();
+    while let Some(line) = lines.next() {
+        let opening = line.trim_start();
+        let Some(fence) = ["```", "~~~"].into_iter().find(|f| opening.starts_with(f)) else {
+            continue;
+        };
+        let tag = opening
+            .trim_start_matches(fence.chars().next().unwrap_or('`'))
+            .trim()
+            .to_ascii_lowercase();
+        let mut content = String::new();
+        for inner in lines.by_ref() {
+            if inner.trim_start().starts_with(fence) {
+                break;
+            }
+            content.push_str(inner);
+            content.push('\n');
+        }
+        if WAT_TAGS.contains(&tag.as_str()) {
+            tagged = Some(content);
+        } else if tag.is_empty() {
+            let start = content.trim_start();
+            if start.starts_with('(') || start.starts_with(";;") {
+                untagged = Some(content);
+            }
+        }
+    }
+    tagged.or(untagged)
+}
+
+/// The tools of the native protocol.
+pub fn tools() -> Vec<ToolSpec> {
+    let value = serde_json::json!({
+        "anyOf": [{"type": "number"}, {"type": "string"}]
+    });
+    vec![
+        ToolSpec {
+            name: RUN_WAT.to_owned(),
+            description: "Run a WAT-plus function body and get its results (or its error, with \
+                          the line and a hint)."
+                .to_owned(),
+            parameters: serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "body": {"type": "string", "description": "the WAT-plus body"},
+                    "args": {"type": "array", "items": value, "description": "arguments, loaded with argv"}
+                },
+                "required": ["body"]
+            }),
+        },
+        ToolSpec {
+            name: USE_PROGRAM.to_owned(),
+            description: "Run a program of the catalog by name and get its results.".to_owned(),
+            parameters: serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "description": "the program's name"},
+                    "args": {"type": "array", "items": value, "description": "its arguments, in order"}
+                },
+                "required": ["name"]
+            }),
+        },
+    ]
+}
+
+/// Reads a tool call; an error is told to the model.
+pub fn parse_tool_call(call: &ToolCall) -> Result<Action, String> {
+    let field = |name: &str| call.arguments.get(name);
+    let args = || -> Result<Vec<&serde_json::Value>, String> {
+        match field("args") {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(serde_json::Value::Array(items)) => Ok(items.iter().collect()),
+            Some(other) => Err(format!("`args` must be an array, not {other}")),
+        }
+    };
+    match call.name.as_str() {
+        RUN_WAT => {
+            let body = field("body")
+                .and_then(serde_json::Value::as_str)
+                .ok_or("`run_wat` needs `body`, a string")?;
+            let args = args()?
+                .into_iter()
+                .map(|v| literal(v).map(|l| literal_value(&l)))
+                .collect::<Result<_, _>>()?;
+            Ok(Action::RunWat {
+                body: body.to_owned(),
+                args,
+            })
+        }
+        USE_PROGRAM => {
+            let name = field("name")
+                .and_then(serde_json::Value::as_str)
+                .ok_or("`use_program` needs `name`, a string")?;
+            Ok(Action::Use {
+                name: name.to_owned(),
+                args: args()?.into_iter().map(literal).collect::<Result<_, _>>()?,
+            })
+        }
+        other => Err(format!(
+            "there is no tool `{other}`; the tools are `{RUN_WAT}` and `{USE_PROGRAM}`"
+        )),
+    }
+}
+
+fn literal(value: &serde_json::Value) -> Result<Literal, String> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Literal::Int)
+            .or_else(|| n.as_f64().map(Literal::Float))
+            .ok_or_else(|| format!("the number {n} does not fit an i64 or f64")),
+        serde_json::Value::String(s) => Ok(Literal::Str(s.clone())),
+        other => Err(format!("an argument is a number or a string, not {other}")),
+    }
+}
+
+/// The value a literal stands for in `argv` (integers are i64, floats f64).
+fn literal_value(literal: &Literal) -> Value {
+    match literal {
+        Literal::Int(n) => Value::I64(*n),
+        Literal::Float(x) => Value::F64(*x),
+        Literal::Str(s) => Value::Str(s.clone()),
+    }
+}
+
+/// The catalog program a `Use` names, with its arguments bound to its signature; the error
+/// (closest names, the expected signature) is told to the model.
+pub fn bind<'a>(
+    catalog: &'a Catalog,
+    name: &str,
+    args: &[Literal],
+) -> Result<(&'a watsmith_catalog::Program, Vec<Value>), String> {
+    let programs = catalog.programs();
+    let program = call::find(name, &programs)?;
+    let call = Call {
+        name: name.to_owned(),
+        args: args.to_vec(),
+    };
+    Ok((program, call.bind(&program.front)?))
+}

@@ -1,0 +1,210 @@
+//! What happens during a task, as events: shown as progress, streamed as JSON lines, and written
+//! to a transcript that the replay provider can answer from.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use watsmith_engine::{Outcome, Value};
+
+use crate::action::Action;
+use crate::observation::Spent;
+use crate::provider::{ChatRequest, ChatResponse};
+
+/// One event of a task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The task starts.
+    Task {
+        /// The task as the user gave it.
+        task: String,
+        /// The provider's name.
+        provider: String,
+        /// The model.
+        model: String,
+        /// The action protocol.
+        protocol: crate::prompt::Protocol,
+        /// SHA-256 of the system prompt.
+        prompt_hash: String,
+    },
+    /// A request to the model.
+    Request {
+        /// The action it is for (1-based).
+        step: usize,
+        /// Which retry of the action (0 for the first try).
+        retry: usize,
+        /// The request's hash ([`request_hash`]), the key of replays.
+        hash: String,
+        /// The model.
+        model: String,
+        /// Messages sent.
+        messages: usize,
+        /// Most tokens asked for.
+        max_tokens: u32,
+        /// Sampling temperature, if set.
+        temperature: Option<f32>,
+    },
+    /// The model's answer, as it came.
+    Response {
+        /// The action it is for.
+        step: usize,
+        /// Which retry of the action.
+        retry: usize,
+        /// The hash of the request it answers.
+        hash: String,
+        /// The answer.
+        response: ChatResponse,
+        /// Time to the whole answer, in milliseconds.
+        latency_ms: u64,
+    },
+    /// The action read from the answer.
+    Action {
+        /// The action's number.
+        step: usize,
+        /// Which retry.
+        retry: usize,
+        /// The action.
+        action: Action,
+    },
+    /// The model's answer held no action that could be read; it is told why.
+    Unreadable {
+        /// The action's number.
+        step: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A program ran (or did not compile).
+    Outcome {
+        /// The action's number.
+        step: usize,
+        /// Which retry.
+        retry: usize,
+        /// The outcome (with the hash of the module that ran).
+        outcome: Box<Outcome>,
+    },
+    /// A program did not compile, and the model is asked to fix it.
+    Retry {
+        /// The action's number.
+        step: usize,
+        /// The retry about to be asked for (1-based).
+        retry: usize,
+        /// The errors sent back.
+        errors: String,
+    },
+    /// Streamed text of the model's answer.
+    Delta {
+        /// The text.
+        text: String,
+    },
+    /// The task ended with an answer.
+    Final {
+        /// The answer.
+        answer: String,
+        /// What it used.
+        spent: Spent,
+    },
+    /// The task ended without an answer.
+    Stopped {
+        /// Why, in words.
+        reason: String,
+        /// What it used.
+        spent: Spent,
+    },
+}
+
+/// The hash of a request: SHA-256 of its JSON, streaming left out (a streamed and a whole answer
+/// are the same answer).
+pub fn request_hash(request: &ChatRequest) -> String {
+    let mut request = request.clone();
+    request.stream = false;
+    let json = serde_json::to_vec(&request).unwrap_or_default();
+    hex(&Sha256::digest(json))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Receives the events of a task.
+pub trait EventSink: Send {
+    /// One event.
+    fn event(&mut self, event: &Event);
+}
+
+impl<F: FnMut(&Event) + Send> EventSink for F {
+    fn event(&mut self, event: &Event) {
+        self(event);
+    }
+}
+
+/// Writes every event as one JSON line with a timestamp (`ts_ms`), flushed at once so a transcript
+/// is complete up to the last event even if the process dies.
+#[derive(Debug)]
+pub struct Transcript<W: Write + Send> {
+    out: W,
+    /// The first write error; later events are not written.
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write + Send> Transcript<W> {
+    /// A transcript written to `out`.
+    pub fn new(out: W) -> Self {
+        Self { out, error: None }
+    }
+
+    /// The first write error, if any.
+    pub fn error(&self) -> Option<&std::io::Error> {
+        self.error.as_ref()
+    }
+}
+
+/// One line of a transcript: the event and when.
+#[derive(Serialize)]
+struct Line<'a> {
+    ts_ms: u128,
+    #[serde(flatten)]
+    event: &'a Event,
+}
+
+impl<W: Write + Send> EventSink for Transcript<W> {
+    fn event(&mut self, event: &Event) {
+        if self.error.is_some() || matches!(event, Event::Delta { .. }) {
+            return;
+        }
+        let line = Line {
+            ts_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
+            event,
+        };
+        let written = serde_json::to_writer(&mut self.out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .and_then(|()| self.out.flush());
+        if let Err(error) = written {
+            self.error = Some(error);
+        }
+    }
+}
+
+/// A recorded response, as read back from a transcript line.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RecordedResponse {
+    pub(crate) event: String,
+    #[serde(default)]
+    pub(crate) hash: Option<String>,
+    #[serde(default)]
+    pub(crate) response: Option<ChatResponse>,
+}
+
+/// The results of an outcome, as the progress shows them.
+pub fn results_line(results: &[Value]) -> String {
+    results
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

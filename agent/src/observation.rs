@@ -1,0 +1,95 @@
+//! What the model is told after an action: the outcome of the run in a few plain lines, and what
+//! the task has used so far.
+
+use watsmith_engine::{Outcome, Status, Value};
+use watsmith_preprocessor::Diagnostics;
+
+use crate::limits::{OBSERVATION_LOG_BYTES, OBSERVATION_RESULT_BYTES};
+
+/// What a task has used so far, shown with every observation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Spent {
+    /// Actions taken.
+    pub steps: usize,
+    /// Instructions run, all runs together.
+    pub fuel: u64,
+    /// HTTP requests, all runs together.
+    pub http_requests: u64,
+    /// AI calls made by programs, all runs together.
+    pub ai_calls: u64,
+    /// Model tokens, the agent's requests and programs' AI calls together.
+    pub tokens: u64,
+}
+
+impl Spent {
+    /// Adds a run's usage.
+    pub fn add_run(&mut self, outcome: &Outcome) {
+        self.fuel += outcome.fuel_used;
+        self.http_requests += u64::from(outcome.usage.http_requests);
+        self.ai_calls += u64::from(outcome.usage.ai_calls);
+        self.tokens += outcome.usage.ai_tokens;
+    }
+}
+
+/// The observation of a run.
+pub fn describe(outcome: &Outcome, spent: &Spent, max_steps: usize) -> String {
+    let mut text = match outcome.status {
+        Status::Ok => "status: ok\n".to_owned(),
+        Status::Error => format!(
+            "status: error: the program ended with status {} ({})\n",
+            outcome.code.0, outcome.code_name
+        ),
+        Status::Trap => {
+            let (kind, message) = outcome
+                .trap
+                .as_ref()
+                .map_or(("trap", ""), |t| (t.kind.name(), t.message.as_str()));
+            format!("status: trap: {kind}: {message}\n")
+        }
+        Status::Invalid => "status: invalid: the program does not compile\n".to_owned(),
+    };
+    if !outcome.diagnostics.is_empty() {
+        text.push_str(&Diagnostics::from(outcome.diagnostics.clone()).render());
+    }
+    if !outcome.results.is_empty() {
+        text.push_str("results:\n");
+        for result in &outcome.results {
+            text.push_str(&format!(
+                "  {}\n",
+                cut(&shown(result), OBSERVATION_RESULT_BYTES)
+            ));
+        }
+    }
+    if !outcome.logs.is_empty() {
+        text.push_str("logs:\n");
+        let logs = outcome.logs.join("\n");
+        for line in cut(&logs, OBSERVATION_LOG_BYTES).lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "used so far: {} of {max_steps} actions, {} instructions, {} HTTP requests, {} AI calls, {} model tokens\n",
+        spent.steps, spent.fuel, spent.http_requests, spent.ai_calls, spent.tokens
+    ));
+    text
+}
+
+/// A result as the model reads it: text as it is, bytes in hex, numbers as watsmith writes them.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Str(text) => format!("{text:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// `text` cut to at most `limit` bytes (at a character boundary), with a marker saying so.
+pub fn cut(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}[... {} more bytes cut]", &text[..end], text.len() - end)
+}

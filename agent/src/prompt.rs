@@ -1,0 +1,177 @@
+//! The system prompt, generated from what the session can really do: the dialect with worked
+//! examples, the host functions of every granted capability, the catalog, the response protocol
+//! and the limits. Its hash goes into every transcript, so a result can be traced to the exact
+//! prompt that produced it.
+
+use sha2::{Digest, Sha256};
+use watsmith_catalog::Catalog;
+use watsmith_engine::{Limits, Policy, Registry};
+
+use crate::limits::AgentLimits;
+
+/// How the model states its actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Native tool calling: `run_wat {body, args}` and `use_program {name, args}`.
+    Tools,
+    /// Text: a fenced ```wat block, an `@use name(args)` line, or a plain answer.
+    Text,
+}
+
+/// A system prompt and its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemPrompt {
+    /// The text.
+    pub text: String,
+    /// SHA-256 of the text, in hex.
+    pub hash: String,
+}
+
+/// What the model is told about the dialect. Every example in it is run by the tests.
+pub const DIALECT: &str = r#"## WAT-plus
+
+You write the BODY of one WebAssembly function in WebAssembly Text (folded `(i32.add (local.get $a) (i32.const 1))` or flat form), not a module: no `func`, no params, no imports. Additions:
+
+- Typed locals, declared anywhere: `(local $n i64)` `(local $x f64)` `(local $i i32)` `(local $s str)` `(local $b bytes)`. `str` and `bytes` are i32 pointers to `[u32 length][bytes]` in memory.
+- `(argv N $x)` loads argument N (from 0) into `$x`, converted to its type.
+- `(resv $x)` appends the value of `$x` to the results; every result is shown to you.
+- `(check $d (call $cap.fn ...))` stores the value of a host call that can fail in `$d`, or ends the run with its non-zero status. `(check (call ...))` for calls that return only a status.
+- `"text"` is a str pointer to a string literal.
+- Falling off the end is success; `(return (i32.const N))` ends the run with status N; `(call $core.log "text")` adds a log line.
+- Status codes: 0 SUCCESS, 1 ETRFM (type), 2 ENOMEM, 3 EACCESS (not allowed), 4 ENOENT (not found), 5 EBOUND (bounds), 6 EREMOTE (remote call failed), 7 EPARSE.
+
+Example: the number of primes below argument 0.
+
+```wat
+(local $n i64) (local $i i64) (local $d i64) (local $count i64) (local $prime i32)
+(argv 0 $n)
+(local.set $i (i64.const 2))
+(block $done
+  (loop $next
+    (br_if $done (i64.ge_s (local.get $i) (local.get $n)))
+    (local.set $prime (i32.const 1))
+    (local.set $d (i64.const 2))
+    (block $found
+      (loop $try
+        (br_if $found (i64.gt_s (i64.mul (local.get $d) (local.get $d)) (local.get $i)))
+        (if (i64.eqz (i64.rem_s (local.get $i) (local.get $d)))
+          (then (local.set $prime (i32.const 0)) (br $found)))
+        (local.set $d (i64.add (local.get $d) (i64.const 1)))
+        (br $try)))
+    (if (local.get $prime)
+      (then (local.set $count (i64.add (local.get $count) (i64.const 1)))))
+    (local.set $i (i64.add (local.get $i) (i64.const 1)))
+    (br $next)))
+(resv $count)
+```
+
+Example: text in, text out, with host functions that can fail.
+
+```wat
+(local $text str) (local $upper str) (local $n i64)
+(argv 0 $text)
+(check $upper (call $str.upper (local.get $text)))
+(check $upper (call $str.concat (local.get $upper) "!"))
+(local.set $n (i64.extend_i32_u (call $str.chars (local.get $text))))
+(resv $upper)
+(resv $n)
+```
+"#;
+
+/// The response protocol, as the model is told it.
+fn protocol_section(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Tools => {
+            "## How to act\n\n\
+             Use the tools. `run_wat` runs a WAT-plus body with arguments (numbers and strings, \
+             loaded with `argv`); `use_program` runs a catalog program by name with its \
+             arguments. One action at a time: after each you get an observation (the results, \
+             or the status, trap or error with its line and a hint). When you know the answer, \
+             reply with it in plain text and call no tool.\n"
+        }
+        Protocol::Text => {
+            "## How to act\n\n\
+             Each reply does exactly one of these:\n\
+             1. Runs a program: a fenced ```wat block holding the body. There are no arguments \
+             in this protocol: write the values into the body as constants or string literals.\n\
+             2. Calls a catalog program: a line `@use name(arg, ...)` with number and quoted \
+             string arguments, e.g. `@use gcd(12, 18)`.\n\
+             3. Answers: the answer in plain text, with no code block and no `@use` line.\n\
+             You may think briefly before the block. After each program or call you get an \
+             observation (the results, or the status, trap or error with its line and a hint); \
+             fix the program and try again when it fails.\n"
+        }
+    }
+}
+
+impl SystemPrompt {
+    /// The prompt for a session granted `policy` on an engine with `registry`, offering
+    /// `catalog`, under `limits` per run and `agent` per task.
+    pub fn build(
+        registry: &Registry,
+        policy: &Policy,
+        catalog: &Catalog,
+        limits: &Limits,
+        agent: &AgentLimits,
+        protocol: Protocol,
+    ) -> Self {
+        let mut text = String::from(
+            "You are the agent of watsmith. You solve the user's task by running small \
+             WebAssembly programs, which you write in WAT-plus, or ready programs from the \
+             catalog, and you read their results before you answer. Compute rather than guess: \
+             run a program for anything you would otherwise estimate.\n\n",
+        );
+        text.push_str(protocol_section(protocol));
+        text.push('\n');
+        text.push_str(DIALECT);
+        text.push_str("\n## Host functions you may call\n");
+        for capability in registry.iter().filter(|c| policy.grants(c.name())) {
+            text.push_str(&format!(
+                "\n### {}: {}\n",
+                capability.name(),
+                capability.description()
+            ));
+            for function in capability.functions() {
+                text.push_str(&format!(
+                    "- `{}`: {}\n",
+                    function.signature(),
+                    function.description
+                ));
+            }
+        }
+        let usable: Vec<_> = catalog
+            .programs()
+            .into_iter()
+            .filter(|p| p.front.capabilities.iter().all(|c| policy.grants(c)))
+            .collect();
+        if !usable.is_empty() {
+            text.push_str("\n## Catalog: ready programs, called with `@use name(args)`\n\n");
+            for program in usable {
+                let summary = program
+                    .front
+                    .description
+                    .split("; ")
+                    .next()
+                    .unwrap_or_default();
+                text.push_str(&format!("- `{}`: {summary}\n", program.front.signature()));
+            }
+        }
+        text.push_str(&format!(
+            "\n## Limits\n\nEach run: {} instructions, {} ms, {} MiB of memory. Each task: at \
+             most {} actions, {} retries of a program that does not compile.\n",
+            limits
+                .fuel
+                .map_or_else(|| "unlimited".to_owned(), |f| f.to_string()),
+            limits.timeout.as_millis(),
+            limits.memory_bytes >> 20,
+            agent.max_steps,
+            agent.max_retries,
+        ));
+        let hash = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self { text, hash }
+    }
+}

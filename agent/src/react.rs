@@ -1,0 +1,449 @@
+//! The ReAct loop: ask the model, read its action, run it, send the observation back, until the
+//! model answers or a limit ends the task.
+//!
+//! An action that does not compile (or a catalog call that does not fit the program) is sent
+//! back with its errors, located at the model's own lines, and a request to fix it, up to
+//! [`AgentLimits::max_retries`] times; a retry belongs to the same action. Traps and error
+//! statuses are observations like results: the model may act on them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use watsmith_catalog::Catalog;
+use watsmith_engine::{Engine, KvGrant, Limits, Outcome, Policy, Status};
+
+use crate::action::{self, Action};
+use crate::event::{Event, EventSink, request_hash};
+use crate::limits::{AgentLimits, DEFAULT_MAX_TOKENS};
+use crate::observation::{self, Spent};
+use crate::prompt::{Protocol, SystemPrompt};
+use crate::provider::{ChatRequest, Message, Provider, ToolCall};
+
+/// What is asked of the model besides the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    /// The model's name at the provider.
+    pub model: String,
+    /// How it states actions.
+    pub protocol: Protocol,
+    /// Most tokens per answer. Default [`DEFAULT_MAX_TOKENS`].
+    pub max_tokens: u32,
+    /// Sampling temperature; the provider's default if unset.
+    pub temperature: Option<f32>,
+    /// Stream answers (their text arrives as [`Event::Delta`]).
+    pub stream: bool,
+}
+
+impl ModelSettings {
+    /// Settings for `model` with `protocol` and the defaults.
+    pub fn new(model: impl Into<String>, protocol: Protocol) -> Self {
+        Self {
+            model: model.into(),
+            protocol,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            temperature: None,
+            stream: false,
+        }
+    }
+}
+
+/// The conversation of one session: its history and its kv namespace persist across tasks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Session {
+    /// The messages so far.
+    pub messages: Vec<Message>,
+    /// The kv namespace of the session's runs (when `kv` is granted).
+    pub kv_namespace: String,
+}
+
+impl Session {
+    /// A new session whose runs use the kv namespace `kv_namespace`.
+    pub fn new(kv_namespace: impl Into<String>) -> Self {
+        Self {
+            messages: Vec::new(),
+            kv_namespace: kv_namespace.into(),
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The model answered.
+    Answer(String),
+    /// The task stopped without an answer, for this reason.
+    Stopped(String),
+}
+
+/// The end of a task and what it used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finish {
+    /// How it ended.
+    pub ending: Ending,
+    /// What it used.
+    pub spent: Spent,
+}
+
+/// An agent: a model, an engine, a catalog, and what its programs may do.
+pub struct Agent {
+    provider: Arc<dyn Provider>,
+    engine: Arc<Engine>,
+    catalog: Arc<Catalog>,
+    policy: Policy,
+    limits: Limits,
+    agent_limits: AgentLimits,
+    settings: ModelSettings,
+    prompt: SystemPrompt,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("provider", &self.provider.name())
+            .field("settings", &self.settings)
+            .field("prompt_hash", &self.prompt.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts an [`Agent`] is made of.
+#[derive(Clone)]
+pub struct AgentParts {
+    /// The model's API.
+    pub provider: Arc<dyn Provider>,
+    /// The engine programs run on.
+    pub engine: Arc<Engine>,
+    /// The catalog `@use` calls.
+    pub catalog: Arc<Catalog>,
+    /// What programs may do.
+    pub policy: Policy,
+    /// Limits of each run.
+    pub limits: Limits,
+    /// Limits of each task.
+    pub agent_limits: AgentLimits,
+    /// What is asked of the model.
+    pub settings: ModelSettings,
+}
+
+impl std::fmt::Debug for AgentParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentParts")
+            .field("provider", &self.provider.name())
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .field("agent_limits", &self.agent_limits)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Agent {
+    /// An agent, with its system prompt generated from the engine's registry, the policy, the
+    /// catalog and the limits.
+    pub fn new(parts: AgentParts) -> Self {
+        let prompt = SystemPrompt::build(
+            parts.engine.registry(),
+            &parts.policy,
+            &parts.catalog,
+            &parts.limits,
+            &parts.agent_limits,
+            parts.settings.protocol,
+        );
+        Self {
+            provider: parts.provider,
+            engine: parts.engine,
+            catalog: parts.catalog,
+            policy: parts.policy,
+            limits: parts.limits,
+            agent_limits: parts.agent_limits,
+            settings: parts.settings,
+            prompt,
+        }
+    }
+
+    /// The system prompt.
+    pub fn prompt(&self) -> &SystemPrompt {
+        &self.prompt
+    }
+
+    /// Solves `task` in `session`, telling `sink` every event.
+    pub async fn run(&self, session: &mut Session, task: &str, sink: &mut dyn EventSink) -> Finish {
+        sink.event(&Event::Task {
+            task: task.to_owned(),
+            provider: self.provider.name().to_owned(),
+            model: self.settings.model.clone(),
+            protocol: self.settings.protocol,
+            prompt_hash: self.prompt.hash.clone(),
+        });
+        session.messages.push(Message::user(task));
+        let mut task = Task {
+            agent: self,
+            started: Instant::now(),
+            spent: Spent::default(),
+            step: 0,
+            retry: 0,
+        };
+        let ending = task.drive(session, sink).await;
+        let spent = task.spent;
+        sink.event(&match &ending {
+            Ending::Answer(answer) => Event::Final {
+                answer: answer.clone(),
+                spent,
+            },
+            Ending::Stopped(reason) => Event::Stopped {
+                reason: reason.clone(),
+                spent,
+            },
+        });
+        Finish { ending, spent }
+    }
+}
+
+/// One task in progress.
+struct Task<'a> {
+    agent: &'a Agent,
+    started: Instant,
+    spent: Spent,
+    /// The current action's number (1-based; 0 before the first).
+    step: usize,
+    /// The current action's retry (0 for its first try).
+    retry: usize,
+}
+
+/// What an answer of the model asks for.
+struct Turn {
+    action: Result<Action, String>,
+    /// The tool call to answer (tool protocol), and the others, which are not run.
+    call: Option<ToolCall>,
+    others: Vec<ToolCall>,
+}
+
+impl Task<'_> {
+    async fn drive(&mut self, session: &mut Session, sink: &mut dyn EventSink) -> Ending {
+        let limits = &self.agent.agent_limits;
+        loop {
+            let elapsed = self.started.elapsed();
+            if elapsed >= limits.wall_clock {
+                return Ending::Stopped(format!(
+                    "the task's time ran out ({} s)",
+                    limits.wall_clock.as_secs()
+                ));
+            }
+            if self.spent.tokens >= limits.token_budget {
+                return Ending::Stopped(format!(
+                    "the task's token budget ran out ({} of {} tokens)",
+                    self.spent.tokens, limits.token_budget
+                ));
+            }
+            let turn = match self.ask(session, sink, limits.wall_clock - elapsed).await {
+                Ok(turn) => turn,
+                Err(reason) => return Ending::Stopped(reason),
+            };
+            let action = match turn.action {
+                Ok(Action::Answer { text }) => return Ending::Answer(text),
+                Ok(action) => action,
+                Err(reason) => {
+                    sink.event(&Event::Unreadable {
+                        step: self.step + 1,
+                        reason: reason.clone(),
+                    });
+                    if self.retry >= limits.max_retries {
+                        return Ending::Stopped(format!(
+                            "the model's answer could not be read {} times: {reason}",
+                            self.retry + 1
+                        ));
+                    }
+                    self.retry += 1;
+                    let text = format!(
+                        "Your answer could not be read: {reason}. Reply with one action as the \
+                         protocol says (retry {} of {}).",
+                        self.retry, limits.max_retries
+                    );
+                    reply(session, &turn.call, &turn.others, text);
+                    continue;
+                }
+            };
+            if self.retry == 0 {
+                if self.step >= limits.max_steps {
+                    return Ending::Stopped(format!(
+                        "the task used its {} actions without an answer",
+                        limits.max_steps
+                    ));
+                }
+                self.step += 1;
+                self.spent.steps = self.step;
+            }
+            sink.event(&Event::Action {
+                step: self.step,
+                retry: self.retry,
+                action: action.clone(),
+            });
+            let (mut text, compiled) = match self.act(&action, session).await {
+                Ok(outcome) => {
+                    self.spent.add_run(&outcome);
+                    let text = observation::describe(&outcome, &self.spent, limits.max_steps);
+                    let compiled = outcome.status != Status::Invalid;
+                    sink.event(&Event::Outcome {
+                        step: self.step,
+                        retry: self.retry,
+                        outcome: Box::new(outcome),
+                    });
+                    (text, compiled)
+                }
+                Err(message) => (format!("status: invalid: {message}\n"), false),
+            };
+            if compiled {
+                self.retry = 0;
+            } else {
+                if self.retry >= limits.max_retries {
+                    return Ending::Stopped(format!(
+                        "action {} still did not compile after {} retries",
+                        self.step, limits.max_retries
+                    ));
+                }
+                self.retry += 1;
+                sink.event(&Event::Retry {
+                    step: self.step,
+                    retry: self.retry,
+                    errors: text.clone(),
+                });
+                text.push_str(&format!(
+                    "Fix it and send it again (retry {} of {}).\n",
+                    self.retry, limits.max_retries
+                ));
+            }
+            reply(session, &turn.call, &turn.others, text);
+        }
+    }
+
+    /// One request to the model and the action its answer holds.
+    async fn ask(
+        &mut self,
+        session: &mut Session,
+        sink: &mut dyn EventSink,
+        time_left: std::time::Duration,
+    ) -> Result<Turn, String> {
+        let agent = self.agent;
+        let settings = &agent.settings;
+        let request = ChatRequest {
+            model: settings.model.clone(),
+            system: agent.prompt.text.clone(),
+            messages: session.messages.clone(),
+            tools: match settings.protocol {
+                Protocol::Tools => action::tools(),
+                Protocol::Text => Vec::new(),
+            },
+            max_tokens: settings.max_tokens,
+            temperature: settings.temperature,
+            stream: settings.stream,
+        };
+        let hash = request_hash(&request);
+        let step = self.step + usize::from(self.retry == 0);
+        sink.event(&Event::Request {
+            step,
+            retry: self.retry,
+            hash: hash.clone(),
+            model: request.model.clone(),
+            messages: request.messages.len(),
+            max_tokens: request.max_tokens,
+            temperature: request.temperature,
+        });
+        let asked = Instant::now();
+        let response = {
+            let shared: Mutex<&mut dyn EventSink> = Mutex::new(&mut *sink);
+            let deltas = |text: &str| {
+                shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .event(&Event::Delta {
+                        text: text.to_owned(),
+                    });
+            };
+            tokio::time::timeout(time_left, agent.provider.chat(&request, &deltas)).await
+        };
+        let response = match response {
+            Err(_) => return Err("the task's time ran out waiting for the model".to_owned()),
+            Ok(Err(error)) => return Err(format!("the model gave no answer: {error}")),
+            Ok(Ok(response)) => response,
+        };
+        self.spent.tokens += response.usage.prompt_tokens + response.usage.completion_tokens;
+        sink.event(&Event::Response {
+            step,
+            retry: self.retry,
+            hash,
+            response: response.clone(),
+            latency_ms: u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        session.messages.push(Message::assistant(
+            response.text.clone(),
+            response.tool_calls.clone(),
+        ));
+        Ok(match settings.protocol {
+            Protocol::Tools => {
+                let mut calls = response.tool_calls.into_iter();
+                match calls.next() {
+                    None => Turn {
+                        action: Ok(Action::Answer {
+                            text: response.text.trim().to_owned(),
+                        }),
+                        call: None,
+                        others: Vec::new(),
+                    },
+                    Some(call) => Turn {
+                        action: action::parse_tool_call(&call),
+                        call: Some(call),
+                        others: calls.collect(),
+                    },
+                }
+            }
+            Protocol::Text => Turn {
+                action: action::parse_text(&response.text),
+                call: None,
+                others: Vec::new(),
+            },
+        })
+    }
+
+    /// Runs an action: a body, or a catalog program bound to its signature (a call that does
+    /// not fit the catalog is an error for the model, like a program that does not compile).
+    async fn act(&self, action: &Action, session: &Session) -> Result<Outcome, String> {
+        let agent = self.agent;
+        let policy = if agent.policy.grants("kv") {
+            agent
+                .policy
+                .clone()
+                .allow_with("kv", KvGrant::new(session.kv_namespace.clone()))
+        } else {
+            agent.policy.clone()
+        };
+        let (body, args) = match action {
+            Action::RunWat { body, args } => (body.as_str(), args.clone()),
+            Action::Use { name, args } => {
+                let (program, values) = action::bind(&agent.catalog, name, args)?;
+                (program.body.as_str(), values)
+            }
+            Action::Answer { .. } => return Err("an answer is not run".to_owned()),
+        };
+        Ok(agent
+            .engine
+            .exec_async(body, args, &policy, &agent.limits)
+            .await)
+    }
+}
+
+/// Sends the observation back: as the result of the tool call (and a note for each call that
+/// was not run), or as a user message in the text protocol.
+fn reply(session: &mut Session, call: &Option<ToolCall>, others: &[ToolCall], text: String) {
+    match call {
+        Some(call) => {
+            session.messages.push(Message::tool(call.id.clone(), text));
+            for other in others {
+                session.messages.push(Message::tool(
+                    other.id.clone(),
+                    "not run: one action at a time; call it again if you still need it",
+                ));
+            }
+        }
+        None => session.messages.push(Message::user(text)),
+    }
+}

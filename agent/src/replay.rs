@@ -1,0 +1,100 @@
+//! A provider that answers from a recorded transcript: each request is looked up by its hash
+//! ([`crate::event::request_hash`]), so a run can be reproduced with no network. A request the
+//! transcript does not hold means the run diverged from the recording (another prompt, another
+//! model, another catalog): that is an error naming the request, never a guess.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use crate::event::{RecordedResponse, request_hash};
+use crate::provider::{ChatFuture, ChatRequest, ChatResponse, Deltas, Provider, ProviderError};
+
+/// Answers recorded requests with their recorded responses.
+#[derive(Debug)]
+pub struct Replay {
+    /// Responses by request hash, in recorded order (the same request may recur).
+    responses: Mutex<HashMap<String, VecDeque<ChatResponse>>>,
+    recorded: usize,
+}
+
+/// A transcript that cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line} of the transcript: {message}")]
+pub struct ReplayError {
+    /// The line (1-based).
+    pub line: usize,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Replay {
+    /// The responses of a transcript's text (JSON lines, as [`crate::event::Transcript`]
+    /// writes them).
+    pub fn from_transcript(text: &str) -> Result<Self, ReplayError> {
+        let mut responses: HashMap<String, VecDeque<ChatResponse>> = HashMap::new();
+        let mut recorded = 0;
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let error = |message: String| ReplayError {
+                line: index + 1,
+                message,
+            };
+            let event: RecordedResponse =
+                serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
+            if event.event != "response" {
+                continue;
+            }
+            let (Some(hash), Some(response)) = (event.hash, event.response) else {
+                return Err(error(
+                    "a response event without `hash` or `response`".to_owned(),
+                ));
+            };
+            responses.entry(hash).or_default().push_back(response);
+            recorded += 1;
+        }
+        Ok(Self {
+            responses: Mutex::new(responses),
+            recorded,
+        })
+    }
+
+    /// Responses recorded.
+    pub fn len(&self) -> usize {
+        self.recorded
+    }
+
+    /// Whether the transcript recorded no response.
+    pub fn is_empty(&self) -> bool {
+        self.recorded == 0
+    }
+}
+
+impl Provider for Replay {
+    fn name(&self) -> &str {
+        "replay"
+    }
+
+    fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {
+        let hash = request_hash(request);
+        let found = self
+            .responses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&hash)
+            .and_then(VecDeque::pop_front);
+        Box::pin(async move {
+            let response = found.ok_or_else(|| {
+                ProviderError::Config(format!(
+                    "replay: the transcript holds no response to request {hash} (the run \
+                     diverged from the recording: another task, prompt, model or history)"
+                ))
+            })?;
+            if request.stream && !response.text.is_empty() {
+                deltas(&response.text);
+            }
+            Ok(response)
+        })
+    }
+}
