@@ -165,3 +165,24 @@ fn wasm_traps_have_their_own_kinds() {
         );
     }
 }
+
+#[test]
+fn trap_kinds_are_named_as_in_json() {
+    for kind in [
+        TrapKind::OutOfFuel,
+        TrapKind::Timeout,
+        TrapKind::MemoryLimit,
+        TrapKind::StackOverflow,
+        TrapKind::Unreachable,
+        TrapKind::IntegerDivideByZero,
+        TrapKind::IntegerOverflow,
+        TrapKind::InvalidConversion,
+        TrapKind::MemoryOutOfBounds,
+        TrapKind::OutputLimit,
+        TrapKind::HostBudget,
+        TrapKind::Host,
+        TrapKind::Other,
+    ] {
+        assert_eq!(serde_json::to_value(kind).expect("json"), kind.name());
+    }
+}
