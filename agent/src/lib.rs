@@ -7,11 +7,13 @@
 //! - [`observation`]: what the model is told after each action;
 //! - [`react`]: the loop, with retries of programs that do not compile and the task's limits;
 //! - [`event`]: the events of a task, and transcripts of them;
-//! - [`replay`]: a provider that answers from a transcript.
+//! - [`replay`]: a provider that answers from a transcript;
+//! - [`demo`]: the recorded sessions of `watsmith demo`.
 
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod demo;
 pub mod event;
 pub mod limits;
 pub mod observation;
