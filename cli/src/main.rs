@@ -9,10 +9,12 @@
     reason = "a command line prints"
 )]
 
+mod agent;
 mod catalog;
 mod config;
 mod exec;
 mod expand;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +89,9 @@ enum Command {
     Use(catalog::UseArgs),
     /// List the catalog's programs, or show one.
     Catalog(catalog::CatalogArgs),
+    /// Replay four recorded agent sessions through the real pipeline (no model needed): a
+    /// computation, a compile error fixed on retry, a catalog call, a trap recovered from.
+    Demo,
 }
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec::run(&args).into(),
         Command::Use(args) => catalog::run_use(&args).into(),
         Command::Catalog(args) => catalog::run_catalog(&args).into(),
+        Command::Demo => agent::run_demo().into(),
         Command::Capabilities => {
             emit(&watsmith_engine::Registry::builtin().reference());
             Exit::Ok.into()

@@ -802,3 +802,26 @@ mod catalog {
         assert!(text(&named.stderr).contains("cannot read the configuration file"));
     }
 }
+
+mod agent {
+    use super::*;
+
+    #[test]
+    fn demo_replays_its_sessions_through_the_pipeline_and_says_so() {
+        let out = watsmith(&["demo"], None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.matches("(a replay: ").count(), 4, "{stdout}");
+        for line in [
+            "outcome: ok: 9592 (",
+            "answer after 1 actions, ",
+            "sent back to the model:",
+            "undeclared local `$total`",
+            "action: @use gcd(1071, 462)",
+            "outcome: trap: integer_divide_by_zero",
+            "The average of the integers from 1 to 10 is 5.5.",
+        ] {
+            assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+        }
+    }
+}
