@@ -9,6 +9,7 @@
     reason = "a command line prints"
 )]
 
+mod bench;
 mod catalog;
 mod exec;
 mod expand;
@@ -86,6 +87,11 @@ enum Command {
     Use(catalog::UseArgs),
     /// List the catalog's programs, or show one.
     Catalog(catalog::CatalogArgs),
+    /// Measure this machine: catalog calls, fresh and cached bodies, spawning python3 and
+    /// /bin/true per call, and throughput on several threads; prints p50/p90/p99, calls per
+    /// second and the design's speed goals, met or not.
+    #[command(after_help = bench::BENCH_HELP)]
+    Bench(bench::BenchArgs),
 }
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
@@ -114,6 +120,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec::run(&args).into(),
         Command::Use(args) => catalog::run_use(&args).into(),
         Command::Catalog(args) => catalog::run_catalog(&args).into(),
+        Command::Bench(args) => bench::run(&args).into(),
         Command::Capabilities => {
             emit(&watsmith_engine::Registry::builtin().reference());
             Exit::Ok.into()
