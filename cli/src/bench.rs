@@ -293,32 +293,26 @@ impl<'a> Fixture<'a> {
         Ok(scenarios)
     }
 
-    /// Pre-linked `fib(20)` on one thread, then on `threads` at once, all on the shared engine.
+    /// Pre-linked `fib(20)` on one thread and on `threads` at once, all on the shared engine.
     fn throughput(&self, threads: usize, calls: usize) -> Result<Throughput, BenchError> {
-        let runs = [1, threads]
-            .into_iter()
-            .map(|threads| {
-                eprintln!("bench: throughput, {} x {calls}", threads_word(threads));
-                measure::threads(
-                    threads,
-                    calls,
-                    || self.fib(),
-                    outcome_is(vec![Value::I64(FIB_RESULT)], None),
-                )
-                .map_err(|problem| BenchError::Failed {
-                    scenario: "throughput",
-                    problem,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let scaling = match runs.as_slice() {
-            [one, .., many] => many.summary.calls_per_sec / one.summary.calls_per_sec,
-            _ => 1.0,
-        };
+        eprintln!(
+            "bench: throughput, 1 thread and {} x {calls}",
+            threads_word(threads)
+        );
+        let [one, many] = measure::throughput(
+            threads,
+            calls,
+            || self.fib(),
+            outcome_is(vec![Value::I64(FIB_RESULT)], None),
+        )
+        .map_err(|problem| BenchError::Failed {
+            scenario: "throughput",
+            problem,
+        })?;
         Ok(Throughput {
             calls_per_thread: calls,
-            runs,
-            scaling,
+            scaling: many.summary.calls_per_sec / one.summary.calls_per_sec,
+            runs: vec![one, many],
         })
     }
 }

@@ -27,7 +27,7 @@ pub(crate) struct Summary {
     /// Mean latency.
     pub(crate) mean_ns: u64,
     /// Calls per second: one over the mean for a single caller, calls over the wall time for
-    /// threads (see [`threads`]).
+    /// threads (see [`throughput`]).
     pub(crate) calls_per_sec: f64,
 }
 
@@ -100,44 +100,85 @@ pub(crate) fn timed<R>(
         .ok_or_else(|| "no calls to time (ask for at least one)".to_owned())
 }
 
+/// Rounds that the one-thread and the many-thread throughput runs alternate in: on a machine
+/// whose speed drifts from one second to the next, two runs one after the other would compare
+/// the drift as much as the threads.
+pub(crate) const THROUGHPUT_ROUNDS: usize = 5;
+
 /// A throughput run: `threads` callers at once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct ThreadRun {
     /// Callers running at once.
     pub(crate) threads: usize,
-    /// Wall time from the moment all callers were released until the last one finished.
+    /// Wall time of its rounds, each from the moment all callers were released until the last
+    /// one finished.
     pub(crate) elapsed_ns: u64,
     /// Latencies of every call of every thread; `calls_per_sec` is all calls over the wall time.
     #[serde(flatten)]
     pub(crate) summary: Summary,
 }
 
-/// Runs `call` on `threads` threads at once, `calls` times each (after a warm-up on each
-/// thread), checking every result. The clock runs from the moment every thread is warm and
-/// released together until the last one ends.
-pub(crate) fn threads<R>(
+/// Calls per second of `call` on one thread and on `threads` threads at once, `calls` times per
+/// thread, every result checked. The two alternate in rounds (in turn first), so that a slow
+/// spell of the machine falls on both.
+pub(crate) fn throughput<R>(
     threads: usize,
     calls: usize,
     call: impl Fn() -> R + Sync,
     check: impl Fn(&R) -> Result<(), String> + Sync,
-) -> Result<ThreadRun, String> {
+) -> Result<[ThreadRun; 2], String> {
+    let rounds = THROUGHPUT_ROUNDS.min(calls);
+    let mut pooled = [
+        (1, Vec::new(), Duration::ZERO),
+        (threads, Vec::new(), Duration::ZERO),
+    ];
+    for round in 0..rounds {
+        // An equal share of the calls; the remainder goes to the first rounds.
+        let share = calls / rounds + usize::from(round < calls % rounds);
+        for index in [round % 2, 1 - round % 2] {
+            let (count, samples, elapsed) = &mut pooled[index];
+            let (mut more, took) = concurrent(*count, share, &call, &check)?;
+            samples.append(&mut more);
+            *elapsed += took;
+        }
+    }
+    let [one, many] = pooled.map(|(threads, samples, elapsed)| {
+        Summary::of(samples).map(|mut summary| {
+            summary.calls_per_sec = per_second(summary.calls, elapsed);
+            ThreadRun {
+                threads,
+                elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+                summary,
+            }
+        })
+    });
+    let none = || "no calls to time (ask for at least one)".to_owned();
+    Ok([one.ok_or_else(none)?, many.ok_or_else(none)?])
+}
+
+/// Runs `call` on `threads` threads at once, `calls` times each (after a warm-up on each
+/// thread), checking every result. The clock runs from the moment every thread is warm and
+/// released together until the last one ends. Gives every call's latency and the wall time.
+fn concurrent<R>(
+    threads: usize,
+    calls: usize,
+    call: &(impl Fn() -> R + Sync),
+    check: &(impl Fn(&R) -> Result<(), String> + Sync),
+) -> Result<(Vec<u64>, Duration), String> {
     let warm = Barrier::new(threads + 1);
-    let (samples, elapsed) = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 // `spawn` panics only when the OS cannot create a thread; `threads` is bounded
                 // by the engine's pool slots, so that is a machine out of resources.
                 scope.spawn(|| {
                     let mut call = || call();
-                    let warmed = sample(
-                        (calls / WARMUP_DIVISOR).clamp(1, WARMUP_MAX),
-                        &mut call,
-                        &check,
-                    );
+                    let warmup = (calls / WARMUP_DIVISOR).clamp(1, WARMUP_MAX);
+                    let warmed = sample(warmup, &mut call, check);
                     // Reach the barrier even after a failed warm-up, or the others wait forever.
                     warm.wait();
                     warmed?;
-                    sample(calls, &mut call, &check)
+                    sample(calls, &mut call, check)
                 })
             })
             .collect();
@@ -159,14 +200,6 @@ pub(crate) fn threads<R>(
             Some(message) => Err(message),
             None => Ok((samples, elapsed)),
         }
-    })?;
-    let mut summary =
-        Summary::of(samples).ok_or_else(|| "no calls to time (ask for at least one)".to_owned())?;
-    summary.calls_per_sec = per_second(summary.calls, elapsed);
-    Ok(ThreadRun {
-        threads,
-        elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
-        summary,
     })
 }
 
@@ -244,17 +277,22 @@ mod tests {
     }
 
     #[test]
-    fn threads_time_every_call_of_every_thread() {
-        let run = threads(
+    fn throughput_times_every_call_of_every_thread_over_the_rounds() {
+        // 7 calls per thread in 5 rounds: 2, 2, 1, 1, 1.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let [one, three] = throughput(
             3,
             7,
-            || 1,
-            |&one| if one == 1 { Ok(()) } else { Err(String::new()) },
+            || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            |_| Ok(()),
         )
         .expect("runs");
-        assert_eq!(run.threads, 3);
-        assert_eq!(run.summary.calls, 21);
-        let failed = threads(2, 5, || 0, |_| Err("wrong".to_owned()));
+        assert_eq!((one.threads, one.summary.calls), (1, 7));
+        assert_eq!((three.threads, three.summary.calls), (3, 21));
+        // Timed calls and the warm-up of each thread in each round (one call, as 2 / 10 < 1).
+        let warmups = 5 + 3 * 5;
+        assert_eq!(calls.into_inner(), 7 + 21 + warmups);
+        let failed = throughput(2, 5, || 0, |_| Err("wrong".to_owned()));
         assert_eq!(failed, Err("wrong".to_owned()));
     }
 }

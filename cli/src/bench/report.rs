@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::machine::{Interpreter, Machine};
-use super::measure::{Summary, ThreadRun};
+use super::measure::{Summary, THROUGHPUT_ROUNDS, ThreadRun};
 use super::{
     CATALOG_FIB, FRESH_BODY, GOAL_CATALOG_P50_NS, GOAL_FRESH_P50_NS, GOAL_SCALING_EFFICIENCY,
     GOAL_VS_PYTHON, GOAL_VS_TRUE, PYTHON_SPAWN, TRUE_SPAWN,
@@ -221,11 +221,14 @@ pub(crate) fn render(report: &Report) -> String {
         .collect();
     text.push_str(&notes.concat());
     let throughput = &report.throughput;
+    let threads = throughput.runs.last().map_or(1, |run| run.threads);
     text.push_str(&format!(
-        "throughput: pre-linked {CATALOG_FIB} on one shared engine, {} calls per thread; calls/s \
-         is all calls over the wall time; {} threads give {:.2}× one thread\n\ngoals:\n",
+        "throughput: pre-linked {CATALOG_FIB} on one shared engine, {} calls per thread in {} \
+         rounds alternating 1 thread and {threads}; calls/s is all calls over the wall time; {} \
+         give {:.2}× one thread\n\ngoals:\n",
         count(throughput.calls_per_thread as f64),
-        throughput.runs.last().map_or(1, |run| run.threads),
+        THROUGHPUT_ROUNDS.min(throughput.calls_per_thread),
+        super::threads_word(threads),
         throughput.scaling
     ));
     for goal in &report.goals {
