@@ -10,6 +10,7 @@
 )]
 
 mod agent;
+mod bench;
 mod catalog;
 mod config;
 mod exec;
@@ -92,6 +93,11 @@ enum Command {
     /// Replay four recorded agent sessions through the real pipeline (no model needed): a
     /// computation, a compile error fixed on retry, a catalog call, a trap recovered from.
     Demo,
+    /// Measure this machine: catalog calls, fresh and cached bodies, spawning python3 and
+    /// /bin/true per call, and throughput on several threads; prints p50/p90/p99, calls per
+    /// second and the design's speed goals, met or not.
+    #[command(after_help = bench::BENCH_HELP)]
+    Bench(bench::BenchArgs),
 }
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
@@ -121,6 +127,7 @@ fn main() -> ExitCode {
         Command::Use(args) => catalog::run_use(&args).into(),
         Command::Catalog(args) => catalog::run_catalog(&args).into(),
         Command::Demo => agent::run_demo().into(),
+        Command::Bench(args) => bench::run(&args).into(),
         Command::Capabilities => {
             emit(&watsmith_engine::Registry::builtin().reference());
             Exit::Ok.into()
