@@ -170,16 +170,19 @@ pub enum ProviderError {
         body: String,
     },
     /// Too many requests (429), after the retries.
-    #[error("rate limited by the provider{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
+    #[error("rate limited by the provider{}: {body}", retry_after.map(|d| format!(" (retry after {d:?})")).unwrap_or_default())]
     RateLimited {
         /// What the provider asked to wait, if it said.
         retry_after: Option<Duration>,
+        /// The body of the answer (truncated): a rate limit and a spent quota are both 429s, and
+        /// only the body tells them apart.
+        body: String,
     },
     /// The answer is not in the provider's format.
     #[error("cannot decode the provider's answer: {0}")]
     Decode(String),
     /// No answer within the request timeout.
-    #[error("no answer within {} s", .0.as_secs())]
+    #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The caller cancelled the request.
     #[error("cancelled")]
