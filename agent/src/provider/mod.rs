@@ -5,12 +5,55 @@
 //! [`ChatResponse`] (text, tool calls, token usage, why it stopped). Streaming is how every client
 //! reads its answer when [`ChatRequest::stream`] is set: each text delta is passed to the caller's
 //! [`Deltas`] as it arrives, and the response is the whole answer put together.
+//!
+//! The clients: [`OpenAi`] (Chat Completions, and every server that copies it), [`Anthropic`]
+//! (Messages) and [`Ollama`] (its native chat), each over one `reqwest` client, with retries
+//! ([`RetryPolicy`]), a timeout and cancellation ([`ClientOptions`]). [`connect`] builds the one a
+//! [`ProviderConfig`] names.
+//!
+//! ```no_run
+//! use watsmith_agent::{ApiKey, ChatRequest, Message, ProviderConfig, ProviderKind, connect};
+//!
+//! # async fn example() -> Result<(), watsmith_agent::ProviderError> {
+//! let mut config = ProviderConfig::new(ProviderKind::Anthropic, "claude-sonnet-4-5");
+//! config.api_key = Some(ApiKey::new("sk-ant-...")); // the binary reads it from the environment
+//! let provider = connect(&config)?;
+//! let request = ChatRequest {
+//!     model: config.model.clone(),
+//!     system: "You write WebAssembly.".into(),
+//!     messages: vec![Message::user("What is 6 * 7?")],
+//!     tools: Vec::new(),
+//!     max_tokens: 512,
+//!     temperature: None,
+//!     stream: true,
+//! };
+//! let shown = std::sync::Mutex::new(String::new());
+//! let response = provider
+//!     .chat(&request, &|delta| shown.lock().expect("not poisoned").push_str(delta))
+//!     .await?;
+//! assert_eq!(response.text, *shown.lock().expect("not poisoned"));
+//! # Ok(())
+//! # }
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+mod anthropic;
+mod config;
+mod http;
+mod ollama;
+mod openai;
+mod retry;
+
+pub use anthropic::Anthropic;
+pub use config::{ApiKey, ClientOptions, ProviderConfig, ProviderKind, connect};
+pub use ollama::Ollama;
+pub use openai::OpenAi;
+pub use retry::RetryPolicy;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
