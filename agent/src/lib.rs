@@ -8,11 +8,13 @@
 //! - [`react`]: the loop, with retries of programs that do not compile and the task's limits;
 //! - [`event`]: the events of a task, and transcripts of them;
 //! - [`replay`]: a provider that answers from a transcript;
-//! - [`demo`]: the recorded sessions of `watsmith demo`.
+//! - [`demo`]: the recorded sessions of `watsmith demo`;
+//! - [`defaults`]: every default and limit, in one place.
 
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod defaults;
 pub mod demo;
 pub mod event;
 pub mod limits;
@@ -28,8 +30,9 @@ pub use crate::limits::AgentLimits;
 pub use crate::observation::Spent;
 pub use crate::prompt::{Protocol, SystemPrompt};
 pub use crate::provider::{
-    ChatFuture, ChatRequest, ChatResponse, Deltas, Message, Provider, ProviderError, Role,
-    StopReason, TokenUsage, ToolCall, ToolSpec,
+    Anthropic, ApiKey, ChatFuture, ChatRequest, ChatResponse, ClientOptions, Deltas, Message,
+    Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderKind, RetryPolicy, Role,
+    StopReason, TokenUsage, ToolCall, ToolSpec, connect,
 };
 pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session};
 pub use crate::replay::{Replay, ReplayError};

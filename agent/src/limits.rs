@@ -1,21 +1,10 @@
-//! The agent's limits and defaults, in one place.
+//! How far one task may go (the defaults are in [`crate::defaults`]).
 
 use std::time::Duration;
 
-/// Actions (programs run, catalog calls) per task, by default.
-pub const DEFAULT_MAX_STEPS: usize = 8;
-/// Retries of an action that does not compile, by default.
-pub const DEFAULT_MAX_RETRIES: usize = 2;
-/// Tokens (prompt and answer, all requests of a task), by default.
-pub const DEFAULT_TOKEN_BUDGET: u64 = 200_000;
-/// Wall-clock time of a task, model latency included, by default.
-pub const DEFAULT_WALL_CLOCK: Duration = Duration::from_secs(300);
-/// Most tokens of one answer of the model, by default.
-pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-/// Bytes of a run's logs shown in an observation; the rest is cut with a marker.
-pub const OBSERVATION_LOG_BYTES: usize = 2048;
-/// Bytes of one result shown in an observation; the rest is cut with a marker.
-pub const OBSERVATION_RESULT_BYTES: usize = 4096;
+use crate::defaults::{
+    DEFAULT_MAX_RETRIES, DEFAULT_MAX_STEPS, DEFAULT_TOKEN_BUDGET, DEFAULT_WALL_CLOCK,
+};
 
 /// How far one task may go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use watsmith_engine::{Outcome, Status, Value};
 use watsmith_preprocessor::Diagnostics;
 
-use crate::limits::{OBSERVATION_LOG_BYTES, OBSERVATION_RESULT_BYTES};
+use crate::defaults::{OBSERVATION_LOG_BYTES, OBSERVATION_RESULT_BYTES};
 
 /// What a task has used so far, shown with every observation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -14,7 +14,8 @@ use watsmith_engine::{Engine, KvGrant, Limits, Outcome, Policy, Status};
 
 use crate::action::{self, Action};
 use crate::event::{Event, EventSink, request_hash};
-use crate::limits::{AgentLimits, DEFAULT_MAX_TOKENS};
+use crate::defaults::DEFAULT_MAX_TOKENS;
+use crate::limits::AgentLimits;
 use crate::observation::{self, Spent};
 use crate::prompt::{Protocol, SystemPrompt};
 use crate::provider::{ChatRequest, Message, Provider, ToolCall};

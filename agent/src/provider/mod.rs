@@ -5,12 +5,55 @@
 //! [`ChatResponse`] (text, tool calls, token usage, why it stopped). Streaming is how every client
 //! reads its answer when [`ChatRequest::stream`] is set: each text delta is passed to the caller's
 //! [`Deltas`] as it arrives, and the response is the whole answer put together.
+//!
+//! The clients: [`OpenAi`] (Chat Completions, and every server that copies it), [`Anthropic`]
+//! (Messages) and [`Ollama`] (its native chat), each over one `reqwest` client, with retries
+//! ([`RetryPolicy`]), a timeout and cancellation ([`ClientOptions`]). [`connect`] builds the one a
+//! [`ProviderConfig`] names.
+//!
+//! ```no_run
+//! use watsmith_agent::{ApiKey, ChatRequest, Message, ProviderConfig, ProviderKind, connect};
+//!
+//! # async fn example() -> Result<(), watsmith_agent::ProviderError> {
+//! let mut config = ProviderConfig::new(ProviderKind::Anthropic, "claude-sonnet-4-5");
+//! config.api_key = Some(ApiKey::new("sk-ant-...")); // the binary reads it from the environment
+//! let provider = connect(&config)?;
+//! let request = ChatRequest {
+//!     model: config.model.clone(),
+//!     system: "You write WebAssembly.".into(),
+//!     messages: vec![Message::user("What is 6 * 7?")],
+//!     tools: Vec::new(),
+//!     max_tokens: 512,
+//!     temperature: None,
+//!     stream: true,
+//! };
+//! let shown = std::sync::Mutex::new(String::new());
+//! let response = provider
+//!     .chat(&request, &|delta| shown.lock().expect("not poisoned").push_str(delta))
+//!     .await?;
+//! assert_eq!(response.text, *shown.lock().expect("not poisoned"));
+//! # Ok(())
+//! # }
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+mod anthropic;
+mod config;
+mod http;
+mod ollama;
+mod openai;
+mod retry;
+
+pub use anthropic::Anthropic;
+pub use config::{ApiKey, ClientOptions, ProviderConfig, ProviderKind, connect};
+pub use ollama::Ollama;
+pub use openai::OpenAi;
+pub use retry::RetryPolicy;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,16 +213,19 @@ pub enum ProviderError {
         body: String,
     },
     /// Too many requests (429), after the retries.
-    #[error("rate limited by the provider{}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default())]
+    #[error("rate limited by the provider{}: {body}", retry_after.map(|d| format!(" (retry after {d:?})")).unwrap_or_default())]
     RateLimited {
         /// What the provider asked to wait, if it said.
         retry_after: Option<Duration>,
+        /// The body of the answer (truncated): a rate limit and a spent quota are both 429s, and
+        /// only the body tells them apart.
+        body: String,
     },
     /// The answer is not in the provider's format.
     #[error("cannot decode the provider's answer: {0}")]
     Decode(String),
     /// No answer within the request timeout.
-    #[error("no answer within {} s", .0.as_secs())]
+    #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The caller cancelled the request.
     #[error("cancelled")]

@@ -1,0 +1,499 @@
+//! Anthropic's Messages (`POST {base_url}/v1/messages`, `x-api-key`,
+//! `anthropic-version: 2023-06-01`).
+//!
+//! - The system prompt is the top-level `system`; messages are `user` and `assistant` turns of
+//!   content blocks: `text`, `tool_use` (an assistant's call, with its `input` object) and
+//!   `tool_result` (the answer to a call, with its `tool_use_id`). Tool results go in a user turn,
+//!   before any text, and consecutive tool and user messages are one turn.
+//! - The usage is `input_tokens` (plus the prompt tokens read from or written to the cache) and
+//!   `output_tokens`; the reason is `stop_reason` (`end_turn`, `max_tokens`, `tool_use`,
+//!   `stop_sequence`, and others kept by name).
+//! - A streamed answer is server-sent events: `message_start` (the input usage),
+//!   `content_block_start` and `content_block_delta` (`text_delta`, and `input_json_delta` whose
+//!   `partial_json` pieces join into a call's input), `message_delta` (the stop reason and output
+//!   usage), `message_stop`, `ping`, and `error`. A stream that ends before `message_stop` was
+//!   cut. An `error` event is an error status: the one Anthropic documents for its type
+//!   (`overloaded_error` is 529), so that it is retried like one when nothing was handed on.
+
+use std::collections::BTreeMap;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::config::ClientOptions;
+use super::http::{self, Http, Streamed};
+use super::retry::Failure;
+use super::{
+    ChatFuture, ChatRequest, ChatResponse, Deltas, Message, Provider, ProviderError, Role,
+    StopReason, TokenUsage, ToolCall,
+};
+use crate::defaults;
+
+/// A client of Anthropic's Messages API.
+#[derive(Debug)]
+pub struct Anthropic {
+    http: Http,
+    headers: HeaderMap,
+}
+
+impl Anthropic {
+    /// The client of the API at `options.base_url` (Anthropic's is
+    /// [`ANTHROPIC_BASE_URL`](crate::defaults::ANTHROPIC_BASE_URL)), with the key in `x-api-key`
+    /// if one is set.
+    pub fn new(options: ClientOptions) -> Result<Self, ProviderError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(defaults::ANTHROPIC_VERSION),
+        );
+        if let Some(key) = &options.api_key {
+            let (name, value) = http::secret_header(HeaderName::from_static("x-api-key"), "", key)?;
+            headers.insert(name, value);
+        }
+        Ok(Self {
+            http: Http::new(&options)?,
+            headers,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        request: &ChatRequest,
+        body: &Value,
+        deltas: Deltas<'_>,
+    ) -> Result<ChatResponse, Failure> {
+        let response = self
+            .http
+            .post("/v1/messages", self.headers.clone(), body)
+            .await?;
+        if request.stream {
+            read_stream(self.http.events(response), deltas).await
+        } else {
+            let message: Answer = self.http.json(response).await?;
+            Ok(message.into_response())
+        }
+    }
+}
+
+impl Provider for Anthropic {
+    fn name(&self) -> &str {
+        "anthropic"
+    }
+
+    fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {
+        Box::pin(async move {
+            let body = request_body(request);
+            self.http
+                .chat(|| self.attempt(request, &body, deltas))
+                .await
+        })
+    }
+}
+
+/// The JSON body of `request`.
+fn request_body(request: &ChatRequest) -> Value {
+    let mut body = json!({
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "messages": turns(&request.messages),
+        "stream": request.stream,
+    });
+    if !request.system.is_empty() {
+        body["system"] = json!(request.system);
+    }
+    if let Some(temperature) = request.temperature {
+        body["temperature"] = json!(temperature);
+    }
+    if !request.tools.is_empty() {
+        body["tools"] = request
+            .tools
+            .iter()
+            .map(|tool| {
+                json!({
+                    "name": tool.name,
+                    "description": tool.description,
+                    "input_schema": tool.parameters,
+                })
+            })
+            .collect();
+    }
+    body
+}
+
+/// The messages as turns of content blocks; tool results join the user turn they belong to.
+fn turns(messages: &[Message]) -> Vec<Value> {
+    let mut turns: Vec<(&str, Vec<Value>)> = Vec::new();
+    for message in messages {
+        let (role, blocks) = match message.role {
+            Role::User => ("user", text_block(&message.content).into_iter().collect()),
+            Role::Tool => (
+                "user",
+                vec![json!({
+                    "type": "tool_result",
+                    "tool_use_id": message.tool_call_id,
+                    "content": message.content,
+                })],
+            ),
+            Role::Assistant => {
+                let mut blocks: Vec<Value> = text_block(&message.content).into_iter().collect();
+                blocks.extend(message.tool_calls.iter().map(|call| {
+                    json!({
+                        "type": "tool_use",
+                        "id": call.id,
+                        "name": call.name,
+                        "input": call.arguments,
+                    })
+                }));
+                ("assistant", blocks)
+            }
+        };
+        match turns.last_mut() {
+            Some((last, content)) if *last == role => content.extend(blocks),
+            _ => turns.push((role, blocks)),
+        }
+    }
+    turns
+        .into_iter()
+        .map(|(role, content)| json!({ "role": role, "content": content }))
+        .collect()
+}
+
+/// A text block, unless the text is empty (the API refuses empty text blocks).
+fn text_block(text: &str) -> Option<Value> {
+    (!text.is_empty()).then(|| json!({ "type": "text", "text": text }))
+}
+
+/// The stop reason a `stop_reason` stands for.
+fn stop_reason(reason: Option<&str>) -> StopReason {
+    match reason {
+        Some("end_turn") | None => StopReason::EndTurn,
+        Some("max_tokens") => StopReason::MaxTokens,
+        Some("tool_use") => StopReason::ToolUse,
+        Some("stop_sequence") => StopReason::StopSequence,
+        Some(other) => StopReason::Other(other.to_owned()),
+    }
+}
+
+/// Token counts, as the API names them.
+#[derive(Debug, Default, Deserialize)]
+struct Usage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// The prompt tokens, cached ones included, if the usage counts them.
+    fn prompt_tokens(&self) -> Option<u64> {
+        self.input_tokens.map(|input| {
+            input
+                + self.cache_creation_input_tokens.unwrap_or(0)
+                + self.cache_read_input_tokens.unwrap_or(0)
+        })
+    }
+}
+
+/// A content block of an answer.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Text {
+        #[serde(default)]
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Value,
+    },
+    /// Thinking and other blocks, which are not part of the answer's text.
+    #[serde(other)]
+    Other,
+}
+
+/// An answer that is not streamed.
+#[derive(Debug, Deserialize)]
+struct Answer {
+    content: Vec<Block>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Usage,
+}
+
+impl Answer {
+    fn into_response(self) -> ChatResponse {
+        let mut text = String::new();
+        let mut tool_calls = Vec::new();
+        for block in self.content {
+            match block {
+                Block::Text { text: piece } => text.push_str(&piece),
+                Block::ToolUse { id, name, input } => tool_calls.push(ToolCall {
+                    id,
+                    name,
+                    arguments: object_or_empty(input),
+                }),
+                Block::Other => {}
+            }
+        }
+        ChatResponse {
+            text,
+            tool_calls,
+            usage: TokenUsage {
+                prompt_tokens: self.usage.prompt_tokens().unwrap_or(0),
+                completion_tokens: self.usage.output_tokens.unwrap_or(0),
+            },
+            stop_reason: stop_reason(self.stop_reason.as_deref()),
+        }
+    }
+}
+
+/// A call's input; `{}` if the API left it out.
+fn object_or_empty(input: Value) -> Value {
+    if input.is_null() { json!({}) } else { input }
+}
+
+/// One event of a streamed answer.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Event {
+    MessageStart {
+        message: StartedMessage,
+    },
+    ContentBlockStart {
+        index: usize,
+        content_block: Block,
+    },
+    ContentBlockDelta {
+        index: usize,
+        delta: BlockDelta,
+    },
+    MessageDelta {
+        delta: MessageDelta,
+        #[serde(default)]
+        usage: Usage,
+    },
+    MessageStop,
+    Error {
+        error: Value,
+    },
+    /// `ping`, `content_block_stop` and events added later.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct StartedMessage {
+    #[serde(default)]
+    usage: Usage,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockDelta {
+    TextDelta {
+        text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
+    /// Thinking and signature deltas.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageDelta {
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+/// A tool call being put together from its pieces.
+#[derive(Debug)]
+struct PartialCall {
+    id: String,
+    name: String,
+    input: String,
+}
+
+/// A streamed answer being put together, event by event.
+struct Assembly<'a> {
+    text: Streamed<'a>,
+    /// Tool calls by the index of their content block.
+    calls: BTreeMap<usize, PartialCall>,
+    usage: TokenUsage,
+    reason: Option<String>,
+}
+
+impl Assembly<'_> {
+    /// Takes in one event; `Ok(true)` once the answer is complete.
+    fn apply(&mut self, event: Event) -> Result<bool, ProviderError> {
+        match event {
+            Event::MessageStart { message } => {
+                self.usage.prompt_tokens = message.usage.prompt_tokens().unwrap_or(0);
+                self.usage.completion_tokens = message.usage.output_tokens.unwrap_or(0);
+            }
+            Event::ContentBlockStart {
+                index,
+                content_block,
+            } => match content_block {
+                Block::Text { text } => self.text.push(&text),
+                Block::ToolUse { id, name, .. } => {
+                    let input = String::new();
+                    self.calls.insert(index, PartialCall { id, name, input });
+                }
+                Block::Other => {}
+            },
+            Event::ContentBlockDelta { index, delta } => match delta {
+                BlockDelta::TextDelta { text } => self.text.push(&text),
+                BlockDelta::InputJsonDelta { partial_json } => {
+                    if let Some(call) = self.calls.get_mut(&index) {
+                        call.input.push_str(&partial_json);
+                    }
+                }
+                BlockDelta::Other => {}
+            },
+            Event::MessageDelta { delta, usage } => {
+                if let Some(prompt) = usage.prompt_tokens() {
+                    self.usage.prompt_tokens = prompt;
+                }
+                if let Some(output) = usage.output_tokens {
+                    self.usage.completion_tokens = output;
+                }
+                if delta.stop_reason.is_some() {
+                    self.reason = delta.stop_reason;
+                }
+            }
+            Event::MessageStop => return Ok(true),
+            Event::Error { error } => return Err(stream_error(&error)),
+            Event::Other => {}
+        }
+        Ok(false)
+    }
+
+    fn into_response(self) -> ChatResponse {
+        ChatResponse {
+            text: self.text.into_text(),
+            tool_calls: self
+                .calls
+                .into_values()
+                .map(|call| ToolCall {
+                    id: call.id,
+                    name: call.name,
+                    arguments: http::arguments(&call.input),
+                })
+                .collect(),
+            usage: self.usage,
+            stop_reason: stop_reason(self.reason.as_deref()),
+        }
+    }
+}
+
+/// Reads a streamed answer to its end.
+async fn read_stream(
+    mut events: http::Events,
+    deltas: Deltas<'_>,
+) -> Result<ChatResponse, Failure> {
+    let mut answer = Assembly {
+        text: Streamed::new(deltas),
+        calls: BTreeMap::new(),
+        usage: TokenUsage::default(),
+        reason: None,
+    };
+    loop {
+        let event = match events.next().await {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                return Err(answer.text.fail(ProviderError::Transport(
+                    "the answer was cut: the stream ended before message_stop".into(),
+                )));
+            }
+            Err(error) => return Err(answer.text.fail(error)),
+        };
+        if event.data.trim().is_empty() {
+            continue;
+        }
+        let complete = http::decode::<Event>(&event.data).and_then(|e| answer.apply(e));
+        match complete {
+            Ok(true) => return Ok(answer.into_response()),
+            Ok(false) => {}
+            Err(error) => return Err(answer.text.fail(error)),
+        }
+    }
+}
+
+/// An `error` event as the error status Anthropic documents for its type.
+fn stream_error(error: &Value) -> ProviderError {
+    let body = http::truncate(&json!({ "type": "error", "error": error }).to_string());
+    let status = match error.get("type").and_then(Value::as_str) {
+        Some("invalid_request_error") => 400,
+        Some("authentication_error") => 401,
+        Some("permission_error") => 403,
+        Some("not_found_error") => 404,
+        Some("request_too_large") => 413,
+        Some("rate_limit_error") => {
+            return ProviderError::RateLimited {
+                retry_after: None,
+                body,
+            };
+        }
+        Some("overloaded_error") => 529,
+        _ => 500,
+    };
+    ProviderError::Status { status, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_results_and_the_next_user_message_are_one_turn() {
+        let call = ToolCall {
+            id: "toolu_1".into(),
+            name: "run".into(),
+            arguments: json!({"body": "(i32.const 1)"}),
+        };
+        let turns = turns(&[
+            Message::user("go"),
+            Message::assistant("", vec![call]),
+            Message::tool("toolu_1", "1"),
+            Message::user("and now?"),
+        ]);
+        assert_eq!(
+            Value::Array(turns),
+            json!([
+                { "role": "user", "content": [{ "type": "text", "text": "go" }] },
+                { "role": "assistant", "content": [
+                    { "type": "tool_use", "id": "toolu_1", "name": "run",
+                      "input": { "body": "(i32.const 1)" } },
+                ] },
+                { "role": "user", "content": [
+                    { "type": "tool_result", "tool_use_id": "toolu_1", "content": "1" },
+                    { "type": "text", "text": "and now?" },
+                ] },
+            ])
+        );
+    }
+
+    #[test]
+    fn error_events_are_the_statuses_anthropic_documents() {
+        let overloaded =
+            stream_error(&json!({"type": "overloaded_error", "message": "Overloaded"}));
+        assert!(
+            matches!(&overloaded, ProviderError::Status { status: 529, body } if body.contains("Overloaded")),
+            "{overloaded:?}"
+        );
+        assert!(matches!(
+            stream_error(&json!({"type": "rate_limit_error"})),
+            ProviderError::RateLimited { .. }
+        ));
+    }
+}

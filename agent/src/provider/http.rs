@@ -1,0 +1,364 @@
+//! The HTTP exchange the three clients share: one `reqwest` client per provider, a JSON request,
+//! an error status turned into a typed error with its (truncated) body, and the three ways an
+//! answer is read (one JSON body, server-sent events, newline-delimited JSON), each wait bounded
+//! by the timeout.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use eventsource_stream::{Event, EventStream, EventStreamError, Eventsource};
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Response, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::io::StreamReader;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{ApiKey, ClientOptions};
+use super::retry::{self, Failure, RetryPolicy};
+use super::{ChatResponse, Deltas, ProviderError};
+use crate::defaults;
+
+/// The body of an answer, as it arrives.
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+/// The same, for readers that want `io` errors.
+type IoStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// A provider's HTTP endpoint: the client, the base URL and the options every request follows.
+#[derive(Debug)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+    /// The base URL, without a trailing `/`.
+    base_url: String,
+    timeout: Duration,
+    retry: RetryPolicy,
+    cancel: CancellationToken,
+}
+
+impl Http {
+    /// The endpoint of `options`; fails if the base URL is not an `http(s)` URL.
+    pub(crate) fn new(options: &ClientOptions) -> Result<Self, ProviderError> {
+        let url = url::Url::parse(&options.base_url).map_err(|e| {
+            ProviderError::Config(format!(
+                "the base URL `{}` is not a URL: {e}",
+                options.base_url
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ProviderError::Config(format!(
+                "the base URL `{}` is not http or https",
+                options.base_url
+            )));
+        }
+        // reqwest is built without a TLS crypto provider: ring is this project's. A provider the
+        // host application installed first is kept.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            // The library reads no environment: no proxy from `HTTPS_PROXY` and the like.
+            .no_proxy()
+            .connect_timeout(defaults::CONNECT_TIMEOUT)
+            .user_agent(concat!("watsmith/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ProviderError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            base_url: options.base_url.trim_end_matches('/').to_owned(),
+            timeout: options.timeout,
+            retry: options.retry,
+            cancel: options.cancel.clone(),
+        })
+    }
+
+    /// Makes attempts under the retry policy and the cancellation token.
+    pub(crate) async fn chat<F, A>(&self, attempt: F) -> Result<ChatResponse, ProviderError>
+    where
+        F: FnMut() -> A,
+        A: Future<Output = Result<ChatResponse, Failure>>,
+    {
+        retry::run(&self.retry, &self.cancel, attempt).await
+    }
+
+    /// POSTs `body` as JSON to the base URL and `path`, and waits for the head of the answer. An
+    /// error status is read into a [`Failure`] with its body and `Retry-After`.
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        headers: HeaderMap,
+        body: &serde_json::Value,
+    ) -> Result<Response, Failure> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| ProviderError::Config(format!("cannot encode the request: {e}")))?;
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .headers(headers)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        let response = self
+            .wait(request.send())
+            .await?
+            .map_err(|e| ProviderError::Transport(chain(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = retry::retry_after(response.headers());
+        let body = self.error_body(response).await;
+        let error = if status == StatusCode::TOO_MANY_REQUESTS {
+            ProviderError::RateLimited { retry_after, body }
+        } else {
+            ProviderError::Status {
+                status: status.as_u16(),
+                body,
+            }
+        };
+        Err(Failure {
+            error,
+            retry_after,
+            delivered: false,
+        })
+    }
+
+    /// The whole body of a successful answer, decoded from JSON.
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        mut response: Response,
+    ) -> Result<T, Failure> {
+        let body = self
+            .wait(async {
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(|e| cut(&e))? {
+                    if body.len() + chunk.len() > defaults::MAX_RESPONSE_BYTES {
+                        return Err(ProviderError::Decode(format!(
+                            "the answer is larger than {} bytes",
+                            defaults::MAX_RESPONSE_BYTES
+                        )));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body)
+            })
+            .await??;
+        Ok(decode(&String::from_utf8_lossy(&body))?)
+    }
+
+    /// The server-sent events of a successful answer.
+    pub(crate) fn events(&self, response: Response) -> Events {
+        let bytes: ByteStream = Box::pin(response.bytes_stream());
+        Events {
+            inner: bytes.eventsource(),
+            timeout: self.timeout,
+        }
+    }
+
+    /// The lines of a successful newline-delimited answer.
+    pub(crate) fn lines(&self, response: Response) -> Lines {
+        let bytes: IoStream = Box::pin(
+            response
+                .bytes_stream()
+                .map(|chunk| chunk.map_err(|e| io::Error::other(chain(&e)))),
+        );
+        Lines {
+            inner: FramedRead::new(
+                StreamReader::new(bytes),
+                LinesCodec::new_with_max_length(defaults::MAX_STREAM_LINE_BYTES),
+            ),
+            timeout: self.timeout,
+        }
+    }
+
+    /// `future`, or [`ProviderError::Timeout`] if it takes longer than the timeout.
+    async fn wait<T>(&self, future: impl Future<Output = T>) -> Result<T, ProviderError> {
+        tokio::time::timeout(self.timeout, future)
+            .await
+            .map_err(|_| ProviderError::Timeout(self.timeout))
+    }
+
+    /// The body of an error answer, truncated; what could be read of it if reading fails.
+    async fn error_body(&self, mut response: Response) -> String {
+        let limit = defaults::MAX_ERROR_BODY_CHARS * 4;
+        let mut body = Vec::new();
+        let read = self
+            .wait(async {
+                while body.len() < limit {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            })
+            .await;
+        let mut text = truncate(&String::from_utf8_lossy(&body));
+        if read.is_err() {
+            text.push_str(" (the rest of the body did not arrive in time)");
+        }
+        text
+    }
+}
+
+/// The events of a server-sent event stream.
+pub(crate) struct Events {
+    inner: EventStream<ByteStream>,
+    timeout: Duration,
+}
+
+impl Events {
+    /// The next event; `None` at the end of the stream.
+    pub(crate) async fn next(&mut self) -> Result<Option<Event>, ProviderError> {
+        match tokio::time::timeout(self.timeout, self.inner.next()).await {
+            Err(_) => Err(ProviderError::Timeout(self.timeout)),
+            Ok(None) => Ok(None),
+            Ok(Some(Ok(event))) => Ok(Some(event)),
+            Ok(Some(Err(EventStreamError::Transport(e)))) => Err(cut(&e)),
+            Ok(Some(Err(e))) => Err(ProviderError::Decode(format!(
+                "the event stream is malformed: {e}"
+            ))),
+        }
+    }
+}
+
+/// The lines of a newline-delimited stream.
+pub(crate) struct Lines {
+    inner: FramedRead<StreamReader<IoStream, Bytes>, LinesCodec>,
+    timeout: Duration,
+}
+
+impl Lines {
+    /// The next line; `None` at the end of the stream.
+    pub(crate) async fn next(&mut self) -> Result<Option<String>, ProviderError> {
+        match tokio::time::timeout(self.timeout, self.inner.next()).await {
+            Err(_) => Err(ProviderError::Timeout(self.timeout)),
+            Ok(None) => Ok(None),
+            Ok(Some(Ok(line))) => Ok(Some(line)),
+            Ok(Some(Err(LinesCodecError::Io(e)))) => Err(cut(&e)),
+            Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => {
+                Err(ProviderError::Decode(format!(
+                    "a line of the stream is longer than {} bytes",
+                    defaults::MAX_STREAM_LINE_BYTES
+                )))
+            }
+        }
+    }
+}
+
+/// The text of a streamed answer as it is handed on: each piece goes to the caller's [`Deltas`]
+/// and is kept, and a failure after the first piece is final (a retry would repeat it).
+pub(crate) struct Streamed<'a> {
+    deltas: Deltas<'a>,
+    text: String,
+}
+
+impl<'a> Streamed<'a> {
+    /// Nothing handed on yet.
+    pub(crate) fn new(deltas: Deltas<'a>) -> Self {
+        Self {
+            deltas,
+            text: String::new(),
+        }
+    }
+
+    /// Hands on a piece of text (empty pieces are not handed on).
+    pub(crate) fn push(&mut self, delta: &str) {
+        if !delta.is_empty() {
+            (self.deltas)(delta);
+            self.text.push_str(delta);
+        }
+    }
+
+    /// The failure `error`, final if anything was handed on.
+    pub(crate) fn fail(&self, error: ProviderError) -> Failure {
+        Failure {
+            error,
+            retry_after: None,
+            delivered: !self.text.is_empty(),
+        }
+    }
+
+    /// The whole text.
+    pub(crate) fn into_text(self) -> String {
+        self.text
+    }
+}
+
+/// A header carrying a secret: marked sensitive, so that it never shows in `Debug` output.
+pub(crate) fn secret_header(
+    name: HeaderName,
+    prefix: &str,
+    key: &ApiKey,
+) -> Result<(HeaderName, HeaderValue), ProviderError> {
+    let mut value = HeaderValue::from_str(&format!("{prefix}{}", key.expose())).map_err(|_| {
+        ProviderError::Config("the API key has characters a header cannot carry".into())
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+/// A JSON document of the provider's format, or [`ProviderError::Decode`] naming what is wrong
+/// and showing the start of the text.
+pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ProviderError> {
+    serde_json::from_str(text)
+        .map_err(|e| ProviderError::Decode(format!("{e} in `{}`", truncate(text))))
+}
+
+/// The arguments of a tool call sent as JSON text: `{}` if empty, the text itself as a JSON
+/// string if it is not JSON (models do write broken JSON; the agent tells them so).
+pub(crate) fn arguments(text: &str) -> serde_json::Value {
+    if text.trim().is_empty() {
+        return serde_json::Value::Object(serde_json::Map::new());
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+}
+
+/// `text`, cut to [`defaults::MAX_ERROR_BODY_CHARS`] characters.
+pub(crate) fn truncate(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(defaults::MAX_ERROR_BODY_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The error of an answer that stopped arriving.
+fn cut(error: &(dyn std::error::Error + 'static)) -> ProviderError {
+    ProviderError::Transport(format!("the answer was cut: {}", chain(error)))
+}
+
+/// An error and its sources, `: `-separated (reqwest's own message names only the request).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_keep_broken_json_as_text() {
+        assert_eq!(arguments(""), serde_json::json!({}));
+        assert_eq!(arguments(r#"{"n": 3}"#), serde_json::json!({"n": 3}));
+        assert_eq!(arguments(r#"{"n": 3"#), serde_json::json!(r#"{"n": 3"#));
+    }
+
+    #[test]
+    fn truncate_cuts_on_a_character_boundary() {
+        let long = "é".repeat(defaults::MAX_ERROR_BODY_CHARS + 10);
+        let cut = truncate(&long);
+        assert_eq!(cut.chars().count(), defaults::MAX_ERROR_BODY_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate("  short \n"), "short");
+    }
+}
