@@ -198,6 +198,8 @@ pub(crate) struct RecordedResponse {
     pub(crate) hash: Option<String>,
     #[serde(default)]
     pub(crate) response: Option<ChatResponse>,
+    #[serde(default)]
+    pub(crate) model: Option<String>,
 }
 
 /// The results of an outcome, as the progress shows them.

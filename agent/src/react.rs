@@ -13,8 +13,8 @@ use watsmith_catalog::Catalog;
 use watsmith_engine::{Engine, KvGrant, Limits, Outcome, Policy, Status};
 
 use crate::action::{self, Action};
-use crate::event::{Event, EventSink, request_hash};
 use crate::defaults::DEFAULT_MAX_TOKENS;
+use crate::event::{Event, EventSink, request_hash};
 use crate::limits::AgentLimits;
 use crate::observation::{self, Spent};
 use crate::prompt::{Protocol, SystemPrompt};

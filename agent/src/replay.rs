@@ -15,6 +15,8 @@ pub struct Replay {
     /// Responses by request hash, in recorded order (the same request may recur).
     responses: Mutex<HashMap<String, VecDeque<ChatResponse>>>,
     recorded: usize,
+    /// The model named by the transcript's task event, if any.
+    model: Option<String>,
 }
 
 /// A transcript that cannot be replayed.
@@ -33,6 +35,7 @@ impl Replay {
     pub fn from_transcript(text: &str) -> Result<Self, ReplayError> {
         let mut responses: HashMap<String, VecDeque<ChatResponse>> = HashMap::new();
         let mut recorded = 0;
+        let mut model = None;
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -43,6 +46,9 @@ impl Replay {
             };
             let event: RecordedResponse =
                 serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
+            if event.event == "task" && model.is_none() {
+                model = event.model;
+            }
             if event.event != "response" {
                 continue;
             }
@@ -57,7 +63,13 @@ impl Replay {
         Ok(Self {
             responses: Mutex::new(responses),
             recorded,
+            model,
         })
+    }
+
+    /// The model the transcript's task asked.
+    pub fn recorded_model(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 
     /// Responses recorded.

@@ -9,7 +9,7 @@ use crate::Exit;
 use crate::progress::Progress;
 
 /// The runtime the agent's tasks are driven on.
-fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

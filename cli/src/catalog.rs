@@ -21,7 +21,7 @@ pub(crate) struct Sources {
     /// `~/.config/watsmith/watsmith.toml`, if one exists); its `[catalog] dirs` load before
     /// `--catalog`.
     #[arg(long, value_name = "FILE", global = true)]
-    config: Option<std::path::PathBuf>,
+    pub(crate) config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -75,7 +75,7 @@ pub(crate) enum CatalogCommand {
 /// The built-in catalog, the configuration file's directories and the `--catalog` ones, with
 /// their problems reported on stderr (the rest still loads); an unreadable directory or
 /// configuration file is an error.
-fn load(sources: &Sources) -> Result<Catalog, Exit> {
+pub(crate) fn load(sources: &Sources) -> Result<Catalog, Exit> {
     let config = Config::load(sources.config.as_deref()).map_err(|message| {
         eprintln!("error: {message}");
         Exit::Usage

@@ -9,7 +9,18 @@
 //! [catalog]
 //! dirs = ["~/wat-programs", "team/programs"]  # relative to this file; ~ is the home directory
 //! shadow = false                              # let them replace built-in programs
+//!
+//! [agent]                                     # `watsmith run`; every key optional
+//! provider = "openai"                         # openai | anthropic | ollama | replay
+//! model = "gpt-4o-mini"
+//! base_url = "http://127.0.0.1:8080/v1"       # any OpenAI-compatible server
+//! api_key_env = "MY_KEY"                      # the variable holding the key
+//! protocol = "tools"                          # tools | text
+//! max_steps = 8
 //! ```
+//!
+//! The environment overrides the file (`WATSMITH_PROVIDER`, `WATSMITH_MODEL`,
+//! `WATSMITH_BASE_URL`, `WATSMITH_API_KEY`), and flags override both.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +39,48 @@ pub(crate) struct Config {
     /// Where programs come from besides the built-in catalog.
     #[serde(default)]
     pub(crate) catalog: CatalogConfig,
+    /// How `watsmith run` reaches a model and how far a task may go.
+    #[serde(default)]
+    pub(crate) agent: AgentConfig,
+    /// The file read, if any.
+    #[serde(skip)]
+    pub(crate) path: Option<PathBuf>,
+}
+
+/// The `[agent]` table. Unset keys take the flags', the environment's or the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentConfig {
+    /// `openai`, `anthropic`, `ollama` or `replay`.
+    pub(crate) provider: Option<String>,
+    /// The model's name at the provider.
+    pub(crate) model: Option<String>,
+    /// Where the provider is.
+    pub(crate) base_url: Option<String>,
+    /// The API key itself (better kept in the environment: see `api_key_env`).
+    pub(crate) api_key: Option<String>,
+    /// The environment variable that holds the API key.
+    pub(crate) api_key_env: Option<String>,
+    /// The transcript to answer from, for `provider = "replay"`.
+    pub(crate) replay: Option<PathBuf>,
+    /// Bound on each wait for the provider, in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
+    /// `tools` or `text`.
+    pub(crate) protocol: Option<String>,
+    /// Actions per task.
+    pub(crate) max_steps: Option<usize>,
+    /// Retries of a program that does not compile.
+    pub(crate) max_retries: Option<usize>,
+    /// Model tokens per task.
+    pub(crate) token_budget: Option<u64>,
+    /// Seconds per task.
+    pub(crate) wall_clock_secs: Option<u64>,
+    /// Most tokens per answer.
+    pub(crate) max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub(crate) temperature: Option<f32>,
+    /// Stream the model's answers.
+    pub(crate) stream: Option<bool>,
 }
 
 /// The `[catalog]` table.
@@ -80,6 +133,10 @@ impl Config {
         for dir in &mut config.catalog.dirs {
             *dir = resolve(base, dir);
         }
+        if let Some(replay) = &mut config.agent.replay {
+            *replay = resolve(base, replay);
+        }
+        config.path = Some(path);
         Ok(config)
     }
 }

@@ -1,12 +1,13 @@
 //! `watsmith exec`: run a body under limits and print its results (or its outcome as JSON).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use watsmith_engine::{
-    Engine, EngineConfig, FsGrant, HttpGrant, Kv, KvGrant, Limits, Outcome, Policy, RandGrant,
-    Registry, Status, Value, limits,
+    Engine, EngineConfig, FsGrant, HttpGrant, Kv, KvError, KvGrant, Limits, Outcome, Policy,
+    RandGrant, Registry, Status, Value, limits,
 };
 
 use crate::Exit;
@@ -74,20 +75,31 @@ pub(crate) struct RunArgs {
 
 /// An engine built from [`RunArgs`], with the kv store to save after the run.
 pub(crate) struct Runner {
-    pub(crate) engine: Engine,
+    pub(crate) engine: Arc<Engine>,
     pub(crate) policy: Policy,
     pub(crate) limits: Limits,
     kv: Option<Kv>,
+    kv_namespace: String,
 }
 
 impl Runner {
     /// Saves the kv store (if `--kv-file`) and reports the outcome.
     pub(crate) fn finish(&self, outcome: &Outcome, json: bool) -> Exit {
-        if let Some(Err(error)) = self.kv.as_ref().map(Kv::flush) {
+        if let Some(Err(error)) = self.flush() {
             eprintln!("error: {error}");
             return Exit::Input;
         }
         report(outcome, json)
+    }
+
+    /// Saves the kv store, if `--kv-file` keeps it.
+    pub(crate) fn flush(&self) -> Option<Result<(), KvError>> {
+        self.kv.as_ref().map(Kv::flush)
+    }
+
+    /// The kv namespace of the runs (`--kv-namespace`).
+    pub(crate) fn kv_namespace(&self) -> &str {
+        &self.kv_namespace
     }
 }
 
@@ -119,10 +131,11 @@ impl RunArgs {
             Exit::Usage
         })?;
         Ok(Runner {
-            engine,
+            engine: Arc::new(engine),
             policy,
             limits: self.limits(),
             kv,
+            kv_namespace: self.kv_namespace.clone(),
         })
     }
 

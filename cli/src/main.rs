@@ -16,6 +16,7 @@ mod config;
 mod exec;
 mod expand;
 mod progress;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +91,18 @@ enum Command {
     Use(catalog::UseArgs),
     /// List the catalog's programs, or show one.
     Catalog(catalog::CatalogArgs),
+    /// Solve a task with a language model: it writes WAT-plus or calls the catalog, watsmith
+    /// runs it, and the model reads the outcome, until it answers. Progress on stderr, the
+    /// answer on stdout.
+    #[command(after_help = RUN_HELP)]
+    Run(Box<run::RunTaskArgs>),
+    /// The effective configuration (`watsmith config show`), the API key redacted.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+        #[command(flatten)]
+        sources: catalog::Sources,
+    },
     /// Replay four recorded agent sessions through the real pipeline (no model needed): a
     /// computation, a compile error fixed on retry, a catalog call, a trap recovered from.
     Demo,
@@ -99,6 +112,24 @@ enum Command {
     #[command(after_help = bench::BENCH_HELP)]
     Bench(bench::BenchArgs),
 }
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the configuration in effect: the file read, and each setting with where it came
+    /// from (flag, environment, file).
+    Show,
+}
+
+const RUN_HELP: &str = "\
+Settings: flags, then WATSMITH_PROVIDER, WATSMITH_MODEL, WATSMITH_BASE_URL, WATSMITH_API_KEY,
+then the [agent] table of watsmith.toml (see `watsmith config show`). The API key may also come
+from OPENAI_API_KEY or ANTHROPIC_API_KEY.
+
+Exit status:
+  0   the model answered
+  1   the task stopped without an answer (limits, retries, the provider failed)
+  64  usage error
+  66  input file could not be read";
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
 /// instead of panicking as `print!` would.
@@ -128,6 +159,11 @@ fn main() -> ExitCode {
         Command::Catalog(args) => catalog::run_catalog(&args).into(),
         Command::Demo => agent::run_demo().into(),
         Command::Bench(args) => bench::run(&args).into(),
+        Command::Run(args) => run::run_task(&args).into(),
+        Command::Config {
+            command: ConfigCommand::Show,
+            sources,
+        } => run::show_config(&sources).into(),
         Command::Capabilities => {
             emit(&watsmith_engine::Registry::builtin().reference());
             Exit::Ok.into()

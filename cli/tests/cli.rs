@@ -824,4 +824,217 @@ mod agent {
             assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
         }
     }
+
+    /// A scripted OpenAI-compatible server on 127.0.0.1: each request gets the next answer, as a
+    /// stream when the request asks for one.
+    fn openai_server(answers: Vec<&'static str>) -> std::net::SocketAddr {
+        use std::sync::{Arc, Mutex};
+        let answers = Arc::new(Mutex::new(answers));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                sender
+                    .send(listener.local_addr().expect("address"))
+                    .expect("send");
+                let app = axum::Router::new().route(
+                    "/v1/chat/completions",
+                    axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+                        let answers = answers.clone();
+                        async move {
+                            let mut answers = answers.lock().expect("lock");
+                            let text = if answers.is_empty() { "" } else { answers.remove(0) };
+                            let usage = serde_json::json!({"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35});
+                            if body.0["stream"] == true {
+                                let chunk = serde_json::json!({"id": "c", "object": "chat.completion.chunk",
+                                    "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}]});
+                                let tail = serde_json::json!({"id": "c", "object": "chat.completion.chunk",
+                                    "choices": [], "usage": usage});
+                                (
+                                    [("content-type", "text/event-stream")],
+                                    format!("data: {chunk}\n\ndata: {tail}\n\ndata: [DONE]\n\n"),
+                                )
+                            } else {
+                                (
+                                    [("content-type", "application/json")],
+                                    serde_json::json!({"id": "c", "object": "chat.completion",
+                                        "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": text}}],
+                                        "usage": usage}).to_string(),
+                                )
+                            }
+                        }
+                    }),
+                );
+                axum::serve(listener, app).await.expect("serve");
+            });
+        });
+        receiver.recv().expect("the server starts")
+    }
+
+    #[test]
+    fn run_solves_a_task_through_a_provider_and_its_transcript_replays() {
+        let server = openai_server(vec![
+            "```wat\n(local $n i64)\n(local.set $n (i64.mul (i64.const 6) (i64.const 7)))\n(resv $n)\n```",
+            "6 times 7 is 42.",
+        ]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let transcript = dir.path().join("run.jsonl");
+        let transcript = transcript.to_str().expect("utf-8");
+        let base = format!("http://{server}/v1");
+        let out = watsmith(
+            &[
+                "run",
+                "What is 6 * 7?",
+                "--provider",
+                "openai",
+                "--base-url",
+                &base,
+                "--model",
+                "local",
+                "--protocol",
+                "text",
+                "--transcript",
+                transcript,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "6 times 7 is 42.\n");
+        let progress = text(&out.stderr);
+        assert!(progress.contains("outcome: ok: 42"), "{progress}");
+        // The same task from the transcript alone: no server.
+        let replayed = watsmith(
+            &[
+                "run",
+                "What is 6 * 7?",
+                "--provider",
+                "replay",
+                "--replay",
+                transcript,
+                "--protocol",
+                "text",
+            ],
+            None,
+        );
+        assert_eq!(
+            text(&replayed.stdout),
+            "6 times 7 is 42.\n",
+            "{}",
+            text(&replayed.stderr)
+        );
+        // Another task is not in the recording: the run stops and says why.
+        let diverged = watsmith(
+            &[
+                "run",
+                "What is 6 * 8?",
+                "--provider",
+                "replay",
+                "--replay",
+                transcript,
+                "--protocol",
+                "text",
+            ],
+            None,
+        );
+        assert_eq!(diverged.status.code(), Some(1));
+        assert!(text(&diverged.stderr).contains("diverged from the recording"));
+        // --json: one event per line.
+        let server = openai_server(vec!["Forty-two."]);
+        let base = format!("http://{server}/v1");
+        let json = watsmith(
+            &[
+                "run",
+                "6 * 7?",
+                "--provider",
+                "openai",
+                "--base-url",
+                &base,
+                "--model",
+                "m",
+                "--json",
+            ],
+            None,
+        );
+        let events: Vec<serde_json::Value> = text(&json.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(kinds, ["task", "request", "response", "final"]);
+        assert_eq!(events[3]["answer"], "Forty-two.");
+    }
+
+    #[test]
+    fn run_without_a_provider_points_to_the_demo_and_keys_never_print() {
+        let none = watsmith(&["run", "anything"], None);
+        assert_eq!(none.status.code(), Some(64));
+        assert!(
+            text(&none.stderr).contains("`watsmith demo`"),
+            "{}",
+            text(&none.stderr)
+        );
+        let no_key = Command::new(env!("CARGO_BIN_EXE_watsmith"))
+            .args(["run", "x", "--provider", "anthropic", "--model", "m"])
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("WATSMITH_API_KEY")
+            .env("XDG_CONFIG_HOME", "/nonexistent/watsmith-tests")
+            .output()
+            .expect("runs");
+        assert_eq!(no_key.status.code(), Some(64));
+        assert!(
+            text(&no_key.stderr).contains("needs an API key"),
+            "{}",
+            text(&no_key.stderr)
+        );
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("watsmith.toml");
+        std::fs::write(
+            &config,
+            "[agent]\nprovider = \"openai\"\nmodel = \"gpt-test\"\nmax_steps = 3\n",
+        )
+        .expect("write");
+        let show = Command::new(env!("CARGO_BIN_EXE_watsmith"))
+            .args(["config", "show"])
+            .env("WATSMITH_CONFIG", &config)
+            .env("WATSMITH_MODEL", "from-env")
+            .env("OPENAI_API_KEY", "sk-secret-value")
+            .output()
+            .expect("runs");
+        let shown = text(&show.stdout);
+        assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
+        assert!(
+            shown.contains("provider = \"openai\"  # from the file"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("model = \"from-env\"  # from the environment"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("api_key = \"[redacted]\"  # from OPENAI_API_KEY"),
+            "{shown}"
+        );
+        assert!(shown.contains("max_steps = 3"), "{shown}");
+        assert!(!shown.contains("sk-secret-value"), "{shown}");
+        std::fs::write(&config, "[agent]\nmodle = \"x\"\n").expect("write");
+        let typo = Command::new(env!("CARGO_BIN_EXE_watsmith"))
+            .args(["config", "show"])
+            .env("WATSMITH_CONFIG", &config)
+            .output()
+            .expect("runs");
+        assert_eq!(typo.status.code(), Some(64));
+        assert!(
+            text(&typo.stderr).contains("watsmith.toml:2: unknown field `modle`"),
+            "{}",
+            text(&typo.stderr)
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! The provider clients against scripted servers on 127.0.0.1 that speak each API's wire format,
-//! streaming included: one module per provider, one for failures and retries, one for secrets.
+//! streaming included: one module per provider, one for failures and retries, one for secrets,
+//! and the agent's whole loop through each client.
 
+mod agent_loop;
 mod anthropic;
 mod failures;
 mod ollama;
