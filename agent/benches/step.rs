@@ -20,7 +20,8 @@ use watsmith_agent::{
 use watsmith_catalog::Catalog;
 use watsmith_engine::{Engine, EngineConfig, Limits, Policy};
 
-const BODY: &str = "(local $n i64)\n(local.set $n (i64.mul (i64.const 6) (i64.const 7)))\n(resv $n)";
+const BODY: &str =
+    "(local $n i64)\n(local.set $n (i64.mul (i64.const 6) (i64.const 7)))\n(resv $n)";
 
 /// Answers with the program until the conversation has its observation, then with the answer.
 struct Instant;
