@@ -200,6 +200,8 @@ pub(crate) struct RecordedResponse {
     pub(crate) response: Option<ChatResponse>,
     #[serde(default)]
     pub(crate) model: Option<String>,
+    #[serde(default)]
+    pub(crate) protocol: Option<crate::prompt::Protocol>,
 }
 
 /// The results of an outcome, as the progress shows them.

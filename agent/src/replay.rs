@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::event::{RecordedResponse, request_hash};
+use crate::prompt::Protocol;
 use crate::provider::{ChatFuture, ChatRequest, ChatResponse, Deltas, Provider, ProviderError};
 
 /// Answers recorded requests with their recorded responses.
@@ -17,6 +18,8 @@ pub struct Replay {
     recorded: usize,
     /// The model named by the transcript's task event, if any.
     model: Option<String>,
+    /// The action protocol of the transcript's task, if it names one.
+    protocol: Option<Protocol>,
 }
 
 /// A transcript that cannot be replayed.
@@ -36,6 +39,7 @@ impl Replay {
         let mut responses: HashMap<String, VecDeque<ChatResponse>> = HashMap::new();
         let mut recorded = 0;
         let mut model = None;
+        let mut protocol = None;
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -48,6 +52,7 @@ impl Replay {
                 serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
             if event.event == "task" && model.is_none() {
                 model = event.model;
+                protocol = event.protocol;
             }
             if event.event != "response" {
                 continue;
@@ -64,12 +69,18 @@ impl Replay {
             responses: Mutex::new(responses),
             recorded,
             model,
+            protocol,
         })
     }
 
     /// The model the transcript's task asked.
     pub fn recorded_model(&self) -> Option<&str> {
         self.model.as_deref()
+    }
+
+    /// The action protocol the transcript's task used.
+    pub fn recorded_protocol(&self) -> Option<Protocol> {
+        self.protocol
     }
 
     /// Responses recorded.

@@ -84,6 +84,8 @@ pub(crate) struct Resolved {
     api_key: Option<(ApiKey, String)>,
     replay: Option<PathBuf>,
     protocol: Protocol,
+    /// The protocol was chosen (by a flag or the file), not defaulted.
+    protocol_chosen: bool,
     limits: AgentLimits,
     max_tokens: u32,
     temperature: Option<f32>,
@@ -132,11 +134,10 @@ fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, S
                 .map(|k| (k, "the configuration file".to_owned()))
         })
         .map(|(key, source)| (ApiKey::new(key), source));
-    let protocol = match args
+    let chosen = args
         .and_then(|a| a.protocol.clone())
-        .or_else(|| file.protocol.clone())
-        .as_deref()
-    {
+        .or_else(|| file.protocol.clone());
+    let protocol = match chosen.as_deref() {
         Some("tools") => Protocol::Tools,
         Some("text") => Protocol::Text,
         Some(other) => return Err(format!("unknown protocol `{other}`; use tools or text")),
@@ -182,6 +183,7 @@ fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, S
             .and_then(|a| a.replay.clone())
             .or_else(|| file.replay.clone()),
         protocol,
+        protocol_chosen: chosen.is_some(),
         limits,
         max_tokens: file.max_tokens.unwrap_or(defaults::DEFAULT_MAX_TOKENS),
         temperature: file.temperature,
@@ -190,8 +192,9 @@ fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, S
     })
 }
 
-/// The provider the settings name, and the model to ask.
-fn provider(resolved: &Resolved) -> Result<(Arc<dyn Provider>, String), String> {
+/// The provider the settings name, the model to ask, and the protocol (a replay's unless one
+/// was chosen: the requests must be the recorded ones).
+fn provider(resolved: &Resolved) -> Result<(Arc<dyn Provider>, String, Protocol), String> {
     let Some((name, _)) = &resolved.provider else {
         return Err(
             "choose a model provider: --provider openai|anthropic|ollama|replay (or \
@@ -216,7 +219,11 @@ fn provider(resolved: &Resolved) -> Result<(Arc<dyn Provider>, String), String> 
                 .ok_or("the transcript names no model: give --model")?
                 .to_owned(),
         };
-        return Ok((Arc::new(replay), model));
+        let protocol = match replay.recorded_protocol() {
+            Some(recorded) if !resolved.protocol_chosen => recorded,
+            _ => resolved.protocol,
+        };
+        return Ok((Arc::new(replay), model, protocol));
     }
     let kind = match name.as_str() {
         "openai" => ProviderKind::OpenAi,
@@ -233,7 +240,7 @@ fn provider(resolved: &Resolved) -> Result<(Arc<dyn Provider>, String), String> 
         config.timeout = timeout;
     }
     let provider = connect(&config).map_err(|e| e.to_string())?;
-    Ok((provider, model))
+    Ok((provider, model, resolved.protocol))
 }
 
 /// Sends each event to every sink.
@@ -262,7 +269,7 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let (provider, model) = match provider(&resolved) {
+    let (provider, model, protocol) = match provider(&resolved) {
         Ok(found) => found,
         Err(message) => {
             eprintln!("error: {message}");
@@ -295,7 +302,7 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
             }
         }
     }
-    let mut settings = ModelSettings::new(model, resolved.protocol);
+    let mut settings = ModelSettings::new(model, protocol);
     settings.max_tokens = resolved.max_tokens;
     settings.temperature = resolved.temperature;
     settings.stream = resolved.stream && !args.json;

@@ -909,7 +909,8 @@ mod agent {
         assert_eq!(text(&out.stdout), "6 times 7 is 42.\n");
         let progress = text(&out.stderr);
         assert!(progress.contains("outcome: ok: 42"), "{progress}");
-        // The same task from the transcript alone: no server.
+        // The same task from the transcript alone: no server; the model and the protocol are
+        // the recording's.
         let replayed = watsmith(
             &[
                 "run",
@@ -918,8 +919,6 @@ mod agent {
                 "replay",
                 "--replay",
                 transcript,
-                "--protocol",
-                "text",
             ],
             None,
         );
