@@ -8,6 +8,7 @@
 //! - [`react`]: the loop, with retries of programs that do not compile and the task's limits;
 //! - [`event`]: the events of a task, and transcripts of them;
 //! - [`replay`]: a provider that answers from a transcript;
+//! - [`model`]: the engine's `ai` capability asking the agent's provider;
 //! - [`demo`]: the recorded sessions of `watsmith demo`;
 //! - [`defaults`]: every default and limit, in one place.
 
@@ -18,6 +19,7 @@ pub mod defaults;
 pub mod demo;
 pub mod event;
 pub mod limits;
+pub mod model;
 pub mod observation;
 pub mod prompt;
 pub mod provider;
@@ -27,6 +29,7 @@ pub mod replay;
 pub use crate::action::Action;
 pub use crate::event::{Event, EventSink, Transcript, request_hash};
 pub use crate::limits::AgentLimits;
+pub use crate::model::ProviderModel;
 pub use crate::observation::Spent;
 pub use crate::prompt::{Protocol, SystemPrompt};
 pub use crate::provider::{

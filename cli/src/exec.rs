@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 use watsmith_engine::{
-    Engine, EngineConfig, FsGrant, HttpGrant, Kv, KvError, KvGrant, Limits, Outcome, Policy,
-    RandGrant, Registry, Status, Value, limits,
+    Capability, Engine, EngineConfig, FsGrant, HttpGrant, Kv, KvError, KvGrant, Limits, Outcome,
+    Policy, RandGrant, Registry, Status, Value, limits,
 };
 
 use crate::Exit;
@@ -45,7 +45,8 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value_t = limits::DEFAULT_MEMORY_BYTES >> 20)]
     memory_mb: u64,
     /// Grant a capability (repeatable). `core`, `str`, `arr`, `json` and `math` are always
-    /// granted; `kv`, `fs`, `http`, `time` and `rand` only when asked for.
+    /// granted; `kv`, `fs`, `http`, `time` and `rand` only when asked for, and `ai` with
+    /// `watsmith run` (programs then ask the same model as the agent).
     #[arg(long = "allow", value_name = "CAP")]
     allow: Vec<String>,
     /// Allow HTTP requests to a host (repeatable; grants `http`): `api.example.com`,
@@ -106,7 +107,16 @@ impl Runner {
 impl RunArgs {
     /// The engine, policy and limits the flags describe; the exit status of an error (printed).
     pub(crate) fn runner(&self) -> Result<Runner, Exit> {
+        self.runner_with(Vec::new())
+    }
+
+    /// As [`RunArgs::runner`], with capabilities besides the built-in ones (`ai`, when a model
+    /// is configured).
+    pub(crate) fn runner_with(&self, extra: Vec<Box<dyn Capability>>) -> Result<Runner, Exit> {
         let mut registry = Registry::builtin();
+        for capability in extra {
+            registry.register(capability);
+        }
         let kv = match &self.kv_file {
             Some(path) => {
                 let kv = Kv::open(path).map_err(|error| {

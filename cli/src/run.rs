@@ -13,7 +13,8 @@ use std::time::Duration;
 use clap::Args;
 use watsmith_agent::{
     Agent, AgentLimits, AgentParts, ApiKey, Ending, Event, EventSink, ModelSettings, Protocol,
-    Provider, ProviderConfig, ProviderKind, Replay, Session, Transcript, connect, defaults,
+    Provider, ProviderConfig, ProviderKind, ProviderModel, Replay, Session, Transcript, connect,
+    defaults,
 };
 
 use crate::Exit;
@@ -280,7 +281,9 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
         Ok(catalog) => catalog,
         Err(exit) => return exit,
     };
-    let runner = match args.run.runner() {
+    // Programs that call `$ai.complete` (granted with `--allow ai`) ask the same model.
+    let ai = watsmith_engine::Ai::new(Arc::new(ProviderModel::new(provider.clone(), &model)));
+    let runner = match args.run.runner_with(vec![Box::new(ai)]) {
         Ok(runner) => runner,
         Err(exit) => return exit,
     };

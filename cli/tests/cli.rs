@@ -1036,4 +1036,63 @@ mod agent {
             text(&typo.stderr)
         );
     }
+
+    #[test]
+    fn a_program_of_the_agent_may_ask_the_same_model_when_ai_is_granted() {
+        let body =
+            "```wat\n(local $a str)\n(check $a (call $ai.complete \"Say hi\"))\n(resv $a)\n```";
+        let server = openai_server(vec![body, "hi there", "The model said: hi there."]);
+        let base = format!("http://{server}/v1");
+        let args = [
+            "run",
+            "Ask the model to say hi",
+            "--provider",
+            "openai",
+            "--base-url",
+            &base,
+            "--model",
+            "m",
+            "--protocol",
+            "text",
+            "--allow",
+            "ai",
+        ];
+        let out = watsmith(&args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "The model said: hi there.\n");
+        assert!(
+            text(&out.stderr).contains("outcome: ok: hi there"),
+            "{}",
+            text(&out.stderr)
+        );
+        // Without the grant the program is refused, and the model is told so.
+        let server = openai_server(vec![body, "I may not ask."]);
+        let base = format!("http://{server}/v1");
+        let refused = watsmith(
+            &[
+                "run",
+                "Ask the model to say hi",
+                "--provider",
+                "openai",
+                "--base-url",
+                &base,
+                "--model",
+                "m",
+                "--protocol",
+                "text",
+            ],
+            None,
+        );
+        assert_eq!(
+            text(&refused.stdout),
+            "I may not ask.\n",
+            "{}",
+            text(&refused.stderr)
+        );
+        assert!(
+            text(&refused.stderr).contains("outcome: error EACCESS"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
 }
