@@ -42,15 +42,15 @@ impl Anthropic {
     /// [`ANTHROPIC_BASE_URL`](crate::defaults::ANTHROPIC_BASE_URL)), with the key in `x-api-key`
     /// if one is set.
     pub fn new(options: ClientOptions) -> Result<Self, ProviderError> {
-        let mut headers = HeaderMap::new();
+        let mut headers = http::key_headers(
+            HeaderName::from_static("x-api-key"),
+            "",
+            options.api_key.as_ref(),
+        )?;
         headers.insert(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(defaults::ANTHROPIC_VERSION),
         );
-        if let Some(key) = &options.api_key {
-            let (name, value) = http::secret_header(HeaderName::from_static("x-api-key"), "", key)?;
-            headers.insert(name, value);
-        }
         Ok(Self {
             http: Http::new(&options)?,
             headers,

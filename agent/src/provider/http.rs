@@ -284,17 +284,23 @@ impl<'a> Streamed<'a> {
     }
 }
 
-/// A header carrying a secret: marked sensitive, so that it never shows in `Debug` output.
-pub(crate) fn secret_header(
+/// The headers that carry `key`, if there is one: `name: {prefix}{key}`, marked sensitive so
+/// that it never shows in `Debug` output.
+pub(crate) fn key_headers(
     name: HeaderName,
     prefix: &str,
-    key: &ApiKey,
-) -> Result<(HeaderName, HeaderValue), ProviderError> {
-    let mut value = HeaderValue::from_str(&format!("{prefix}{}", key.expose())).map_err(|_| {
-        ProviderError::Config("the API key has characters a header cannot carry".into())
-    })?;
-    value.set_sensitive(true);
-    Ok((name, value))
+    key: Option<&ApiKey>,
+) -> Result<HeaderMap, ProviderError> {
+    let mut headers = HeaderMap::new();
+    if let Some(key) = key {
+        let mut value =
+            HeaderValue::from_str(&format!("{prefix}{}", key.expose())).map_err(|_| {
+                ProviderError::Config("the API key has characters a header cannot carry".into())
+            })?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }
 
 /// A JSON document of the provider's format, or [`ProviderError::Decode`] naming what is wrong

@@ -37,14 +37,9 @@ impl Ollama {
     /// The client of the server at `options.base_url` (locally
     /// [`OLLAMA_BASE_URL`](crate::defaults::OLLAMA_BASE_URL)).
     pub fn new(options: ClientOptions) -> Result<Self, ProviderError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &options.api_key {
-            let (name, value) = http::secret_header(AUTHORIZATION, "Bearer ", key)?;
-            headers.insert(name, value);
-        }
         Ok(Self {
             http: Http::new(&options)?,
-            headers,
+            headers: http::key_headers(AUTHORIZATION, "Bearer ", options.api_key.as_ref())?,
         })
     }
 

@@ -42,14 +42,9 @@ impl OpenAi {
     /// The client of the API at `options.base_url` (OpenAI's is
     /// [`OPENAI_BASE_URL`](crate::defaults::OPENAI_BASE_URL)).
     pub fn new(options: ClientOptions) -> Result<Self, ProviderError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &options.api_key {
-            let (name, value) = http::secret_header(AUTHORIZATION, "Bearer ", key)?;
-            headers.insert(name, value);
-        }
         Ok(Self {
             http: Http::new(&options)?,
-            headers,
+            headers: http::key_headers(AUTHORIZATION, "Bearer ", options.api_key.as_ref())?,
         })
     }
 
