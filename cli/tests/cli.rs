@@ -35,6 +35,24 @@ fn body_file(body: &str) -> tempfile::NamedTempFile {
     file
 }
 
+/// Serves `app` on an ephemeral loopback port, on a thread of its own, for the whole test.
+fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    address
+}
+
 const VALID: &str =
     "(local $name str)\n(argv! 0 $name)\n(call $core.log \"hello\")\n(resv $name)\n";
 const INVALID: &str = "(local $count i32)\n(local.set $count (i32.const 1))\n(resv $cnt)\n";
@@ -189,32 +207,15 @@ mod examples {
 
     /// Serves `examples/data/` on an ephemeral loopback port.
     pub(super) fn serve_data() -> SocketAddr {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                sender
-                    .send(listener.local_addr().expect("address"))
-                    .expect("send");
-                let app = axum::Router::new().route(
-                    "/{file}",
-                    axum::routing::get(
-                        |axum::extract::Path(file): axum::extract::Path<String>| async move {
-                            std::fs::read_to_string(workspace().join("examples/data").join(file))
-                                .map_err(|_| axum::http::StatusCode::NOT_FOUND)
-                        },
-                    ),
-                );
-                axum::serve(listener, app).await.expect("serve");
-            });
-        });
-        receiver.recv().expect("the server starts")
+        serve(axum::Router::new().route(
+            "/{file}",
+            axum::routing::get(
+                |axum::extract::Path(file): axum::extract::Path<String>| async move {
+                    std::fs::read_to_string(workspace().join("examples/data").join(file))
+                        .map_err(|_| axum::http::StatusCode::NOT_FOUND)
+                },
+            ),
+        ))
     }
 
     /// Every body under `examples/` is valid: the README's first command runs one of them.
@@ -830,20 +831,7 @@ mod agent {
     fn openai_server(answers: Vec<&'static str>) -> std::net::SocketAddr {
         use std::sync::{Arc, Mutex};
         let answers = Arc::new(Mutex::new(answers));
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                sender
-                    .send(listener.local_addr().expect("address"))
-                    .expect("send");
-                let app = axum::Router::new().route(
+        serve(axum::Router::new().route(
                     "/v1/chat/completions",
                     axum::routing::post(move |body: axum::Json<serde_json::Value>| {
                         let answers = answers.clone();
@@ -871,11 +859,7 @@ mod agent {
                             }
                         }
                     }),
-                );
-                axum::serve(listener, app).await.expect("serve");
-            });
-        });
-        receiver.recv().expect("the server starts")
+                ))
     }
 
     #[test]
