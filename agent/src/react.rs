@@ -18,7 +18,7 @@ use crate::event::{Event, EventSink, request_hash};
 use crate::limits::AgentLimits;
 use crate::observation::{self, Spent};
 use crate::prompt::{Protocol, SystemPrompt};
-use crate::provider::{ChatRequest, Message, Provider, ToolCall};
+use crate::provider::{ChatRequest, Message, Provider, Role, ToolCall};
 
 /// What is asked of the model besides the conversation.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +64,30 @@ impl Session {
             messages: Vec::new(),
             kv_namespace: kv_namespace.into(),
         }
+    }
+
+    /// Answers with `text` every tool call of the last assistant message that has no answer
+    /// yet (a task that stopped between the model's call and its result), so that the
+    /// conversation stays one providers accept when the session goes on.
+    fn settle(&mut self, text: &str) {
+        let Some(last) = self
+            .messages
+            .iter()
+            .rposition(|m| m.role == Role::Assistant)
+        else {
+            return;
+        };
+        let answered: Vec<&str> = self.messages[last + 1..]
+            .iter()
+            .filter_map(|m| m.tool_call_id.as_deref())
+            .collect();
+        let pending: Vec<Message> = self.messages[last]
+            .tool_calls
+            .iter()
+            .filter(|call| !answered.contains(&call.id.as_str()))
+            .map(|call| Message::tool(call.id.clone(), text))
+            .collect();
+        self.messages.extend(pending);
     }
 }
 
@@ -185,6 +209,9 @@ impl Agent {
             retry: 0,
         };
         let ending = task.drive(session, sink).await;
+        if let Ending::Stopped(reason) = &ending {
+            session.settle(&format!("not run: the task stopped: {reason}"));
+        }
         let spent = task.spent;
         sink.event(&match &ending {
             Ending::Answer(answer) => Event::Final {
@@ -267,8 +294,9 @@ impl Task<'_> {
             if self.retry == 0 {
                 if self.step >= limits.max_steps {
                     return Ending::Stopped(format!(
-                        "the task used its {} actions without an answer",
-                        limits.max_steps
+                        "the task used its {} action{} without an answer",
+                        limits.max_steps,
+                        if limits.max_steps == 1 { "" } else { "s" }
                     ));
                 }
                 self.step += 1;

@@ -79,6 +79,16 @@ struct Setup {
 }
 
 fn setup(protocol: Protocol, answers: Vec<ChatResponse>, limits: Limits, policy: Policy) -> Setup {
+    setup_with(protocol, answers, limits, policy, AgentLimits::default())
+}
+
+fn setup_with(
+    protocol: Protocol,
+    answers: Vec<ChatResponse>,
+    limits: Limits,
+    policy: Policy,
+    agent_limits: AgentLimits,
+) -> Setup {
     let provider = Arc::new(Scripted {
         answers: Mutex::new(answers),
         requests: Mutex::new(Vec::new()),
@@ -89,7 +99,7 @@ fn setup(protocol: Protocol, answers: Vec<ChatResponse>, limits: Limits, policy:
         catalog: Arc::new(Catalog::builtin()),
         policy,
         limits,
-        agent_limits: AgentLimits::default(),
+        agent_limits,
         settings: ModelSettings::new("scripted-model", protocol),
     });
     Setup { provider, agent }
@@ -340,6 +350,48 @@ fn a_session_keeps_its_history_and_kv_namespace_across_tasks() {
     let (finish, _) = run(&other.agent, &mut Session::new("bob"), "what colour?");
     assert_eq!(finish.ending, Ending::Answer("nothing".to_owned()));
     assert!(sent(&other, 1).contains("ENOENT"));
+}
+
+#[test]
+fn a_task_stopped_between_a_call_and_its_result_leaves_a_session_that_can_go_on() {
+    let call = || tool("run_wat", serde_json::json!({"body": COUNT_TO_10}));
+    let setup = setup_with(
+        Protocol::Tools,
+        vec![call(), call(), text("ten")],
+        Limits::default(),
+        Policy::standard(),
+        AgentLimits {
+            max_steps: 1,
+            ..AgentLimits::default()
+        },
+    );
+    let mut session = Session::default();
+    let (first, _) = run(&setup.agent, &mut session, "count");
+    assert_eq!(
+        first.ending,
+        Ending::Stopped("the task used its 1 action without an answer".to_owned())
+    );
+    // The second call was not run; it is answered, so that every call has its result.
+    let last = session.messages.last().expect("a message");
+    assert_eq!(last.role, Role::Tool);
+    assert_eq!(last.tool_call_id.as_deref(), Some("call_run_wat"));
+    assert!(last.content.starts_with("not run: the task stopped: the task used its 1 action"));
+    let (second, _) = run(&setup.agent, &mut session, "just say it");
+    assert_eq!(second.ending, Ending::Answer("ten".to_owned()));
+    let requests = setup.provider.requests.lock().expect("lock");
+    let messages = &requests[2].messages;
+    for (index, message) in messages.iter().enumerate() {
+        for call in &message.tool_calls {
+            assert!(
+                messages[index + 1..]
+                    .iter()
+                    .any(|m| m.tool_call_id.as_deref() == Some(call.id.as_str())),
+                "call {} at message {index} has no result: {messages:#?}",
+                call.id
+            );
+        }
+    }
+    assert_eq!(messages.last().expect("m").content, "just say it");
 }
 
 fn setup_kv_other(get: &str) -> Setup {

@@ -2,6 +2,7 @@
 //! on the other side of a network sees, streaming included.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use watsmith_agent::{
@@ -16,6 +17,15 @@ use crate::server::{End, Reply, Server};
 const COUNT: &str = "(local $n i64)\n(local.set $n (i64.const 10))\n(resv $n)";
 
 fn agent(provider: Arc<dyn Provider>, protocol: Protocol, stream: bool) -> Agent {
+    agent_with(provider, protocol, stream, AgentLimits::default())
+}
+
+fn agent_with(
+    provider: Arc<dyn Provider>,
+    protocol: Protocol,
+    stream: bool,
+    agent_limits: AgentLimits,
+) -> Agent {
     let mut settings = ModelSettings::new("test-model", protocol);
     settings.stream = stream;
     Agent::new(AgentParts {
@@ -27,7 +37,7 @@ fn agent(provider: Arc<dyn Provider>, protocol: Protocol, stream: bool) -> Agent
             fuel: Some(1_000_000),
             ..Limits::default()
         },
-        agent_limits: AgentLimits::default(),
+        agent_limits,
         settings,
     })
 }
@@ -190,6 +200,47 @@ async fn a_broken_stream_stops_the_task_with_a_transport_error() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_request_timeout_inside_the_task_stops_it_after_the_steps_done() {
+    let server = Server::start(vec![openai_run_wat("call_1", COUNT), Reply::Hang]).await;
+    let mut options = server.options("/v1");
+    options.timeout = Duration::from_millis(300);
+    let provider = Arc::new(OpenAi::new(options).expect("client"));
+    let agent = agent(provider, Protocol::Tools, false);
+    let mut session = Session::default();
+    let finish = agent
+        .run(&mut session, "count to ten", &mut |_: &Event| {})
+        .await;
+    assert_eq!(
+        finish.ending,
+        Ending::Stopped("the model gave no answer: no answer within 300ms".to_owned())
+    );
+    assert_eq!(finish.spent.steps, 1, "the first step ran");
+    assert_eq!(server.received().len(), 2, "a timeout is not retried");
+    let last = session.messages.last().expect("a message");
+    assert_eq!(last.tool_call_id.as_deref(), Some("call_1"));
+}
+
+#[tokio::test]
+async fn the_tasks_wall_clock_ends_a_request_that_is_still_waiting() {
+    let server = Server::start(vec![Reply::Hang]).await;
+    let agent = agent_with(
+        openai(&server),
+        Protocol::Text,
+        true,
+        AgentLimits {
+            wall_clock: Duration::from_millis(300),
+            ..AgentLimits::default()
+        },
+    );
+    let (ending, _) = solve(&agent, "anything").await;
+    // The task's clock ended it, not the client's own timeout (minutes).
+    assert_eq!(
+        ending,
+        Ending::Stopped("the task's time ran out waiting for the model".to_owned())
+    );
 }
 
 #[tokio::test]
