@@ -193,6 +193,21 @@ impl Agent {
 
     /// Solves `task` in `session`, telling `sink` every event.
     pub async fn run(&self, session: &mut Session, task: &str, sink: &mut dyn EventSink) -> Finish {
+        self.run_until(session, task, sink, std::future::pending())
+            .await
+    }
+
+    /// As [`Agent::run`], unless `cancelled` completes first (a person pressed Ctrl-C): then the
+    /// request or program under way is dropped, the session is left as it was before the task
+    /// (what the task's programs wrote to kv stays), and the task ends
+    /// `Stopped("cancelled")`.
+    pub async fn run_until(
+        &self,
+        session: &mut Session,
+        task: &str,
+        sink: &mut dyn EventSink,
+        cancelled: impl Future<Output = ()>,
+    ) -> Finish {
         sink.event(&Event::Task {
             task: task.to_owned(),
             provider: self.provider.name().to_owned(),
@@ -200,6 +215,7 @@ impl Agent {
             protocol: self.settings.protocol,
             prompt_hash: self.prompt.hash.clone(),
         });
+        let before = session.messages.len();
         session.messages.push(Message::user(task));
         let mut task = Task {
             agent: self,
@@ -208,7 +224,17 @@ impl Agent {
             step: 0,
             retry: 0,
         };
-        let ending = task.drive(session, sink).await;
+        let driven = tokio::select! {
+            ending = task.drive(session, sink) => Some(ending),
+            () = cancelled => None,
+        };
+        let ending = match driven {
+            Some(ending) => ending,
+            None => {
+                session.messages.truncate(before);
+                Ending::Stopped("cancelled".to_owned())
+            }
+        };
         if let Ending::Stopped(reason) = &ending {
             session.settle(&format!("not run: the task stopped: {reason}"));
         }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use watsmith_agent::{
-    Agent, AgentLimits, AgentParts, Anthropic, Ending, Event, ModelSettings, Ollama, OpenAi,
-    Protocol, Provider, Session,
+    Agent, AgentLimits, AgentParts, Anthropic, Ending, Event, Message, ModelSettings, Ollama,
+    OpenAi, Protocol, Provider, Session,
 };
 use watsmith_catalog::Catalog;
 use watsmith_engine::{Engine, EngineConfig, Limits, Policy};
@@ -221,6 +221,38 @@ async fn a_request_timeout_inside_the_task_stops_it_after_the_steps_done() {
     assert_eq!(server.received().len(), 2, "a timeout is not retried");
     let last = session.messages.last().expect("a message");
     assert_eq!(last.tool_call_id.as_deref(), Some("call_1"));
+}
+
+#[tokio::test]
+async fn a_cancelled_task_leaves_the_session_as_it_was_before_it() {
+    let server = Server::start(vec![openai_run_wat("call_1", COUNT), Reply::Hang]).await;
+    let agent = agent(openai(&server), Protocol::Tools, false);
+    let mut session = Session::new("alice");
+    session.messages.push(Message::user("an earlier task"));
+    session.messages.push(Message::assistant("its answer", Vec::new()));
+    let before = session.clone();
+    let mut events = Vec::new();
+    // Cancelled while the second request waits, as Ctrl-C in `watsmith chat` would.
+    let second_request = async {
+        while server.received().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let finish = agent
+        .run_until(
+            &mut session,
+            "count to ten",
+            &mut |e: &Event| events.push(e.clone()),
+            second_request,
+        )
+        .await;
+    assert_eq!(finish.ending, Ending::Stopped("cancelled".to_owned()));
+    assert_eq!(finish.spent.steps, 1, "the first step ran");
+    assert_eq!(session, before);
+    assert!(
+        matches!(events.last(), Some(Event::Stopped { reason, .. }) if reason == "cancelled"),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]
