@@ -375,7 +375,10 @@ fn a_task_stopped_between_a_call_and_its_result_leaves_a_session_that_can_go_on(
     let last = session.messages.last().expect("a message");
     assert_eq!(last.role, Role::Tool);
     assert_eq!(last.tool_call_id.as_deref(), Some("call_run_wat"));
-    assert!(last.content.starts_with("not run: the task stopped: the task used its 1 action"));
+    assert!(
+        last.content
+            .starts_with("not run: the task stopped: the task used its 1 action")
+    );
     let (second, _) = run(&setup.agent, &mut session, "just say it");
     assert_eq!(second.ending, Ending::Answer("ten".to_owned()));
     let requests = setup.provider.requests.lock().expect("lock");

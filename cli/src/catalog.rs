@@ -37,6 +37,8 @@ pub(crate) struct UseArgs {
     sources: Sources,
     #[command(flatten)]
     run: crate::exec::RunArgs,
+    #[command(flatten)]
+    model: crate::run::ModelArgs,
 }
 
 #[derive(Debug, Args)]
@@ -126,25 +128,24 @@ pub(crate) fn run_use(args: &UseArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let runner = match args.run.runner() {
-        Ok(runner) => runner,
-        Err(exit) => return exit,
-    };
+    let needs_ai = program.front.capabilities.iter().any(|c| c == "ai") || args.run.allows("ai");
+    let runner =
+        match crate::run::extra_capabilities(&args.model, args.sources.config.as_deref(), needs_ai)
+            .and_then(|extra| args.run.runner_with(extra))
+        {
+            Ok(runner) => runner,
+            Err(exit) => return exit,
+        };
     let missing = program.missing(runner.engine.registry());
     if !missing.is_empty() {
         eprintln!(
-            "error: `{}` needs {}, which this command line does not offer{}",
+            "error: `{}` needs {}, which this command line does not offer",
             program.front.name,
             missing
                 .iter()
                 .map(|name| format!("the `{name}` capability"))
                 .collect::<Vec<_>>()
                 .join(" and "),
-            if missing.contains(&"ai") {
-                " (no language model is configured)"
-            } else {
-                ""
-            }
         );
         return Exit::ProgramError;
     }

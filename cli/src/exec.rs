@@ -11,6 +11,7 @@ use watsmith_engine::{
 };
 
 use crate::Exit;
+use crate::run::{ModelArgs, extra_capabilities};
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecArgs {
@@ -26,6 +27,13 @@ pub(crate) struct ExecArgs {
     all_text: bool,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// The configuration file whose `[agent]` table names the model `--allow ai` asks
+    /// (default: `$WATSMITH_CONFIG`, else `./watsmith.toml`, else
+    /// `~/.config/watsmith/watsmith.toml`, if one exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Print the outcome as JSON (status, code, results, logs, trap, diagnostics, ...).
     #[arg(long)]
     json: bool,
@@ -45,8 +53,8 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value_t = limits::DEFAULT_MEMORY_BYTES >> 20)]
     memory_mb: u64,
     /// Grant a capability (repeatable). `core`, `str`, `arr`, `json` and `math` are always
-    /// granted; `kv`, `fs`, `http`, `time` and `rand` only when asked for, and `ai` with
-    /// `watsmith run` (programs then ask the same model as the agent).
+    /// granted; `kv`, `fs`, `http`, `time`, `rand` and `ai` only when asked for. `ai` asks the
+    /// model of `--provider` and `--model` (in `run` and `chat`, the agent's own).
     #[arg(long = "allow", value_name = "CAP")]
     allow: Vec<String>,
     /// Allow HTTP requests to a host (repeatable; grants `http`): `api.example.com`,
@@ -105,13 +113,13 @@ impl Runner {
 }
 
 impl RunArgs {
-    /// The engine, policy and limits the flags describe; the exit status of an error (printed).
-    pub(crate) fn runner(&self) -> Result<Runner, Exit> {
-        self.runner_with(Vec::new())
+    /// Whether `--allow` names `capability`.
+    pub(crate) fn allows(&self, capability: &str) -> bool {
+        self.allow.iter().any(|c| c == capability)
     }
 
-    /// As [`RunArgs::runner`], with capabilities besides the built-in ones (`ai`, when a model
-    /// is configured).
+    /// The engine, policy and limits the flags describe, with capabilities besides the
+    /// built-in ones (`ai`, when a model is configured); the exit status of an error (printed).
     pub(crate) fn runner_with(&self, extra: Vec<Box<dyn Capability>>) -> Result<Runner, Exit> {
         let mut registry = Registry::builtin();
         for capability in extra {
@@ -174,7 +182,7 @@ impl RunArgs {
             };
             policy = policy.allow_with("fs", grant);
         }
-        if self.kv_file.is_some() || self.allow.iter().any(|c| c == "kv") {
+        if self.kv_file.is_some() || self.allows("kv") {
             policy = policy.allow_with("kv", KvGrant::new(self.kv_namespace.clone()));
         }
         if let Some(seed) = self.seed {
@@ -216,10 +224,13 @@ pub(crate) fn run(args: &ExecArgs) -> Exit {
             return Exit::Input;
         }
     };
-    let runner = match args.run.runner() {
-        Ok(runner) => runner,
-        Err(exit) => return exit,
-    };
+    let runner =
+        match extra_capabilities(&args.model, args.config.as_deref(), args.run.allows("ai"))
+            .and_then(|extra| args.run.runner_with(extra))
+        {
+            Ok(runner) => runner,
+            Err(exit) => return exit,
+        };
     let outcome = runner
         .engine
         .exec(&body, args.values(), &runner.policy, &runner.limits);

@@ -88,7 +88,7 @@ enum Command {
     Capabilities,
     /// Run a catalog program: `watsmith use 'fib(30)'` or `watsmith use fib 30`.
     #[command(after_help = EXIT_STATUS_HELP)]
-    Use(catalog::UseArgs),
+    Use(Box<catalog::UseArgs>),
     /// List the catalog's programs, or show one.
     Catalog(catalog::CatalogArgs),
     /// Solve a task with a language model: it writes WAT-plus or calls the catalog, watsmith

@@ -6,7 +6,7 @@
 //! `api_key_env`, the provider's usual variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`), or the
 //! file, in that order; it is never printed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,17 +16,26 @@ use watsmith_agent::{
     Provider, ProviderConfig, ProviderKind, ProviderModel, Replay, Session, Transcript, connect,
     defaults,
 };
+use watsmith_engine::{Ai, Capability};
 
 use crate::Exit;
 use crate::catalog::Sources;
 use crate::config::{AgentConfig, Config};
-use crate::exec::RunArgs;
+use crate::exec::{RunArgs, Runner};
 use crate::progress::Progress;
 
 #[derive(Debug, Args)]
 pub(crate) struct RunTaskArgs {
     /// The task, in words.
     task: String,
+    #[command(flatten)]
+    agent: AgentArgs,
+}
+
+/// Which model to ask: for the agent (`run`, `chat`), and for programs that call `$ai`
+/// (`exec`, `use`).
+#[derive(Debug, Default, Args)]
+pub(crate) struct ModelArgs {
     /// The model's API: `openai` (and any OpenAI-compatible server with `--base-url`),
     /// `anthropic`, `ollama`, or `replay` (answers from a transcript, `--replay FILE`).
     #[arg(long, value_parser = ["openai", "anthropic", "ollama", "replay"])]
@@ -40,6 +49,11 @@ pub(crate) struct RunTaskArgs {
     /// The transcript the `replay` provider answers from.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+}
+
+/// How far a task may go and how the model states its actions (`run`, `chat`).
+#[derive(Debug, Default, Args)]
+pub(crate) struct TaskArgs {
     /// How the model states actions: `tools` (native tool calls; default for openai and
     /// anthropic) or `text` (a ```wat block or an @use line; default for ollama).
     #[arg(long, value_parser = ["tools", "text"])]
@@ -59,14 +73,23 @@ pub(crate) struct RunTaskArgs {
     /// Do not stream the model's answers.
     #[arg(long)]
     no_stream: bool,
+}
+
+/// Everything an agent is made of, from the command line (`run`, `chat`).
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    task: TaskArgs,
     /// Write every event to FILE as JSON lines (replayable with `--provider replay`).
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
     /// Print the events as JSON lines on stdout instead of progress and the answer.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    sources: Sources,
+    pub(crate) sources: Sources,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -101,9 +124,9 @@ fn pick(flag: Option<&String>, var: &str, file: Option<&String>) -> Option<(Stri
         .or_else(|| file.map(|v| (v.clone(), "file")))
 }
 
-fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, String> {
+fn resolve(model: &ModelArgs, task: &TaskArgs, file: &AgentConfig) -> Result<Resolved, String> {
     let provider = pick(
-        args.and_then(|a| a.provider.as_ref()),
+        model.provider.as_ref(),
         "WATSMITH_PROVIDER",
         file.provider.as_ref(),
     );
@@ -135,9 +158,7 @@ fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, S
                 .map(|k| (k, "the configuration file".to_owned()))
         })
         .map(|(key, source)| (ApiKey::new(key), source));
-    let chosen = args
-        .and_then(|a| a.protocol.clone())
-        .or_else(|| file.protocol.clone());
+    let chosen = task.protocol.clone().or_else(|| file.protocol.clone());
     let protocol = match chosen.as_deref() {
         Some("tools") => Protocol::Tools,
         Some("text") => Protocol::Text,
@@ -147,20 +168,20 @@ fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, S
     };
     let defaults = AgentLimits::default();
     let limits = AgentLimits {
-        max_steps: args
-            .and_then(|a| a.max_steps)
+        max_steps: task
+            .max_steps
             .or(file.max_steps)
             .unwrap_or(defaults.max_steps),
-        max_retries: args
-            .and_then(|a| a.max_retries)
+        max_retries: task
+            .max_retries
             .or(file.max_retries)
             .unwrap_or(defaults.max_retries),
-        token_budget: args
-            .and_then(|a| a.token_budget)
+        token_budget: task
+            .token_budget
             .or(file.token_budget)
             .unwrap_or(defaults.token_budget),
-        wall_clock: args
-            .and_then(|a| a.wall_clock_secs)
+        wall_clock: task
+            .wall_clock_secs
             .or(file.wall_clock_secs)
             .map_or(defaults.wall_clock, Duration::from_secs),
     };
@@ -168,27 +189,21 @@ fn resolve(args: Option<&RunTaskArgs>, file: &AgentConfig) -> Result<Resolved, S
         return Err("--max-steps must be at least 1".to_owned());
     }
     Ok(Resolved {
-        model: pick(
-            args.and_then(|a| a.model.as_ref()),
-            "WATSMITH_MODEL",
-            file.model.as_ref(),
-        ),
+        model: pick(model.model.as_ref(), "WATSMITH_MODEL", file.model.as_ref()),
         base_url: pick(
-            args.and_then(|a| a.base_url.as_ref()),
+            model.base_url.as_ref(),
             "WATSMITH_BASE_URL",
             file.base_url.as_ref(),
         ),
         provider,
         api_key,
-        replay: args
-            .and_then(|a| a.replay.clone())
-            .or_else(|| file.replay.clone()),
+        replay: model.replay.clone().or_else(|| file.replay.clone()),
         protocol,
         protocol_chosen: chosen.is_some(),
         limits,
         max_tokens: file.max_tokens.unwrap_or(defaults::DEFAULT_MAX_TOKENS),
         temperature: file.temperature,
-        stream: !args.is_some_and(|a| a.no_stream) && file.stream.unwrap_or(true),
+        stream: !task.no_stream && file.stream.unwrap_or(true),
         timeout: file.timeout_ms.map(Duration::from_millis),
     })
 }
@@ -245,7 +260,7 @@ fn provider(resolved: &Resolved) -> Result<(Arc<dyn Provider>, String, Protocol)
 }
 
 /// Sends each event to every sink.
-struct Sinks(Vec<Box<dyn EventSink>>);
+pub(crate) struct Sinks(Vec<Box<dyn EventSink>>);
 
 impl EventSink for Sinks {
     fn event(&mut self, event: &Event) {
@@ -255,38 +270,45 @@ impl EventSink for Sinks {
     }
 }
 
-pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
-    let config = match Config::load(args.sources.config.as_deref()) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
+/// An agent made from the flags, the environment and the configuration file, with the runner
+/// whose kv store is saved after its tasks, and where its events go.
+pub(crate) struct Prepared {
+    pub(crate) agent: Agent,
+    pub(crate) runner: Runner,
+    pub(crate) sinks: Sinks,
+}
+
+impl Prepared {
+    /// A new session, in the kv namespace of `--kv-namespace`.
+    pub(crate) fn session(&self) -> Session {
+        Session::new(self.runner.kv_namespace().to_owned())
+    }
+
+    /// Saves the kv store (if `--kv-file` keeps it); an error is printed.
+    pub(crate) fn flush(&self) -> Result<(), Exit> {
+        match self.runner.flush() {
+            Some(Err(error)) => {
+                eprintln!("error: {error}");
+                Err(Exit::Input)
+            }
+            _ => Ok(()),
         }
+    }
+}
+
+/// Builds the agent `args` describe; the exit status of an error (printed).
+pub(crate) fn prepare(args: &AgentArgs) -> Result<Prepared, Exit> {
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        Exit::Usage
     };
-    let resolved = match resolve(Some(args), &config.agent) {
-        Ok(resolved) => resolved,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let (provider, model, protocol) = match provider(&resolved) {
-        Ok(found) => found,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let catalog = match crate::catalog::load(&args.sources) {
-        Ok(catalog) => catalog,
-        Err(exit) => return exit,
-    };
+    let config = Config::load(args.sources.config.as_deref()).map_err(usage)?;
+    let resolved = resolve(&args.model, &args.task, &config.agent).map_err(usage)?;
+    let (provider, model, protocol) = provider(&resolved).map_err(usage)?;
+    let catalog = crate::catalog::load(&args.sources)?;
     // Programs that call `$ai.complete` (granted with `--allow ai`) ask the same model.
-    let ai = watsmith_engine::Ai::new(Arc::new(ProviderModel::new(provider.clone(), &model)));
-    let runner = match args.run.runner_with(vec![Box::new(ai)]) {
-        Ok(runner) => runner,
-        Err(exit) => return exit,
-    };
+    let ai = Ai::new(Arc::new(ProviderModel::new(provider.clone(), &model)));
+    let runner = args.run.runner_with(vec![Box::new(ai)])?;
     let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
     if args.json {
         sinks.push(Box::new(Transcript::new(std::io::stdout())));
@@ -294,16 +316,14 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
         sinks.push(Box::new(Progress::new(std::io::stderr(), false)));
     }
     if let Some(path) = &args.transcript {
-        match std::fs::File::create(path) {
-            Ok(file) => sinks.push(Box::new(Transcript::new(std::io::BufWriter::new(file)))),
-            Err(error) => {
-                eprintln!(
-                    "error: cannot write the transcript {}: {error}",
-                    path.display()
-                );
-                return Exit::Input;
-            }
-        }
+        let file = std::fs::File::create(path).map_err(|error| {
+            eprintln!(
+                "error: cannot write the transcript {}: {error}",
+                path.display()
+            );
+            Exit::Input
+        })?;
+        sinks.push(Box::new(Transcript::new(std::io::BufWriter::new(file))));
     }
     let mut settings = ModelSettings::new(model, protocol);
     settings.max_tokens = resolved.max_tokens;
@@ -318,19 +338,64 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
         agent_limits: resolved.limits.clone(),
         settings,
     });
+    Ok(Prepared {
+        agent,
+        runner,
+        sinks: Sinks(sinks),
+    })
+}
+
+/// The capabilities a run of `exec` or `use` adds to the built-in ones: `ai` when `needed`,
+/// asking the model the flags, the environment or the configuration file name. Needed and not
+/// configured is a usage error that says how to name one.
+pub(crate) fn extra_capabilities(
+    args: &ModelArgs,
+    config: Option<&Path>,
+    needed: bool,
+) -> Result<Vec<Box<dyn Capability>>, Exit> {
+    if !needed {
+        return Ok(Vec::new());
+    }
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        Exit::Usage
+    };
+    let config = Config::load(config).map_err(usage)?;
+    let resolved = resolve(args, &TaskArgs::default(), &config.agent).map_err(usage)?;
+    if resolved.provider.is_none() {
+        return Err(usage(
+            "`ai` asks a language model, and none is configured: name one with --provider \
+             openai|anthropic|ollama and --model NAME (or the [agent] table of watsmith.toml)"
+                .to_owned(),
+        ));
+    }
+    let (provider, model, _) = provider(&resolved).map_err(usage)?;
+    Ok(vec![Box::new(Ai::new(Arc::new(ProviderModel::new(
+        provider, model,
+    ))))])
+}
+
+pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
+    let mut prepared = match prepare(&args.agent) {
+        Ok(prepared) => prepared,
+        Err(exit) => return exit,
+    };
     let runtime = match crate::agent::runtime() {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let mut session = Session::new(runner.kv_namespace().to_owned());
-    let finish = runtime.block_on(agent.run(&mut session, &args.task, &mut Sinks(sinks)));
-    if let Some(Err(error)) = runner.flush() {
-        eprintln!("error: {error}");
-        return Exit::Input;
+    let mut session = prepared.session();
+    let finish = runtime.block_on(prepared.agent.run(
+        &mut session,
+        &args.task,
+        &mut prepared.sinks,
+    ));
+    if let Err(exit) = prepared.flush() {
+        return exit;
     }
     match finish.ending {
         Ending::Answer(answer) => {
-            if !args.json {
+            if !args.agent.json {
                 crate::emit(&format!("{answer}\n"));
             }
             Exit::Ok
@@ -348,7 +413,7 @@ pub(crate) fn show_config(sources: &Sources) -> Exit {
             return Exit::Usage;
         }
     };
-    let resolved = match resolve(None, &config.agent) {
+    let resolved = match resolve(&ModelArgs::default(), &TaskArgs::default(), &config.agent) {
         Ok(resolved) => resolved,
         Err(message) => {
             eprintln!("error: {message}");

@@ -720,10 +720,10 @@ mod catalog {
             assert!(stderr.contains(hint), "{args:?}: {stderr}");
         }
         let ai = watsmith(&["use", "ai_complete", "hello"], None);
-        assert_eq!(ai.status.code(), Some(1));
+        assert_eq!(ai.status.code(), Some(64));
         assert!(
             text(&ai.stderr).contains(
-                "`ai_complete` needs the `ai` capability, which this command line does not offer (no language model is configured)"
+                "`ai` asks a language model, and none is configured: name one with --provider"
             ),
             "{}",
             text(&ai.stderr)
@@ -826,16 +826,30 @@ mod agent {
         }
     }
 
+    /// The requests a scripted server received, in order.
+    type Received = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
     /// A scripted OpenAI-compatible server on 127.0.0.1: each request gets the next answer, as a
     /// stream when the request asks for one.
-    fn openai_server(answers: Vec<&'static str>) -> std::net::SocketAddr {
+    pub(super) fn openai_server(answers: Vec<&'static str>) -> std::net::SocketAddr {
+        recording_openai_server(answers).0
+    }
+
+    /// As [`openai_server`], keeping the requests.
+    pub(super) fn recording_openai_server(
+        answers: Vec<&'static str>,
+    ) -> (std::net::SocketAddr, Received) {
         use std::sync::{Arc, Mutex};
         let answers = Arc::new(Mutex::new(answers));
-        serve(axum::Router::new().route(
+        let received = Received::default();
+        let kept = received.clone();
+        let address = serve(axum::Router::new().route(
                     "/v1/chat/completions",
                     axum::routing::post(move |body: axum::Json<serde_json::Value>| {
                         let answers = answers.clone();
+                        let kept = kept.clone();
                         async move {
+                            kept.lock().expect("lock").push(body.0.clone());
                             let mut answers = answers.lock().expect("lock");
                             let text = if answers.is_empty() { "" } else { answers.remove(0) };
                             let usage = serde_json::json!({"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35});
@@ -859,7 +873,75 @@ mod agent {
                             }
                         }
                     }),
-                ))
+                ));
+        (address, received)
+    }
+
+    #[test]
+    fn use_and_exec_ask_the_model_the_flags_name_for_ai() {
+        let (server, received) = recording_openai_server(vec!["bonjour", "oui"]);
+        let base = format!("http://{server}/v1");
+        let model = ["--provider", "openai", "--model", "m", "--base-url", &base];
+        let out = watsmith(
+            &[
+                &[
+                    "use",
+                    "ai_complete",
+                    "good morning in French",
+                    "--allow",
+                    "ai",
+                ][..],
+                &model[..],
+            ]
+            .concat(),
+            None,
+        );
+        assert_eq!(text(&out.stdout), "bonjour\n", "{}", text(&out.stderr));
+        let asked = received.lock().expect("lock")[0].clone();
+        assert_eq!(asked["model"], "m");
+        assert_eq!(
+            asked["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .map(|m| &m["content"]),
+            Some(&serde_json::json!("good morning in French"))
+        );
+        // A body run by exec asks it too.
+        let body = body_file(
+            "(local $a str) (local $s i32)\n\
+             (call $ai.complete \"yes in French\") (local.set $s) (local.set $a)\n\
+             (check $s) (resv $a)\n",
+        );
+        let path = body.path().to_str().expect("utf-8 path");
+        let out = watsmith(
+            &[&["exec", path, "--allow", "ai"][..], &model[..]].concat(),
+            None,
+        );
+        assert_eq!(text(&out.stdout), "oui\n", "{}", text(&out.stderr));
+        // A model configured is not a grant: the policy still refuses, and says which flag grants.
+        let refused = watsmith(
+            &[&["use", "ai_complete", "hi"][..], &model[..]].concat(),
+            None,
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(
+            text(&refused.stderr).contains("`--allow ai`"),
+            "{}",
+            text(&refused.stderr)
+        );
+        assert_eq!(
+            received.lock().expect("lock").len(),
+            2,
+            "the refused call asked nothing"
+        );
+        // Granted with no model: the error says how to name one.
+        let none = watsmith(&["exec", path, "--allow", "ai"], None);
+        assert_eq!(none.status.code(), Some(64));
+        assert!(
+            text(&none.stderr).contains("--provider"),
+            "{}",
+            text(&none.stderr)
+        );
     }
 
     #[test]

@@ -229,7 +229,9 @@ async fn a_cancelled_task_leaves_the_session_as_it_was_before_it() {
     let agent = agent(openai(&server), Protocol::Tools, false);
     let mut session = Session::new("alice");
     session.messages.push(Message::user("an earlier task"));
-    session.messages.push(Message::assistant("its answer", Vec::new()));
+    session
+        .messages
+        .push(Message::assistant("its answer", Vec::new()));
     let before = session.clone();
     let mut events = Vec::new();
     // Cancelled while the second request waits, as Ctrl-C in `watsmith chat` would.
