@@ -10,7 +10,7 @@
 //! dirs = ["~/wat-programs", "team/programs"]  # relative to this file; ~ is the home directory
 //! shadow = false                              # let them replace built-in programs
 //!
-//! [agent]                                     # `watsmith run`; every key optional
+//! [agent]                                     # `watsmith run`, `chat`; every key optional
 //! provider = "openai"                         # openai | anthropic | ollama | replay
 //! model = "gpt-4o-mini"
 //! base_url = "http://127.0.0.1:8080/v1"       # any OpenAI-compatible server
@@ -151,6 +151,16 @@ fn default_paths() -> Vec<PathBuf> {
     std::iter::once(PathBuf::from(FILE_NAME))
         .chain(user.map(|dir| dir.join("watsmith").join(FILE_NAME)))
         .collect()
+}
+
+/// Where `watsmith chat` keeps the lines typed: `$XDG_STATE_HOME/watsmith/chat_history`, or
+/// `~/.local/state/watsmith/chat_history`.
+pub(crate) fn chat_history() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|home| home.join(".local/state")))
+        .map(|dir| dir.join("watsmith").join("chat_history"))
 }
 
 fn home() -> Option<PathBuf> {

@@ -12,6 +12,7 @@
 mod agent;
 mod bench;
 mod catalog;
+mod chat;
 mod config;
 mod exec;
 mod expand;
@@ -96,6 +97,11 @@ enum Command {
     /// answer on stdout.
     #[command(after_help = RUN_HELP)]
     Run(Box<run::RunTaskArgs>),
+    /// Tasks one after another in one session: the model knows the conversation so far and
+    /// the programs share a kv namespace. Line editing and history on a terminal; a task per
+    /// line from a pipe. `/help` lists the commands.
+    #[command(after_help = CHAT_HELP)]
+    Chat(Box<chat::ChatArgs>),
     /// The effective configuration (`watsmith config show`), the API key redacted.
     Config {
         #[command(subcommand)]
@@ -120,16 +126,35 @@ enum ConfigCommand {
     Show,
 }
 
-const RUN_HELP: &str = "\
+/// Where the agent's settings come from (`run`, `chat`).
+macro_rules! settings_help {
+    () => {
+        "\
 Settings: flags, then WATSMITH_PROVIDER, WATSMITH_MODEL, WATSMITH_BASE_URL, WATSMITH_API_KEY,
 then the [agent] table of watsmith.toml (see `watsmith config show`). The API key may also come
 from OPENAI_API_KEY or ANTHROPIC_API_KEY.
+"
+    };
+}
 
+const RUN_HELP: &str = concat!(
+    settings_help!(),
+    "
 Exit status:
   0   the model answered
   1   the task stopped without an answer (limits, retries, the provider failed)
   64  usage error
-  66  input file could not be read";
+  66  input file could not be read"
+);
+
+const CHAT_HELP: &str = concat!(
+    settings_help!(),
+    "
+Exit status:
+  0   the chat ended (/exit, Ctrl-D, the end of the input), whatever its tasks' endings
+  64  usage error
+  66  a file or the terminal could not be read, or the kv store not saved"
+);
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
 /// instead of panicking as `print!` would.
@@ -160,6 +185,7 @@ fn main() -> ExitCode {
         Command::Demo => agent::run_demo().into(),
         Command::Bench(args) => bench::run(&args).into(),
         Command::Run(args) => run::run_task(&args).into(),
+        Command::Chat(args) => chat::run(&args).into(),
         Command::Config {
             command: ConfigCommand::Show,
             sources,

@@ -13,6 +13,8 @@ pub(crate) struct Progress<W: Write + Send> {
     verbose: bool,
     /// Streamed text is being written (ends with a newline before the next event).
     streaming: bool,
+    /// Tasks seen (a chat has several; a blank line parts them).
+    tasks: usize,
 }
 
 impl<W: Write + Send> Progress<W> {
@@ -21,12 +23,18 @@ impl<W: Write + Send> Progress<W> {
             out,
             verbose,
             streaming: false,
+            tasks: 0,
         }
     }
 
     fn line(&mut self, text: &str) {
         // Progress is best effort: a closed stderr must not stop the task.
         let _ = writeln!(self.out, "{text}");
+    }
+
+    /// `1 action`, `2 actions`.
+    fn counted(n: usize, noun: &str) -> String {
+        format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
     }
 
     fn quoted(&mut self, text: &str) {
@@ -50,6 +58,10 @@ impl<W: Write + Send> EventSink for Progress<W> {
                 prompt_hash,
                 ..
             } => {
+                if self.tasks > 0 {
+                    self.line("");
+                }
+                self.tasks += 1;
                 self.line(&format!("task: {task}"));
                 self.line(&format!(
                     "model: {provider}:{model} (system prompt {})",
@@ -85,12 +97,12 @@ impl<W: Write + Send> EventSink for Progress<W> {
             Event::Action { action, .. } => {
                 let text = match action {
                     Action::RunWat { body, args } => format!(
-                        "action: run a program of {} lines{}",
-                        body.trim().lines().count(),
+                        "action: run a program of {}{}",
+                        Self::counted(body.trim().lines().count(), "line"),
                         if args.is_empty() {
                             String::new()
                         } else {
-                            format!(" with {} arguments", args.len())
+                            format!(" with {}", Self::counted(args.len(), "argument"))
                         }
                     ),
                     Action::Use { name, args } => format!(
@@ -109,6 +121,7 @@ impl<W: Write + Send> EventSink for Progress<W> {
             }
             Event::Outcome { outcome, .. } => {
                 let verdict = match outcome.status {
+                    Status::Ok if outcome.results.is_empty() => "ok, no results".to_owned(),
                     Status::Ok => format!(
                         "ok: {}",
                         watsmith_agent::event::results_line(&outcome.results)
@@ -130,10 +143,17 @@ impl<W: Write + Send> EventSink for Progress<W> {
                 self.quoted(errors);
             }
             Event::Final { answer, spent } => {
-                self.line(&format!(
-                    "\nanswer after {} actions, {} model tokens: {answer}",
-                    spent.steps, spent.tokens
-                ));
+                let summary = format!(
+                    "\nanswered after {}, {} model tokens",
+                    Self::counted(spent.steps, "action"),
+                    spent.tokens
+                );
+                // A run prints the answer itself on stdout; the demo has only this.
+                if self.verbose {
+                    self.line(&format!("{summary}: {answer}"));
+                } else {
+                    self.line(&summary);
+                }
             }
             Event::Stopped { reason, .. } => self.line(&format!("\nstopped: {reason}")),
         }

@@ -276,6 +276,10 @@ pub(crate) struct Prepared {
     pub(crate) agent: Agent,
     pub(crate) runner: Runner,
     pub(crate) sinks: Sinks,
+    /// The events go to stdout as JSON lines (`--json`), the answers with them.
+    pub(crate) json: bool,
+    /// `provider:model`.
+    pub(crate) label: String,
 }
 
 impl Prepared {
@@ -325,6 +329,7 @@ pub(crate) fn prepare(args: &AgentArgs) -> Result<Prepared, Exit> {
         })?;
         sinks.push(Box::new(Transcript::new(std::io::BufWriter::new(file))));
     }
+    let label = format!("{}:{model}", provider.name());
     let mut settings = ModelSettings::new(model, protocol);
     settings.max_tokens = resolved.max_tokens;
     settings.temperature = resolved.temperature;
@@ -342,6 +347,8 @@ pub(crate) fn prepare(args: &AgentArgs) -> Result<Prepared, Exit> {
         agent,
         runner,
         sinks: Sinks(sinks),
+        json: args.json,
+        label,
     })
 }
 
@@ -395,7 +402,7 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
     }
     match finish.ending {
         Ending::Answer(answer) => {
-            if !args.agent.json {
+            if !prepared.json {
                 crate::emit(&format!("{answer}\n"));
             }
             Exit::Ok

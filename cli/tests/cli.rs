@@ -815,7 +815,7 @@ mod agent {
         assert_eq!(stdout.matches("(a replay: ").count(), 4, "{stdout}");
         for line in [
             "outcome: ok: 9592 (",
-            "answer after 1 actions, ",
+            "answered after 1 action, ",
             "sent back to the model:",
             "undeclared local `$total`",
             "action: @use gcd(1071, 462)",
@@ -875,6 +875,69 @@ mod agent {
                     }),
                 ));
         (address, received)
+    }
+
+    #[test]
+    fn chat_keeps_the_conversation_and_the_kv_namespace_across_tasks_and_replays() {
+        let (server, received) = recording_openai_server(vec![
+            "```wat\n(check (call $kv.set \"colour\" \"blue\"))\n```",
+            "Stored.",
+            "```wat\n(local $v str) (check $v (call $kv.get \"colour\")) (resv $v)\n```",
+            "Blue.",
+            "I do not know.",
+        ]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let transcript = dir.path().join("chat.jsonl");
+        let transcript = transcript.to_str().expect("utf-8");
+        let base = format!("http://{server}/v1");
+        let lines = "remember the colour blue\n\nwhat colour?\n/bogus\n/reset\nwhat colour now?\n";
+        let chat = |extra: &[&str]| {
+            watsmith(
+                &[&["chat", "--allow", "kv", "--protocol", "text"][..], extra].concat(),
+                Some(lines),
+            )
+        };
+        let out = chat(&[
+            "--provider",
+            "openai",
+            "--model",
+            "m",
+            "--base-url",
+            &base,
+            "--transcript",
+            transcript,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "Stored.\nBlue.\nI do not know.\n");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("unknown command `/bogus`"), "{stderr}");
+        assert!(stderr.contains("outcome: ok: blue ("), "{stderr}");
+        let requests = received.lock().expect("lock").clone();
+        assert_eq!(requests.len(), 5);
+        let contents = |n: usize| -> Vec<String> {
+            requests[n]["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .skip(1) // the system prompt
+                .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        // The second task is asked with the first in view.
+        let second = contents(2);
+        assert_eq!(second[0], "remember the colour blue");
+        assert_eq!(second[2].lines().next(), Some("status: ok"));
+        assert_eq!(second.last().map(String::as_str), Some("what colour?"));
+        // After /reset, only the new task.
+        assert_eq!(contents(4), ["what colour now?"]);
+        // The same lines against the transcript alone give the same answers.
+        let replayed = chat(&["--provider", "replay", "--replay", transcript]);
+        assert_eq!(
+            text(&replayed.stdout),
+            "Stored.\nBlue.\nI do not know.\n",
+            "{}",
+            text(&replayed.stderr)
+        );
     }
 
     #[test]
