@@ -334,6 +334,63 @@ async fn anthropic_streamed_use_of_a_catalog_program() {
 }
 
 #[tokio::test]
+async fn anthropic_tool_protocol_stops_when_the_retries_are_spent() {
+    let tool_use = |id: &str| {
+        Reply::Json(
+            200,
+            json!({"id": "m", "type": "message", "role": "assistant", "model": "test-model",
+                   "content": [
+                       {"type": "text", "text": "Counting."},
+                       {"type": "tool_use", "id": id, "name": "run_wat",
+                        "input": {"body": "(local $n i64)\n(resv $count)"}}],
+                   "stop_reason": "tool_use",
+                   "usage": {"input_tokens": 40, "output_tokens": 12}}),
+        )
+    };
+    let server = Server::start(vec![
+        tool_use("toolu_1"),
+        tool_use("toolu_2"),
+        tool_use("toolu_3"),
+    ])
+    .await;
+    let mut options = server.options("");
+    options.api_key = Some(watsmith_agent::ApiKey::new("sk-ant-test"));
+    let agent = agent(
+        Arc::new(Anthropic::new(options).expect("client")),
+        Protocol::Tools,
+        false,
+    );
+    let mut session = Session::default();
+    let finish = agent
+        .run(&mut session, "count to ten", &mut |_: &Event| {})
+        .await;
+    assert_eq!(
+        finish.ending,
+        Ending::Stopped("action 1 still did not compile after 2 retries".to_owned())
+    );
+    assert_eq!(finish.spent.tokens, 3 * 52);
+    let received = server.received();
+    assert_eq!(received.len(), 3, "the first try and two retries");
+    assert_eq!(received[0].body["tools"][0]["name"], "run_wat");
+    for (n, id) in [(1, "toolu_1"), (2, "toolu_2")] {
+        let messages = received[n].body["messages"].as_array().expect("messages");
+        let result = messages.last().expect("the result");
+        assert_eq!(result["role"], "user");
+        assert_eq!(result["content"][0]["type"], "tool_result");
+        assert_eq!(result["content"][0]["tool_use_id"], id);
+        let errors = result["content"][0]["content"].to_string();
+        assert!(
+            errors.contains("--> line 2, column 7"),
+            "the model's line: {errors}"
+        );
+        assert!(errors.contains(&format!("(retry {n} of 2)")), "{errors}");
+    }
+    // The last call is answered in the session, which can go on.
+    let last = session.messages.last().expect("a message");
+    assert_eq!(last.tool_call_id.as_deref(), Some("toolu_3"));
+}
+
+#[tokio::test]
 async fn ollama_streamed_trap_observed_and_recovered() {
     let stream = |text: &str| {
         Reply::ndjson(
