@@ -115,6 +115,8 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
             Line::Blank => {}
             Line::Exit => break,
             Line::Help => eprintln!("{COMMANDS}"),
+            // With --json, stdout carries only the events.
+            Line::Prompt if prepared.json => eprintln!("{}", prepared.agent.prompt().text),
             Line::Prompt => crate::emit(&format!("{}\n", prepared.agent.prompt().text)),
             Line::Reset => {
                 session = prepared.session();
