@@ -74,10 +74,6 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
         Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let runtime = match crate::agent::runtime() {
-        Ok(runtime) => runtime,
-        Err(exit) => return exit,
-    };
     let interactive = std::io::stdin().is_terminal();
     let history = if interactive && !args.no_history {
         args.history.clone().or_else(config::chat_history)
@@ -126,8 +122,7 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
                 eprintln!("unknown command `{command}`; /help lists the commands");
             }
             Line::Task(task) => {
-                if let Err(failed) = turn(&runtime, &mut prepared, &mut session, task, interactive)
-                {
+                if let Err(failed) = turn(&mut prepared, &mut session, task, interactive) {
                     exit = failed;
                     break;
                 }
@@ -148,7 +143,6 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
 /// One task of the chat: its answer on stdout (progress on stderr), and the kv store saved, so
 /// that nothing a task stored is lost if the chat is killed later.
 fn turn(
-    runtime: &tokio::runtime::Runtime,
     prepared: &mut Prepared,
     session: &mut watsmith_agent::Session,
     task: &str,
@@ -162,7 +156,7 @@ fn turn(
         }
         std::future::pending::<()>().await;
     };
-    let finish = runtime.block_on(prepared.agent.run_until(
+    let finish = prepared.runtime.block_on(prepared.agent.run_until(
         session,
         task,
         &mut prepared.sinks,

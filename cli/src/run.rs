@@ -273,6 +273,8 @@ impl EventSink for Sinks {
 /// An agent made from the flags, the environment and the configuration file, with the runner
 /// whose kv store is saved after its tasks, and where its events go.
 pub(crate) struct Prepared {
+    /// The runtime the agent's tasks are driven on.
+    pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) agent: Agent,
     pub(crate) runner: Runner,
     pub(crate) sinks: Sinks,
@@ -344,6 +346,7 @@ pub(crate) fn prepare(args: &AgentArgs) -> Result<Prepared, Exit> {
         settings,
     });
     Ok(Prepared {
+        runtime: crate::agent::runtime()?,
         agent,
         runner,
         sinks: Sinks(sinks),
@@ -387,12 +390,8 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> Exit {
         Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let runtime = match crate::agent::runtime() {
-        Ok(runtime) => runtime,
-        Err(exit) => return exit,
-    };
     let mut session = prepared.session();
-    let finish = runtime.block_on(prepared.agent.run(
+    let finish = prepared.runtime.block_on(prepared.agent.run(
         &mut session,
         &args.task,
         &mut prepared.sinks,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use watsmith_agent::{
-    Agent, AgentLimits, AgentParts, Anthropic, Ending, Event, Message, ModelSettings, Ollama,
-    OpenAi, Protocol, Provider, Session,
+    Agent, AgentLimits, AgentParts, Anthropic, Ending, Event, Finish, Message, ModelSettings,
+    Ollama, OpenAi, Protocol, Provider, Session,
 };
 use watsmith_catalog::Catalog;
 use watsmith_engine::{Engine, EngineConfig, Limits, Policy};
@@ -40,6 +40,13 @@ fn agent_with(
         agent_limits,
         settings,
     })
+}
+
+/// Solves `task` in a new session, which is returned with the finish.
+async fn solve_in_session(agent: &Agent, task: &str) -> (Finish, Session) {
+    let mut session = Session::default();
+    let finish = agent.run(&mut session, task, &mut |_: &Event| {}).await;
+    (finish, session)
 }
 
 async fn solve(agent: &Agent, task: &str) -> (Ending, Vec<Event>) {
@@ -209,10 +216,7 @@ async fn a_request_timeout_inside_the_task_stops_it_after_the_steps_done() {
     options.timeout = Duration::from_millis(300);
     let provider = Arc::new(OpenAi::new(options).expect("client"));
     let agent = agent(provider, Protocol::Tools, false);
-    let mut session = Session::default();
-    let finish = agent
-        .run(&mut session, "count to ten", &mut |_: &Event| {})
-        .await;
+    let (finish, session) = solve_in_session(&agent, "count to ten").await;
     assert_eq!(
         finish.ending,
         Ending::Stopped("the model gave no answer: no answer within 300ms".to_owned())
@@ -360,10 +364,7 @@ async fn anthropic_tool_protocol_stops_when_the_retries_are_spent() {
         Protocol::Tools,
         false,
     );
-    let mut session = Session::default();
-    let finish = agent
-        .run(&mut session, "count to ten", &mut |_: &Event| {})
-        .await;
+    let (finish, session) = solve_in_session(&agent, "count to ten").await;
     assert_eq!(
         finish.ending,
         Ending::Stopped("action 1 still did not compile after 2 retries".to_owned())
