@@ -1,4 +1,5 @@
-//! `watsmith run "TASK"`: the agent solves a task with a model, and `watsmith config show`.
+//! `watsmith run "TASK"`: the agent solves a task with a model; the agent's set-up, which
+//! `watsmith chat` shares; the model of `exec` and `use` for `ai`; and `watsmith config show`.
 //!
 //! Settings come from the flags, then the environment (`WATSMITH_PROVIDER`, `WATSMITH_MODEL`,
 //! `WATSMITH_BASE_URL`, `WATSMITH_API_KEY`), then the `[agent]` table of the configuration file,
