@@ -13,7 +13,7 @@ use serde::Serialize;
 use wasmtime::Linker;
 use watsmith_preprocessor::abi::HostFunction;
 
-use crate::run::RunState;
+use crate::state::RunState;
 
 /// One host function, as documented to the model.
 #[derive(Debug, Clone, Copy, Serialize)]

@@ -37,7 +37,7 @@ mod engine;
 mod index;
 pub mod limits;
 mod outcome;
-mod run;
+mod state;
 mod status;
 mod template;
 mod value;
@@ -45,7 +45,7 @@ mod value;
 /// What a capability's host functions use to reach the program: its memory (str and bytes
 /// values), the run's state and budgets, and the `(value, status)` return convention.
 pub mod host {
-    pub use crate::run::{
+    pub use crate::state::{
         Budget, RunState, alloc, memory, pair, read_bytes, read_str, return_bytes, status,
         write_value,
     };
@@ -61,7 +61,7 @@ pub use crate::capability::{Capability, FunctionDoc, Grant, Policy, Registry};
 pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
 pub use crate::limits::Limits;
 pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind, Usage};
-pub use crate::run::{
+pub use crate::state::{
     Budget, HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState,
 };
 pub use crate::status::StatusCode;

@@ -13,7 +13,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::signature;
 use crate::capability::{Capability, FunctionDoc};
-use crate::run::{self, Budget, RunState};
+use crate::state::{self, Budget, RunState};
 use crate::status::StatusCode;
 
 /// Completion tokens asked for per call, at most (less when the run's token budget is lower).
@@ -115,13 +115,13 @@ async fn ask(
     prompt: i32,
 ) -> wasmtime::Result<(i32, i32)> {
     let system = match system {
-        Some(ptr) => match run::read_str(caller, ptr)? {
+        Some(ptr) => match state::read_str(caller, ptr)? {
             Ok(text) => Some(text),
             Err(code) => return Ok((0, code.as_i32())),
         },
         None => None,
     };
-    let prompt = match run::read_str(caller, prompt)? {
+    let prompt = match state::read_str(caller, prompt)? {
         Ok(text) => text,
         Err(code) => return Ok((0, code.as_i32())),
     };
@@ -150,7 +150,7 @@ async fn ask(
                 Budget::AiTokens,
                 completion.prompt_tokens + completion.completion_tokens,
             )?;
-            run::return_bytes(caller, Ok::<_, StatusCode>(completion.text))
+            state::return_bytes(caller, Ok::<_, StatusCode>(completion.text))
         }
         Err(error) => {
             caller

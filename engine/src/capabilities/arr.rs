@@ -18,7 +18,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::{Failure, doc, returned, returned_status, signature, store, text};
 use crate::capability::{Capability, FunctionDoc};
-use crate::run::{self, RunState};
+use crate::state::{self, RunState};
 use crate::status::StatusCode;
 use crate::value::format_f64;
 
@@ -311,7 +311,7 @@ impl Arrays {
 
 /// The bytes the run's arrays may take: the memory cap less the linear memory's size.
 pub(crate) fn room(caller: &Caller<'_, RunState>) -> Result<u64, Failure> {
-    let memory = run::memory(caller)?;
+    let memory = state::memory(caller)?;
     let used = memory.data_size(caller) as u64;
     Ok(caller.data().limits.memory_bytes.saturating_sub(used))
 }

@@ -7,7 +7,7 @@ use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use crate::capability::{Capability, FunctionDoc, Grant};
-use crate::run::RunState;
+use crate::state::RunState;
 
 static FUNCTIONS: [FunctionDoc; 2] = [
     FunctionDoc {

@@ -9,7 +9,7 @@ use watsmith_preprocessor::abi::{self, HostFunction, ValType};
 
 use super::doc;
 use crate::capability::{Capability, FunctionDoc};
-use crate::run::{self, RunState, pair, status};
+use crate::state::{self, RunState, pair, status};
 use crate::status::StatusCode;
 use crate::value::Value;
 
@@ -114,7 +114,7 @@ fn arg_to_memory(
         Ok(_) => Err(StatusCode::ETRFM),
         Err(code) => Err(code),
     };
-    run::return_bytes(caller, bytes)
+    state::return_bytes(caller, bytes)
 }
 
 impl Capability for Core {
@@ -186,7 +186,7 @@ impl Capability for Core {
             "core",
             "res_str",
             |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<i32> {
-                match run::read_str(&mut caller, ptr)? {
+                match state::read_str(&mut caller, ptr)? {
                     Ok(text) => caller.data_mut().push_result(Value::Str(text)).map(|()| 0),
                     Err(code) => Ok(status(Err(code))),
                 }
@@ -196,7 +196,7 @@ impl Capability for Core {
             "core",
             "res_bytes",
             |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<i32> {
-                match run::read_bytes(&mut caller, ptr)? {
+                match state::read_bytes(&mut caller, ptr)? {
                     Ok(bytes) => caller
                         .data_mut()
                         .push_result(Value::Bytes(bytes))
@@ -212,14 +212,14 @@ impl Capability for Core {
                 let Ok(size) = u32::try_from(size) else {
                     return Ok((0, StatusCode::EBOUND.as_i32()));
                 };
-                Ok(pair(run::alloc(&mut caller, size)?.map(|ptr| ptr as i32)))
+                Ok(pair(state::alloc(&mut caller, size)?.map(|ptr| ptr as i32)))
             },
         )?;
         linker.func_wrap(
             "core",
             "log",
             |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<()> {
-                let line = match run::read_bytes(&mut caller, ptr)? {
+                let line = match state::read_bytes(&mut caller, ptr)? {
                     Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                     Err(_) => format!("[core.log: no str at address {ptr}]"),
                 };

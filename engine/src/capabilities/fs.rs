@@ -34,7 +34,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 use super::doc;
 use super::unreadable_str;
 use crate::capability::{Capability, FunctionDoc, Grant};
-use crate::run::{self, Budget, RunState, status};
+use crate::state::{self, Budget, RunState, status};
 use crate::status::StatusCode;
 
 /// `fs.read`: a file's bytes.
@@ -195,7 +195,7 @@ impl Capability for Fs {
                 let bytes = in_jail(&mut caller, "read", path, |dir, path| {
                     read_file(dir, path, cap)
                 })?;
-                run::return_bytes(&mut caller, bytes)
+                state::return_bytes(&mut caller, bytes)
             },
         )?;
         linker.func_wrap(
@@ -218,7 +218,7 @@ impl Capability for Fs {
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<(i32, i32)> {
                 let path = begin(&mut caller, "list", path, Access::Read)?;
                 let names = in_jail(&mut caller, "list", path, list_dir)?;
-                run::return_bytes(&mut caller, names)
+                state::return_bytes(&mut caller, names)
             },
         )?;
         linker.func_wrap(
@@ -344,7 +344,7 @@ fn begin(
     access: Access,
 ) -> wasmtime::Result<Result<String, StatusCode>> {
     caller.data_mut().charge(Budget::IoOps, 1)?;
-    let path = match run::read_str(caller, ptr)? {
+    let path = match state::read_str(caller, ptr)? {
         Ok(path) => path,
         Err(code) => {
             let reason = unreadable_str(ptr, code);
@@ -444,7 +444,7 @@ fn write_linked(
     if path.is_err() {
         return Ok(status(path.map(drop)));
     }
-    let data = match run::read_bytes(caller, data)? {
+    let data = match state::read_bytes(caller, data)? {
         Ok(data) => data,
         Err(code) => {
             caller

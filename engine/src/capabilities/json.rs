@@ -23,7 +23,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 use super::arr::{self, Element};
 use super::{Failure, doc, located, returned, signature, store, text, utf8};
 use crate::capability::{Capability, FunctionDoc, Grant};
-use crate::run::{self, RunState};
+use crate::state::{self, RunState};
 use crate::status::StatusCode;
 
 /// The `json` capability.
@@ -247,7 +247,7 @@ fn lookup<T>(
     path: i32,
     extract: impl FnOnce(&Value) -> Result<T, StatusCode>,
 ) -> Result<T, Failure> {
-    let memory = run::memory(caller)?;
+    let memory = state::memory(caller)?;
     let (data, state) = memory.data_and_store_mut(&mut *caller);
     let steps = parse_path(utf8(located(data, path)?)?)?;
     let document = located(data, doc)?;

@@ -10,7 +10,7 @@ use watsmith_preprocessor::abi::ValType::F64;
 
 use super::{doc, signature};
 use crate::capability::{Capability, FunctionDoc};
-use crate::run::RunState;
+use crate::state::RunState;
 
 /// The `math` capability.
 #[derive(Debug, Clone, Copy)]

@@ -22,7 +22,7 @@ use wasmtime::Caller;
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use crate::capability::FunctionDoc;
-use crate::run::{self, RunState};
+use crate::state::{self, RunState};
 use crate::status::StatusCode;
 
 /// The primitive `str`: the module `str` below shadows it in this file.
@@ -80,7 +80,7 @@ pub(crate) fn located(data: &[u8], ptr: i32) -> Result<&[u8], StatusCode> {
 
 /// The bytes of the value at `ptr`, borrowed from the program's memory.
 pub(crate) fn view<'a>(caller: &'a Caller<'_, RunState>, ptr: i32) -> Result<&'a [u8], Failure> {
-    let memory = run::memory(caller)?;
+    let memory = state::memory(caller)?;
     Ok(located(memory.data(caller), ptr)?)
 }
 
@@ -96,7 +96,7 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&Text, Failure> {
 
 /// Copies `bytes` into fresh memory as a length-prefixed value: its address, or ENOMEM.
 pub(crate) fn store(caller: &mut Caller<'_, RunState>, bytes: &[u8]) -> Result<i32, Failure> {
-    Ok(run::write_value(caller, bytes)?? as i32)
+    Ok(state::write_value(caller, bytes)?? as i32)
 }
 
 /// A function's documentation entry.

@@ -6,7 +6,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::signature;
 use crate::capability::{Capability, FunctionDoc, Grant};
-use crate::run::RunState;
+use crate::state::RunState;
 use crate::status::StatusCode;
 
 /// The seed of a run granted `rand` without one.

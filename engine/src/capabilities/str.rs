@@ -15,7 +15,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 use super::arr::{self, Element};
 use super::{Failure, doc, returned, signature, store, text, view};
 use crate::capability::{Capability, FunctionDoc};
-use crate::run::RunState;
+use crate::state::RunState;
 use crate::status::StatusCode;
 use crate::value::format_f64;
 

@@ -27,7 +27,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 use super::signature;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::limits::Limits;
-use crate::run::{self, Budget, RunState};
+use crate::state::{self, Budget, RunState};
 use crate::status::StatusCode;
 
 /// Redirects followed per request.
@@ -296,7 +296,7 @@ fn text(
     caller: &mut Caller<'_, RunState>,
     ptr: i32,
 ) -> wasmtime::Result<Result<String, StatusCode>> {
-    run::read_str(caller, ptr)
+    state::read_str(caller, ptr)
 }
 
 /// Builds the request of `$http.request` from its arguments.
@@ -345,7 +345,7 @@ fn describe(
         None => HeaderMap::new(),
     };
     let body = match body {
-        Some(ptr) => match run::read_bytes(caller, ptr)? {
+        Some(ptr) => match state::read_bytes(caller, ptr)? {
             Ok(bytes) => bytes,
             Err(code) => {
                 return Ok(Err(Failure::new(
@@ -416,7 +416,7 @@ async fn exchange(
             .log(format!("http: {summary}: status {status}"));
         return Ok((0, StatusCode::EREMOTE.as_i32()));
     }
-    run::return_bytes(caller, Ok::<_, StatusCode>(body))
+    state::return_bytes(caller, Ok::<_, StatusCode>(body))
 }
 
 impl Capability for Http {
@@ -516,7 +516,7 @@ impl Capability for Http {
                     .state_mut::<HttpState>()
                     .and_then(|s| s.last.body.clone())
                     .ok_or(StatusCode::ENOENT);
-                run::return_bytes(&mut caller, body)
+                state::return_bytes(&mut caller, body)
             },
         )?;
         linker.func_wrap(
@@ -535,7 +535,7 @@ impl Capability for Http {
                         })
                         .ok_or(StatusCode::ENOENT)
                 });
-                run::return_bytes(&mut caller, value)
+                state::return_bytes(&mut caller, value)
             },
         )?;
         Ok(())

@@ -60,7 +60,7 @@ use super::doc;
 use super::unreadable_str;
 use crate::capability::{Capability, FunctionDoc, Grant};
 use crate::limits::{KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES};
-use crate::run::{self, Budget, RunState, status};
+use crate::state::{self, Budget, RunState, status};
 use crate::status::StatusCode;
 
 mod store;
@@ -319,7 +319,7 @@ impl Capability for Kv {
                 let key = begin(&mut caller, key)?;
                 let value = with_session(&mut caller, |s| key.and_then(|k| s.get(&k)))?;
                 let value = settle(&mut caller, "get", value)?;
-                run::return_bytes(&mut caller, value)
+                state::return_bytes(&mut caller, value)
             },
         )?;
         linker.func_wrap(
@@ -327,7 +327,7 @@ impl Capability for Kv {
             "set",
             |mut caller: Caller<'_, RunState>, key: i32, value: i32| -> wasmtime::Result<i32> {
                 let key = begin(&mut caller, key)?;
-                let value = run::read_bytes(&mut caller, value)?
+                let value = state::read_bytes(&mut caller, value)?
                     .map_err(|code| Failure::refused(code, format!("no value at address {value}")));
                 let done = with_session(&mut caller, |s| {
                     key.and_then(|k| value.and_then(|v| s.set(&k, v)))
@@ -358,11 +358,11 @@ impl Capability for Kv {
             "list",
             |mut caller: Caller<'_, RunState>, prefix: i32| -> wasmtime::Result<(i32, i32)> {
                 caller.data_mut().charge(Budget::IoOps, 1)?;
-                let prefix = run::read_str(&mut caller, prefix)?
+                let prefix = state::read_str(&mut caller, prefix)?
                     .map_err(|code| Failure::refused(code, unreadable_str(prefix, code)));
                 let keys = with_session(&mut caller, |s| prefix.map(|p| s.list(&p)))?;
                 let keys = settle(&mut caller, "list", keys)?;
-                run::return_bytes(&mut caller, keys)
+                state::return_bytes(&mut caller, keys)
             },
         )?;
         linker.func_wrap(
@@ -374,7 +374,7 @@ impl Capability for Kv {
              -> wasmtime::Result<(i64, i32)> {
                 let key = begin(&mut caller, key)?;
                 let sum = with_session(&mut caller, |s| key.and_then(|k| s.incr(&k, delta)))?;
-                Ok(run::pair(settle(&mut caller, "incr", sum)?))
+                Ok(state::pair(settle(&mut caller, "incr", sum)?))
             },
         )?;
         Ok(())
@@ -403,7 +403,7 @@ impl Failure {
 /// [`KV_MAX_KEY_BYTES`] bytes.
 fn begin(caller: &mut Caller<'_, RunState>, ptr: i32) -> wasmtime::Result<Result<String, Failure>> {
     caller.data_mut().charge(Budget::IoOps, 1)?;
-    Ok(match run::read_str(caller, ptr)? {
+    Ok(match state::read_str(caller, ptr)? {
         Err(code) => Err(Failure::refused(code, unreadable_str(ptr, code))),
         Ok(key) => check_key(&key).map(|()| key),
     })

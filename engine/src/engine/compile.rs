@@ -1,0 +1,147 @@
+//! From a body to a pre-linked [`Program`]: the compile cache, the on-disk index, preprocessing,
+//! assembly, encoding, Wasmtime's compilation and pre-linking.
+
+use std::sync::Arc;
+
+use wasmtime::Module;
+use watsmith_preprocessor::{Diagnostic, Span};
+
+use super::relocate::{encode, validation_diagnostic};
+use super::{Engine, Program};
+use crate::index;
+use crate::outcome::{CacheState, Outcome, Status};
+use crate::status::StatusCode;
+use crate::template;
+
+impl Engine {
+    /// The compiled program of `body`, from the cache or compiled now, or the outcome that
+    /// explains why it does not compile. The policy is checked when it runs.
+    pub fn prepare(&self, body: &str) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
+        if let Some(program) = self.cache.get(body) {
+            return Ok((program, CacheState::Hit));
+        }
+        let program = Arc::new(self.compile(body).map_err(|diagnostics| {
+            Box::new(Outcome::refused(
+                Status::Invalid,
+                StatusCode::SUCCESS,
+                diagnostics,
+            ))
+        })?);
+        self.cache.insert(body, Arc::clone(&program));
+        Ok((program, CacheState::Miss))
+    }
+
+    pub(super) fn compile(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
+        if let Some(program) = self.load_indexed(body) {
+            return Ok(program);
+        }
+        let (expanded, assembled) = self.assemble(body)?;
+        let binary = encode(body, &expanded, &assembled)?;
+        let module = Module::from_binary(&self.wasm, &binary).map_err(|error| {
+            vec![validation_diagnostic(
+                body,
+                &expanded,
+                &assembled,
+                &binary,
+                &format!("{error:#}"),
+            )]
+        })?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|error| {
+            vec![template::diagnostic_at(
+                body,
+                &expanded,
+                &assembled,
+                None,
+                &format!("cannot link the program: {error:#}"),
+            )]
+        })?;
+        let mut first_calls: Vec<(&'static str, String, Span)> = Vec::new();
+        for call in &expanded.calls {
+            let Some((capability, _)) = call.capability_and_function() else {
+                continue;
+            };
+            let Some(&known) = assembled.capabilities.iter().find(|c| **c == capability) else {
+                continue;
+            };
+            if !first_calls.iter().any(|(c, ..)| *c == known) {
+                first_calls.push((known, call.name.clone(), call.span));
+            }
+        }
+        if let Some(index) = &self.index
+            && expanded.warnings.is_empty()
+        {
+            let meta = index::Meta {
+                initial_top: expanded.initial_top,
+                first_calls: first_calls
+                    .iter()
+                    .map(|(c, call, span)| ((*c).to_owned(), call.clone(), span.start, span.end))
+                    .collect(),
+            };
+            index.store(body, &binary, &meta);
+        }
+        Ok(Program {
+            pre,
+            source: Arc::from(body),
+            module_hash: sha256_hex(&binary),
+            initial_top: expanded.initial_top,
+            is_async: self.is_async(&assembled.capabilities),
+            capabilities: assembled.capabilities,
+            warnings: expanded.warnings,
+            first_calls,
+        })
+    }
+
+    /// Whether any of `capabilities` has async host functions.
+    fn is_async(&self, capabilities: &[&'static str]) -> bool {
+        capabilities
+            .iter()
+            .any(|name| self.registry.get(name).is_some_and(|c| c.is_async()))
+    }
+
+    /// The program of `body` from the on-disk index, without preprocessing it: its binary is
+    /// compiled (by Wasmtime's cache, normally) and linked, and the capabilities it needs are
+    /// read from the binary's imports. `None` if the index has no usable entry.
+    fn load_indexed(&self, body: &str) -> Option<Program> {
+        let index = self.index.as_ref()?;
+        let entry = index.load(body)?;
+        let module = Module::from_binary(&self.wasm, &entry.binary).ok()?;
+        let pre = self.linker.instantiate_pre(&module).ok()?;
+        let mut capabilities: Vec<&'static str> = Vec::new();
+        for import in module.imports() {
+            let name = self.registry.get(import.module())?.name();
+            if !capabilities.contains(&name) {
+                capabilities.push(name);
+            }
+        }
+        capabilities.sort_unstable();
+        let first_calls = entry
+            .meta
+            .first_calls
+            .into_iter()
+            .map(|(capability, call, start, end)| {
+                let known = capabilities.iter().find(|c| **c == capability)?;
+                Some((*known, call, Span::new(start, end)))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        index.served();
+        Some(Program {
+            pre,
+            source: Arc::from(body),
+            module_hash: sha256_hex(&entry.binary),
+            initial_top: entry.meta.initial_top,
+            is_async: self.is_async(&capabilities),
+            capabilities,
+            warnings: Vec::new(),
+            first_calls,
+        })
+    }
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,255 @@
+//! Running a pre-linked program: the store of one run with its policy checked, fuel and deadline,
+//! synchronously or on a fiber, and the outcome.
+
+use std::time::Instant;
+
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use super::trap::{DeadlineDuringHostCall, classify};
+use super::{Engine, Program};
+use crate::capability::Policy;
+use crate::limits::{EPOCH_TICK, Limits, UNLIMITED_FUEL};
+use crate::outcome::{Outcome, Status, TrapInfo, TrapKind};
+use crate::state::RunState;
+use crate::status::StatusCode;
+use crate::value::Value;
+
+impl Engine {
+    /// Runs a prepared program with `args` under `policy` and `limits`. A program that imports
+    /// async host functions is driven on the engine's own runtime; from async code, use
+    /// [`Engine::run_async`] instead.
+    pub fn run(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        if program.is_async {
+            return self.block_on(program, args, policy, limits);
+        }
+        let started = Instant::now();
+        let mut store = match self.store(program, args, policy, limits) {
+            Ok(store) => store,
+            Err(outcome) => return *outcome,
+        };
+        if self.ticker.is_some() {
+            let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+            store.epoch_deadline_trap();
+        }
+        let result = program
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                instance.get_typed_func::<(), i32>(&mut store, "run")
+            })
+            .and_then(|entry| entry.call(&mut store, ()));
+        finish(store, result, program, limits, started)
+    }
+
+    /// Runs a prepared program on the caller's async runtime (a tokio runtime with time and I/O
+    /// enabled). Compute yields to the executor every [`EPOCH_TICK`], so a long computation
+    /// never blocks other tasks; the deadline covers host calls too.
+    pub async fn run_async(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        let started = Instant::now();
+        let mut store = match self.store(program, args, policy, limits) {
+            Ok(store) => store,
+            Err(outcome) => return *outcome,
+        };
+        if self.ticker.is_some() {
+            let deadline = started + limits.timeout;
+            store.epoch_deadline_callback(move |_| {
+                if Instant::now() >= deadline {
+                    Err(Trap::Interrupt.into())
+                } else {
+                    Ok(UpdateDeadline::Yield(1))
+                }
+            });
+            store.set_epoch_deadline(1);
+        }
+        let run = async {
+            let instance = program.pre.instantiate_async(&mut store).await?;
+            store.data_mut().memory = instance.get_memory(&mut store, "memory");
+            let entry = instance.get_typed_func::<(), i32>(&mut store, "run")?;
+            entry.call_async(&mut store, ()).await
+        };
+        let result = match tokio::time::timeout(limits.timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(DeadlineDuringHostCall(limits.timeout.as_millis()).into()),
+        };
+        finish(store, result, program, limits, started)
+    }
+
+    /// [`Engine::run_async`] to completion on the engine's runtime, from synchronous code.
+    fn block_on(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Outcome {
+        let runtime = match self.runtime() {
+            Ok(runtime) => runtime,
+            Err(message) => {
+                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
+                outcome.trap = Some(TrapInfo {
+                    kind: TrapKind::Host,
+                    message,
+                });
+                return outcome;
+            }
+        };
+        let run = || runtime.block_on(self.run_async(program, args, policy, limits));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // A runtime cannot block inside another: drive this one from a thread of its own.
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(run)
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        } else {
+            run()
+        }
+    }
+
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, String> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("watsmith-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime for async host calls: {e}"))?;
+        if let Err(spare) = self.runtime.set(runtime) {
+            spare.shutdown_background();
+        }
+        self.runtime
+            .get()
+            .ok_or_else(|| "the runtime for async host calls vanished".to_owned())
+    }
+
+    /// A store for one run: the policy checked against what the program imports, each imported
+    /// capability's state built from its grant, fuel set.
+    fn store(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+    ) -> Result<Store<RunState>, Box<Outcome>> {
+        let refuse = |diagnostics| {
+            Box::new(Outcome::refused(
+                Status::Error,
+                StatusCode::EACCESS,
+                diagnostics,
+            ))
+        };
+        if program.capabilities.iter().any(|c| !policy.grants(c)) {
+            return Err(refuse(program.refusals(|capability| {
+                (!policy.grants(capability)).then(|| {
+                    (
+                        format!("capability `{capability}` is not granted to this run"),
+                        format!(
+                            "the run's policy must allow `{capability}` ({}), or solve the task without it",
+                            grant_flag(capability)
+                        ),
+                    )
+                })
+            })));
+        }
+        let mut state = RunState::new(args, limits.clone(), program.initial_top);
+        for name in &program.capabilities {
+            let (Some(capability), Some(grant)) = (self.registry.get(name), policy.grant(name))
+            else {
+                continue;
+            };
+            match capability.new_state(&grant) {
+                Ok(Some(capability_state)) => state.add_state(capability_state),
+                Ok(None) => {}
+                Err(reason) => {
+                    return Err(refuse(program.refusals(|capability| {
+                        (capability == *name).then(|| {
+                            (
+                                format!("capability `{capability}` cannot be used: {reason}"),
+                                "the run's grant of it is incomplete; the caller must fix the policy"
+                                    .to_owned(),
+                            )
+                        })
+                    })));
+                }
+            }
+        }
+        let mut store = Store::new(&self.wasm, state);
+        store.limiter(|state| &mut state.memory_cap);
+        if self.fuel_metering {
+            let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+            store.set_fuel(budget).map_err(|error| {
+                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
+                outcome.trap = Some(classify(&error));
+                Box::new(outcome)
+            })?;
+        }
+        Ok(store)
+    }
+}
+
+/// The outcome of a run that got as far as its store.
+pub(super) fn finish(
+    store: Store<RunState>,
+    result: wasmtime::Result<i32>,
+    program: &Program,
+    limits: &Limits,
+    started: Instant,
+) -> Outcome {
+    // Without metering `get_fuel` fails and nothing was used.
+    let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+    let fuel_used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+    let state = store.into_data();
+    let mut logs = state.output.logs;
+    if state.output.dropped_logs > 0 {
+        logs.push(format!(
+            "[{} more log lines dropped: the limit is {} lines or {} bytes]",
+            state.output.dropped_logs, limits.max_logs, limits.max_log_bytes
+        ));
+    }
+    let (status, code, trap) = match result {
+        Ok(0) => (Status::Ok, StatusCode::SUCCESS, None),
+        Ok(code) => (Status::Error, StatusCode(code), None),
+        Err(error) => (Status::Trap, StatusCode::SUCCESS, Some(classify(&error))),
+    };
+    Outcome {
+        status,
+        code,
+        code_name: code.name(),
+        results: state.output.results,
+        logs,
+        trap,
+        diagnostics: program.warnings.clone(),
+        fuel_used,
+        usage: state.usage,
+        elapsed_us: 0,
+        cache: None,
+        module_hash: Some(program.module_hash.clone()),
+    }
+    .timed_since(started)
+}
+
+/// The `watsmith` flag that grants `capability`, for hints.
+fn grant_flag(capability: &str) -> String {
+    match capability {
+        "http" => "`--allow-host HOST`".to_owned(),
+        "fs" => "`--fs-root DIR`".to_owned(),
+        other => format!("`--allow {other}`"),
+    }
+}
