@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use watsmith_catalog::call::parse;
-use watsmith_catalog::{Call, Literal, Program};
-use watsmith_engine::Value;
+use watsmith_catalog::{Call, CallError, Catalog, Invocation, Literal};
+use watsmith_engine::{Registry, Value};
 
 fn call(name: &str, args: Vec<Literal>) -> Call {
     Call {
@@ -86,50 +86,116 @@ fn malformed_calls_say_where_and_what_was_expected() {
     }
 }
 
-fn gcd() -> Program {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/gcd.wat");
-    Program::load(&path).expect("gcd loads")
+fn catalog() -> Catalog {
+    Catalog::builtin()
 }
 
 #[test]
-fn binding_checks_the_count_and_types_against_the_signature() {
-    let gcd = gcd();
+fn every_form_binds_to_the_programs_signature() {
+    let catalog = catalog();
+    let registry = Registry::builtin();
+    let twelve_eighteen = vec![Value::I64(12), Value::I64(18)];
+    for invocation in [
+        Invocation::Text("gcd(12, 18)"),
+        Invocation::Text("@use gcd( 12 ,18 )"),
+        Invocation::Words {
+            name: "gcd",
+            words: &["12".to_owned(), "18".to_owned()],
+        },
+        Invocation::Literals {
+            name: "gcd",
+            args: &[Literal::Int(12), Literal::Int(18)],
+        },
+    ] {
+        let bound = catalog.bind(invocation, &registry).expect("binds");
+        assert_eq!(bound.program.front.name, "gcd");
+        assert_eq!(bound.args, twelve_eighteen, "{invocation:?}");
+    }
+    // Words are typed by the parameters: text that looks like a number stays text.
+    let reversed = catalog
+        .bind(
+            Invocation::Words {
+                name: "reverse",
+                words: &["123".to_owned()],
+            },
+            &registry,
+        )
+        .expect("binds");
+    assert_eq!(reversed.args, [Value::Str("123".to_owned())]);
+}
+
+#[test]
+fn a_call_that_does_not_fit_says_how_to_fix_it() {
+    let catalog = catalog();
+    let registry = Registry::builtin();
+    let error = |invocation| {
+        catalog
+            .bind(invocation, &registry)
+            .expect_err("refused")
+            .to_string()
+    };
     assert_eq!(
-        parse("gcd(12, 18)").expect("parses").bind(&gcd.front),
-        Ok(vec![Value::I64(12), Value::I64(18)])
-    );
-    let arity = parse("gcd(12)")
-        .expect("parses")
-        .bind(&gcd.front)
-        .expect_err("arity");
-    assert_eq!(
-        arity,
+        error(Invocation::Text("gcd(12)")),
         "`gcd` takes 2 arguments, not 1; the signature is gcd(a: i64, b: i64) -> (gcd: i64)"
     );
-    let types = parse("gcd(12, 'x')")
-        .expect("parses")
-        .bind(&gcd.front)
-        .expect_err("type");
-    assert!(
-        types.starts_with("argument `b` must be an i64 (an integer)"),
-        "{types}"
+    assert_eq!(
+        error(Invocation::Text("gcd(12, 'x')")),
+        "argument `b` must be an i64 (an integer); the signature is gcd(a: i64, b: i64) -> (gcd: i64)"
     );
+    let words = ["1".to_owned(), "x".to_owned()];
+    assert_eq!(
+        error(Invocation::Words {
+            name: "gcd",
+            words: &words
+        }),
+        "argument `b` must be an i64 (an integer), not `x`; the signature is gcd(a: i64, b: i64) -> (gcd: i64)"
+    );
+    assert_eq!(
+        error(Invocation::Text("gdc(1, 2)")),
+        "no catalog program `gdc`; did you mean `gcd`?"
+    );
+    assert!(
+        error(Invocation::Text("zzzzzzzz()"))
+            .starts_with("no catalog program `zzzzzzzz`; the catalog has ")
+    );
+    assert_eq!(
+        error(Invocation::Text("gcd(1,")),
+        "in `gcd(1,`: column 7: expected an argument, found the end"
+    );
+    // An i32 parameter takes only what fits.
+    assert!(matches!(
+        catalog.bind(
+            Invocation::Literals {
+                name: "gcd",
+                args: &[Literal::Int(1), Literal::Float(2.5)]
+            },
+            &registry
+        ),
+        Err(CallError::Type { .. })
+    ));
 }
 
 #[test]
-fn an_unknown_program_gets_the_closest_name() {
-    let gcd = gcd();
-    let programs = vec![&gcd];
-    let error = parse("gdc(1, 2)")
-        .expect("parses")
-        .program(&programs)
-        .expect_err("unknown");
-    assert_eq!(error, "no catalog program `gdc`; did you mean `gcd`?");
-    assert!(
-        parse("gcd(1, 2)")
-            .expect("parses")
-            .program(&programs)
-            .is_ok()
+fn a_program_needing_a_capability_the_engine_lacks_is_refused_before_it_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/fib.wat"))
+            .expect("fib");
+    std::fs::write(
+        dir.path().join("beam.wat"),
+        fib.replace("\"fib\"", "\"beam\"")
+            .replace("capabilities = []", "capabilities = [\"teleport\"]"),
+    )
+    .expect("write");
+    let catalog = Catalog::from_dir(dir.path()).expect("readable");
+    assert_eq!(
+        catalog
+            .bind(Invocation::Text("beam(3)"), &Registry::builtin())
+            .err(),
+        Some(CallError::Unavailable {
+            program: "beam".to_owned(),
+            capabilities: vec!["teleport".to_owned()],
+        })
     );
 }
 

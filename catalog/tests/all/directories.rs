@@ -85,29 +85,59 @@ fn a_user_program_may_shadow_a_builtin_only_when_allowed() {
 }
 
 #[test]
-fn prewarming_compiles_every_program_once_and_locates_one_that_does_not() {
-    use watsmith_engine::{CacheState, Engine, EngineConfig};
+fn prewarming_compiles_every_program_once_keeps_them_and_locates_one_that_does_not() {
+    use std::sync::Arc;
 
-    let engine = Engine::new(&EngineConfig::default()).expect("engine");
-    let catalog = Catalog::builtin();
-    assert!(catalog.prewarm(&engine).is_empty());
-    // `ai_complete` needs a model, which this engine has not: it is left out, not an error.
-    let ai = catalog.get("ai_complete").expect("ai_complete");
-    assert_eq!(ai.missing(engine.registry()), ["ai"]);
-    let stats = engine.cache_stats();
-    assert_eq!(stats.len, catalog.programs().len() - 1);
+    use watsmith_catalog::Prepared;
+    use watsmith_engine::{Engine, EngineConfig};
+
+    let engine = Arc::new(Engine::new(&EngineConfig::default()).expect("engine"));
+    let catalog = Arc::new(Catalog::builtin());
+    let prepared = Prepared::new(Arc::clone(&catalog), Arc::clone(&engine));
+    assert_eq!(prepared.warm(), 0);
+    assert!(prepared.prewarm().is_empty());
+    // Every program, `ai_complete` too: the model is the grant's, not the engine's.
+    assert_eq!(prepared.warm(), catalog.programs().len());
+    let compiled = engine.cache_stats().misses;
+    assert_eq!(compiled as usize, catalog.programs().len());
+    // A call takes the pre-linked program itself: no lookup of the body, nothing compiled.
     let fib = catalog.get("fib").expect("fib");
-    assert_eq!(
-        engine.prepare(&fib.body).map(|(_, state)| state).ok(),
-        Some(CacheState::Hit)
-    );
+    let first = prepared.program(fib).expect("warm");
+    let again = prepared.program(fib).expect("warm");
+    assert!(Arc::ptr_eq(&first, &again));
+    let stats = engine.cache_stats();
+    assert_eq!((stats.hits, stats.misses), (0, compiled));
+    // A second prewarm has nothing left to do.
+    assert!(prepared.prewarm().is_empty());
+    assert_eq!(engine.cache_stats().misses, compiled);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = DOUBLE.replace("(resv $n)", "(resv $m)");
     std::fs::write(dir.path().join("double.wat"), bad).expect("write");
-    let user = Catalog::from_dir(dir.path()).expect("readable");
-    let problems = user.prewarm(&engine);
+    let user = Prepared::new(
+        Arc::new(Catalog::from_dir(dir.path()).expect("readable")),
+        engine,
+    );
+    let problems = user.prewarm();
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].line, 13, "{}", problems[0]);
     assert!(problems[0].message.contains("$m"), "{}", problems[0]);
+}
+
+#[test]
+fn a_cold_program_is_prepared_on_its_first_call_and_kept() {
+    use std::sync::Arc;
+
+    use watsmith_catalog::Prepared;
+    use watsmith_engine::{Engine, EngineConfig};
+
+    let engine = Arc::new(Engine::new(&EngineConfig::default()).expect("engine"));
+    let catalog = Arc::new(Catalog::builtin());
+    let prepared = Prepared::new(Arc::clone(&catalog), Arc::clone(&engine));
+    let gcd = catalog.get("gcd").expect("gcd");
+    assert!(prepared.get(gcd).is_none());
+    prepared.program(gcd).expect("compiles");
+    assert_eq!(prepared.warm(), 1, "only the program called");
+    assert!(prepared.get(gcd).is_some());
+    assert_eq!(engine.cache_stats().misses, 1);
 }

@@ -8,6 +8,7 @@ use watsmith_catalog::{Checker, Program, Type};
 use watsmith_engine::EngineConfig;
 
 fn checker() -> Checker {
+    super::install_tls();
     Checker::new(&EngineConfig::default()).expect("checker")
 }
 
