@@ -10,8 +10,8 @@ use watsmith_agent::{
     Anthropic, ClientOptions, Ollama, OpenAi, Provider, ProviderError, StopReason,
 };
 
-use crate::server::{End, Reply, Server, quick_retries};
-use crate::{Collected, question};
+use super::{Collected, question};
+use watsmith_test_support::wire::{End, Reply, Server, quick_retries};
 
 fn openai(options: ClientOptions) -> OpenAi {
     OpenAi::new(options).expect("a client")

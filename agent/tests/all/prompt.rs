@@ -46,36 +46,35 @@ fn only_granted_capabilities_and_usable_programs_are_offered() {
     let standard = prompt(&Policy::standard(), Protocol::Text);
     assert!(
         standard
-            .text
+            .text()
             .contains("- `$str.len (param i32) (result i32)`")
     );
-    assert!(!standard.text.contains("$http.get"));
-    assert!(!standard.text.contains("$kv.get"));
+    assert!(!standard.text().contains("$http.get"));
+    assert!(!standard.text().contains("$kv.get"));
     assert!(
         standard
-            .text
+            .text()
             .contains("- `gcd(a: i64, b: i64) -> (gcd: i64)`: ")
     );
-    assert!(!standard.text.contains("http_get"), "needs http");
-    assert!(standard.text.contains("fenced ```wat block"));
+    assert!(!standard.text().contains("http_get"), "needs http");
+    assert!(standard.text().contains("fenced ```wat block"));
 
-    let http =
-        Policy::standard().allow_with("http", HttpGrant::new(["api.example.com"]).expect("rule"));
+    let http = Policy::standard().grant(HttpGrant::new(["api.example.com"]).expect("rule"));
     let with_http = prompt(&http, Protocol::Tools);
-    assert!(with_http.text.contains("$http.get"));
+    assert!(with_http.text().contains("$http.get"));
     assert!(
         with_http
-            .text
+            .text()
             .contains("`http_get(url: str) -> (body: str)`")
     );
-    assert!(with_http.text.contains("`run_wat`"));
-    assert_ne!(with_http.hash, standard.hash);
+    assert!(with_http.text().contains("`run_wat`"));
+    assert_ne!(with_http.hash(), standard.hash());
     assert_eq!(
         standard,
         prompt(&Policy::standard(), Protocol::Text),
         "deterministic"
     );
-    assert_eq!(standard.hash.len(), 64);
+    assert_eq!(standard.hash().len(), 64);
 }
 
 #[test]
@@ -94,8 +93,8 @@ fn the_limits_are_stated() {
         Protocol::Text,
     );
     assert!(
-        prompt.text.contains("Each run: 5000 instructions, 2000 ms, 64 MiB of memory. Each task: at most 8 actions, 2 retries"),
+        prompt.text().contains("Each run: 5000 instructions, 2000 ms, 64 MiB of memory. Each task: at most 8 actions, 2 retries"),
         "{}",
-        prompt.text
+        prompt.text()
     );
 }

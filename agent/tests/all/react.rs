@@ -5,53 +5,17 @@
 //! The model is scripted: each test lists its answers in order, and the requests it received are
 //! checked (what the loop sent back is the point of most tests).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use watsmith_agent::{
-    Agent, AgentLimits, AgentParts, ChatFuture, ChatRequest, ChatResponse, Deltas, Ending, Event,
-    ModelSettings, Protocol, Provider, Replay, Role, Session, StopReason, TokenUsage, ToolCall,
-    Transcript,
+    Agent, AgentLimits, AgentParts, ChatResponse, Ending, Event, ModelSettings, Protocol, Replay,
+    Role, Session, Stop, StopReason, TokenUsage, ToolCall, Transcript,
 };
-use watsmith_catalog::Catalog;
-use watsmith_engine::{Engine, EngineConfig, Limits, Policy};
-
-/// Answers in the order listed, and keeps every request.
-struct Scripted {
-    answers: Mutex<Vec<ChatResponse>>,
-    requests: Mutex<Vec<ChatRequest>>,
-}
-
-impl Provider for Scripted {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-
-    fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {
-        self.requests.lock().expect("lock").push(request.clone());
-        let mut answers = self.answers.lock().expect("lock");
-        let answer = (!answers.is_empty()).then(|| answers.remove(0));
-        Box::pin(async move {
-            let answer = answer.ok_or_else(|| {
-                watsmith_agent::ProviderError::Config("the script has no more answers".to_owned())
-            })?;
-            if request.stream {
-                deltas(&answer.text);
-            }
-            Ok(answer)
-        })
-    }
-}
+use watsmith_engine::{KvGrant, KvStore, Limits, MemoryKv, Policy};
+use watsmith_test_support::ScriptedProvider;
 
 fn text(answer: &str) -> ChatResponse {
-    ChatResponse {
-        text: answer.to_owned(),
-        tool_calls: Vec::new(),
-        usage: TokenUsage {
-            prompt_tokens: 100,
-            completion_tokens: 20,
-        },
-        stop_reason: StopReason::EndTurn,
-    }
+    watsmith_test_support::text(answer)
 }
 
 fn tool(name: &str, arguments: serde_json::Value) -> ChatResponse {
@@ -74,7 +38,7 @@ fn wat(body: &str) -> ChatResponse {
 const COUNT_TO_10: &str = "(local $n i64)\n(local.set $n (i64.const 10))\n(resv $n)";
 
 struct Setup {
-    provider: Arc<Scripted>,
+    provider: Arc<ScriptedProvider>,
     agent: Agent,
 }
 
@@ -89,14 +53,10 @@ fn setup_with(
     policy: Policy,
     agent_limits: AgentLimits,
 ) -> Setup {
-    let provider = Arc::new(Scripted {
-        answers: Mutex::new(answers),
-        requests: Mutex::new(Vec::new()),
-    });
+    let provider = Arc::new(ScriptedProvider::new(answers));
     let agent = Agent::new(AgentParts {
         provider: provider.clone(),
-        engine: Arc::new(Engine::new(&EngineConfig::default()).expect("engine")),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog: crate::catalog(),
         policy,
         limits,
         agent_limits,
@@ -127,7 +87,7 @@ fn run(agent: &Agent, session: &mut Session, task: &str) -> (watsmith_agent::Fin
 
 /// The last message the model was sent before its `n`th answer (0-based).
 fn sent(setup: &Setup, n: usize) -> String {
-    let requests = setup.provider.requests.lock().expect("lock");
+    let requests = setup.provider.requests();
     let last = requests[n].messages.last().expect("a message");
     last.content.clone()
 }
@@ -151,8 +111,8 @@ fn a_task_solved_in_one_step() {
         observation.contains("used so far: 1 of 8 actions"),
         "{observation}"
     );
-    let requests = setup.provider.requests.lock().expect("lock");
-    assert_eq!(requests[0].system, setup.agent.prompt().text);
+    let requests = setup.provider.requests();
+    assert_eq!(&requests[0].system, setup.agent.prompt());
     assert_eq!(requests[0].messages[0].content, "count to ten");
     assert!(requests[0].tools.is_empty(), "text protocol: no tools");
     let kinds: Vec<&str> = events
@@ -210,9 +170,12 @@ fn retries_run_out() {
     let (finish, _) = run(&setup.agent, &mut Session::default(), "anything");
     assert_eq!(
         finish.ending,
-        Ending::Stopped("action 1 still did not compile after 2 retries".to_owned())
+        Ending::Stopped(Stop::RetriesSpent {
+            step: 1,
+            retries: 2
+        })
     );
-    assert_eq!(setup.provider.requests.lock().expect("lock").len(), 3);
+    assert_eq!(setup.provider.requests().len(), 3);
 }
 
 #[test]
@@ -253,7 +216,7 @@ fn use_runs_a_catalog_program_and_a_bad_call_is_retried() {
         setup
             .agent
             .prompt()
-            .text
+            .text()
             .contains("- `gcd(a: i64, b: i64) -> (gcd: i64)`")
     );
 }
@@ -278,7 +241,7 @@ fn the_tool_protocol_runs_tool_calls_and_answers_each_call_id() {
     );
     let (finish, _) = run(&setup.agent, &mut Session::default(), "fib(10)?");
     assert_eq!(finish.ending, Ending::Answer("fib(10) is 55".to_owned()));
-    let requests = setup.provider.requests.lock().expect("lock");
+    let requests = setup.provider.requests();
     assert_eq!(requests[0].tools.len(), 2);
     let reply = requests[1].messages.last().expect("message");
     assert_eq!(reply.role, Role::Tool);
@@ -306,10 +269,7 @@ fn the_task_stops_at_its_step_limit() {
     let answers = (0..10).map(|_| wat(COUNT_TO_10)).collect();
     let setup = text_setup(answers);
     let (finish, _) = run(&setup.agent, &mut Session::default(), "loop forever");
-    assert_eq!(
-        finish.ending,
-        Ending::Stopped("the task used its 8 actions without an answer".to_owned())
-    );
+    assert_eq!(finish.ending, Ending::Stopped(Stop::MaxSteps { steps: 8 }));
     assert_eq!(finish.spent.steps, 8);
 }
 
@@ -319,7 +279,9 @@ fn a_provider_error_stops_the_task_with_its_reason() {
     let (finish, _) = run(&setup.agent, &mut Session::default(), "anything");
     assert_eq!(
         finish.ending,
-        Ending::Stopped("the model gave no answer: the script has no more answers".to_owned())
+        Ending::Stopped(Stop::Provider {
+            error: "the script has no more answers".to_owned()
+        })
     );
 }
 
@@ -327,27 +289,33 @@ fn a_provider_error_stops_the_task_with_its_reason() {
 fn a_session_keeps_its_history_and_kv_namespace_across_tasks() {
     let set = "(check (call $kv.set \"colour\" \"blue\"))";
     let get = "(local $v str) (check $v (call $kv.get \"colour\")) (resv $v)";
+    let store: Arc<dyn KvStore> = Arc::new(MemoryKv::new());
     let setup = setup(
         Protocol::Text,
         vec![wat(set), text("stored"), wat(get), text("blue")],
         Limits::default(),
-        Policy::standard().allow("kv"),
+        Policy::standard().grant(KvGrant::new(Arc::clone(&store), "alice")),
     );
-    let mut session = Session::new("alice");
+    let mut session = Session::default();
     let (first, _) = run(&setup.agent, &mut session, "remember blue");
     assert_eq!(first.ending, Ending::Answer("stored".to_owned()));
     let (second, _) = run(&setup.agent, &mut session, "what colour?");
     assert_eq!(second.ending, Ending::Answer("blue".to_owned()));
     assert!(sent(&setup, 3).contains("results:\n  \"blue\"\n"));
-    let requests = setup.provider.requests.lock().expect("lock");
+    let requests = setup.provider.requests();
     assert_eq!(
         requests[2].messages[0].content, "remember blue",
         "history kept"
     );
-    // Another session does not see alice's namespace.
+    // Another session, in its own namespace of the same store, does not see alice's.
     drop(requests);
-    let other = setup_kv_other(get);
-    let (finish, _) = run(&other.agent, &mut Session::new("bob"), "what colour?");
+    let other = self::setup(
+        Protocol::Text,
+        vec![wat(get), text("nothing")],
+        Limits::default(),
+        Policy::standard().grant(KvGrant::new(store, "bob")),
+    );
+    let (finish, _) = run(&other.agent, &mut Session::default(), "what colour?");
     assert_eq!(finish.ending, Ending::Answer("nothing".to_owned()));
     assert!(sent(&other, 1).contains("ENOENT"));
 }
@@ -367,10 +335,7 @@ fn a_task_stopped_between_a_call_and_its_result_leaves_a_session_that_can_go_on(
     );
     let mut session = Session::default();
     let (first, _) = run(&setup.agent, &mut session, "count");
-    assert_eq!(
-        first.ending,
-        Ending::Stopped("the task used its 1 action without an answer".to_owned())
-    );
+    assert_eq!(first.ending, Ending::Stopped(Stop::MaxSteps { steps: 1 }));
     // The second call was not run; it is answered, so that every call has its result.
     let last = session.messages.last().expect("a message");
     assert_eq!(last.role, Role::Tool);
@@ -381,7 +346,7 @@ fn a_task_stopped_between_a_call_and_its_result_leaves_a_session_that_can_go_on(
     );
     let (second, _) = run(&setup.agent, &mut session, "just say it");
     assert_eq!(second.ending, Ending::Answer("ten".to_owned()));
-    let requests = setup.provider.requests.lock().expect("lock");
+    let requests = setup.provider.requests();
     let messages = &requests[2].messages;
     for (index, message) in messages.iter().enumerate() {
         for call in &message.tool_calls {
@@ -395,15 +360,6 @@ fn a_task_stopped_between_a_call_and_its_result_leaves_a_session_that_can_go_on(
         }
     }
     assert_eq!(messages.last().expect("m").content, "just say it");
-}
-
-fn setup_kv_other(get: &str) -> Setup {
-    setup(
-        Protocol::Text,
-        vec![wat(get), text("nothing")],
-        Limits::default(),
-        Policy::standard().allow("kv"),
-    )
 }
 
 #[test]
@@ -429,7 +385,7 @@ fn a_transcript_replays_to_the_same_answer_and_a_divergence_is_reported() {
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
         .collect();
     assert_eq!(lines[0]["event"], "task");
-    assert_eq!(lines[0]["prompt_hash"], setup.agent.prompt().hash);
+    assert_eq!(lines[0]["prompt_hash"], setup.agent.prompt().hash());
     assert!(lines.iter().all(|l| l["ts_ms"].is_u64()));
     assert!(lines.iter().any(|l| l["event"] == "retry"));
 
@@ -437,8 +393,7 @@ fn a_transcript_replays_to_the_same_answer_and_a_divergence_is_reported() {
     assert_eq!(replay.len(), 3);
     let again = Agent::new(AgentParts {
         provider: replay.clone(),
-        engine: Arc::new(Engine::new(&EngineConfig::default()).expect("engine")),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog: crate::catalog(),
         policy: Policy::standard(),
         limits: Limits::default(),
         agent_limits: AgentLimits::default(),
@@ -450,8 +405,7 @@ fn a_transcript_replays_to_the_same_answer_and_a_divergence_is_reported() {
     let fresh = Arc::new(Replay::from_transcript(&text).expect("replayable"));
     let diverged = Agent::new(AgentParts {
         provider: fresh,
-        engine: Arc::new(Engine::new(&EngineConfig::default()).expect("engine")),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog: crate::catalog(),
         policy: Policy::standard(),
         limits: Limits::default(),
         agent_limits: AgentLimits::default(),
@@ -459,7 +413,7 @@ fn a_transcript_replays_to_the_same_answer_and_a_divergence_is_reported() {
     });
     let (finish, _) = run(&diverged, &mut Session::default(), "count to eleven");
     match finish.ending {
-        Ending::Stopped(reason) => assert!(reason.contains("diverged"), "{reason}"),
+        Ending::Stopped(Stop::Provider { error }) => assert!(error.contains("diverged"), "{error}"),
         other => panic!("{other:?}"),
     }
 }

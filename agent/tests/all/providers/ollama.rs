@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use watsmith_agent::{ChatResponse, Ollama, Provider, StopReason, TokenUsage};
 
-use crate::server::{End, Reply, Server};
-use crate::{Collected, after_a_tool_call, question, run_call, run_tool};
+use super::{Collected, after_a_tool_call, question, run_call, run_tool};
+use watsmith_test_support::wire::{End, Reply, Server};
 
 fn client(server: &Server) -> Ollama {
     Ollama::new(server.options("")).expect("a client")

@@ -7,12 +7,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use watsmith_agent::{
     Agent, AgentLimits, AgentParts, Anthropic, Ending, Event, Finish, Message, ModelSettings,
-    Ollama, OpenAi, Protocol, Provider, Session,
+    Ollama, OpenAi, Protocol, Provider, Session, Stop,
 };
-use watsmith_catalog::Catalog;
-use watsmith_engine::{Engine, EngineConfig, Limits, Policy};
+use watsmith_engine::{Limits, Policy};
 
-use crate::server::{End, Reply, Server};
+use watsmith_test_support::wire::{End, Reply, Server};
 
 const COUNT: &str = "(local $n i64)\n(local.set $n (i64.const 10))\n(resv $n)";
 
@@ -30,8 +29,7 @@ fn agent_with(
     settings.stream = stream;
     Agent::new(AgentParts {
         provider,
-        engine: Arc::new(Engine::new(&EngineConfig::default()).expect("engine")),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog: crate::catalog(),
         policy: Policy::standard(),
         limits: Limits {
             fuel: Some(1_000_000),
@@ -199,11 +197,8 @@ async fn a_broken_stream_stops_the_task_with_a_transport_error() {
     let agent = agent(openai(&server), Protocol::Text, true);
     let (ending, _) = solve(&agent, "anything").await;
     match ending {
-        Ending::Stopped(reason) => {
-            assert!(
-                reason.starts_with("the model gave no answer: transport"),
-                "{reason}"
-            )
+        Ending::Stopped(Stop::Provider { error }) => {
+            assert!(error.starts_with("transport"), "{error}")
         }
         other => panic!("{other:?}"),
     }
@@ -219,7 +214,9 @@ async fn a_request_timeout_inside_the_task_stops_it_after_the_steps_done() {
     let (finish, session) = solve_in_session(&agent, "count to ten").await;
     assert_eq!(
         finish.ending,
-        Ending::Stopped("the model gave no answer: no answer within 300ms".to_owned())
+        Ending::Stopped(Stop::Provider {
+            error: "no answer within 300ms".to_owned()
+        })
     );
     assert_eq!(finish.spent.steps, 1, "the first step ran");
     assert_eq!(server.received().len(), 2, "a timeout is not retried");
@@ -231,7 +228,7 @@ async fn a_request_timeout_inside_the_task_stops_it_after_the_steps_done() {
 async fn a_cancelled_task_leaves_the_session_as_it_was_before_it() {
     let server = Server::start(vec![openai_run_wat("call_1", COUNT), Reply::Hang]).await;
     let agent = agent(openai(&server), Protocol::Tools, false);
-    let mut session = Session::new("alice");
+    let mut session = Session::default();
     session.messages.push(Message::user("an earlier task"));
     session
         .messages
@@ -252,11 +249,17 @@ async fn a_cancelled_task_leaves_the_session_as_it_was_before_it() {
             second_request,
         )
         .await;
-    assert_eq!(finish.ending, Ending::Stopped("cancelled".to_owned()));
+    assert_eq!(finish.ending, Ending::Stopped(Stop::Cancelled));
     assert_eq!(finish.spent.steps, 1, "the first step ran");
     assert_eq!(session, before);
     assert!(
-        matches!(events.last(), Some(Event::Stopped { reason, .. }) if reason == "cancelled"),
+        matches!(
+            events.last(),
+            Some(Event::Stopped {
+                reason: Stop::Cancelled,
+                ..
+            })
+        ),
         "{events:?}"
     );
 }
@@ -277,7 +280,10 @@ async fn the_tasks_wall_clock_ends_a_request_that_is_still_waiting() {
     // The task's clock ended it, not the client's own timeout (minutes).
     assert_eq!(
         ending,
-        Ending::Stopped("the task's time ran out waiting for the model".to_owned())
+        Ending::Stopped(Stop::WallClock {
+            limit_ms: 300,
+            waiting_for_the_model: true
+        })
     );
 }
 
@@ -367,7 +373,10 @@ async fn anthropic_tool_protocol_stops_when_the_retries_are_spent() {
     let (finish, session) = solve_in_session(&agent, "count to ten").await;
     assert_eq!(
         finish.ending,
-        Ending::Stopped("action 1 still did not compile after 2 retries".to_owned())
+        Ending::Stopped(Stop::RetriesSpent {
+            step: 1,
+            retries: 2
+        })
     );
     assert_eq!(finish.spent.tokens, 3 * 52);
     let received = server.received();

@@ -1,5 +1,5 @@
 //! The demo's recorded sessions replay through the real pipeline to their scripted answers.
-//! `BLESS=1 cargo test -p watsmith-agent --test demo` records them again from their scripts
+//! `BLESS=1 cargo test -p watsmith-agent --test all demo` records them again from their scripts
 //! (needed whenever the requests change: the prompt, the catalog, the capabilities).
 
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,7 @@ impl Provider for Scripted {
     fn chat<'a>(&'a self, request: &'a ChatRequest, _deltas: Deltas<'a>) -> ChatFuture<'a> {
         let mut answers = self.0.lock().expect("lock");
         let answer = (!answers.is_empty()).then(|| answers.remove(0));
-        let prompt_words = request.system.split_whitespace().count()
+        let prompt_words = request.system.text().split_whitespace().count()
             + request
                 .messages
                 .iter()
@@ -56,10 +56,10 @@ fn every_recording_replays_to_its_scripted_answer() {
         let script = recording.script().expect("the script parses");
         let expected = Ending::Answer(script.answers.last().expect("answers").clone());
         if bless {
-            let agent = Agent::new(
-                demo::parts(Arc::new(Scripted(Mutex::new(script.answers.clone()))))
-                    .expect("engine"),
-            );
+            let agent = Agent::new(demo::parts(
+                Arc::new(Scripted(Mutex::new(script.answers.clone()))),
+                super::catalog(),
+            ));
             let mut recorded = Vec::new();
             let mut transcript = Transcript::new(&mut recorded);
             let finish = runtime().block_on(agent.run(
@@ -77,7 +77,7 @@ fn every_recording_replays_to_its_scripted_answer() {
             continue;
         }
         let replay = Replay::from_transcript(recording.transcript).expect("a transcript");
-        let agent = Agent::new(demo::parts(Arc::new(replay)).expect("engine"));
+        let agent = Agent::new(demo::parts(Arc::new(replay), super::catalog()));
         let finish = runtime().block_on(agent.run(
             &mut Session::default(),
             &script.task,
@@ -86,7 +86,7 @@ fn every_recording_replays_to_its_scripted_answer() {
         assert_eq!(
             finish.ending, expected,
             "{}: the recording no longer replays (did the prompt, catalog or capabilities \
-             change?); record it again with `BLESS=1 cargo test -p watsmith-agent --test demo`",
+             change?); record it again with `BLESS=1 cargo test -p watsmith-agent --test all demo`",
             recording.name
         );
     }

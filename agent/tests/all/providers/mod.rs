@@ -8,7 +8,6 @@ mod failures;
 mod ollama;
 mod openai;
 mod secrets;
-mod server;
 
 use std::sync::Mutex;
 

@@ -6,8 +6,8 @@ use watsmith_agent::{
     Anthropic, ApiKey, ClientOptions, OpenAi, Provider, ProviderConfig, ProviderKind, connect,
 };
 
-use crate::question;
-use crate::server::{Reply, Server, quick_retries};
+use super::question;
+use watsmith_test_support::wire::{Reply, Server, quick_retries};
 
 const KEY: &str = "sk-live-0123456789abcdef";
 

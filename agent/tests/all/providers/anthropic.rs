@@ -6,8 +6,8 @@ use watsmith_agent::{
     Anthropic, ApiKey, ChatResponse, Provider, ProviderError, StopReason, TokenUsage,
 };
 
-use crate::server::{End, Reply, Server};
-use crate::{Collected, after_a_tool_call, question, run_call, run_tool};
+use super::{Collected, after_a_tool_call, question, run_call, run_tool};
+use watsmith_test_support::wire::{End, Reply, Server};
 
 fn client(server: &Server) -> Anthropic {
     let mut options = server.options("");

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 use watsmith_agent::{ApiKey, ChatResponse, OpenAi, Provider, StopReason, TokenUsage, ToolCall};
 
-use crate::server::{End, Reply, Server};
-use crate::{Collected, after_a_tool_call, question, run_call, run_tool};
+use super::{Collected, after_a_tool_call, question, run_call, run_tool};
+use watsmith_test_support::wire::{End, Reply, Server};
 
 fn client(server: &Server, key: Option<&str>) -> OpenAi {
     let mut options = server.options("/v1");
