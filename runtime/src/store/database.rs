@@ -689,12 +689,6 @@ fn delete_session(transaction: &rusqlite::Transaction<'_>, id: &str) -> rusqlite
     Ok(deleted > 0)
 }
 
-/// What saving a session found: saved at a revision, or changed meanwhile.
-enum Saved {
-    At(u64),
-    Changed(Option<u64>),
-}
-
 #[async_trait::async_trait]
 impl Store for Database {
     fn kv(&self) -> Arc<dyn KvStore> {
@@ -733,40 +727,31 @@ impl Store for Database {
             self.inner
                 .record_error(&format!("the session {:?}", record.id), e)
         })?;
-        let (id, expected) = (&record.id, record.revision);
         let (messages, updated, expires) = (
             record.messages.len() as i64,
             record.updated_ms as i64,
             record.expires_ms as i64,
         );
-        let saved = self
-            .inner
+        self.inner
             .store(|connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let stored = session_row(&transaction, id)?.map(|(_, revision, _)| revision);
-                if stored.unwrap_or(0) != expected || (stored.is_none() && expected != 0) {
-                    return Ok(Saved::Changed(stored));
+                let stored =
+                    session_row(&transaction, &record.id)?.map(|(_, revision, _)| revision);
+                if let Err(changed) = record.may_replace(stored) {
+                    return Ok(Err(changed));
                 }
-                let revision = expected + 1;
+                let revision = record.revision + 1;
                 transaction.execute(
                     "INSERT OR REPLACE INTO sessions
                      (id, record, revision, messages, updated_ms, expires_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![id, json, revision as i64, messages, updated, expires],
+                    params![record.id, json, revision as i64, messages, updated, expires],
                 )?;
                 transaction.commit()?;
-                Ok(Saved::At(revision))
+                Ok(Ok(revision))
             })
-            .await?;
-        match saved {
-            Saved::At(revision) => Ok(revision),
-            Saved::Changed(now) => Err(StoreError::Changed {
-                session: record.id.clone(),
-                loaded: record.revision,
-                now,
-            }),
-        }
+            .await?
     }
 
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {

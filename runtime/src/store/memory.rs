@@ -58,14 +58,7 @@ impl Store for MemoryStore {
 
     async fn save_session(&self, record: &SessionRecord) -> Result<u64, StoreError> {
         let mut state = self.lock();
-        let stored = state.sessions.get(&record.id).map(|stored| stored.revision);
-        if stored.unwrap_or(0) != record.revision || (stored.is_none() && record.revision != 0) {
-            return Err(StoreError::Changed {
-                session: record.id.clone(),
-                loaded: record.revision,
-                now: stored,
-            });
-        }
+        record.may_replace(state.sessions.get(&record.id).map(|stored| stored.revision))?;
         let mut saved = record.clone();
         saved.revision += 1;
         let revision = saved.revision;

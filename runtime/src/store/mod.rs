@@ -62,6 +62,23 @@ pub struct SessionRecord {
     pub revision: u64,
 }
 
+impl SessionRecord {
+    /// Whether saving this record may replace what the store holds, the session at revision
+    /// `stored` (`None`: it holds none): only if that is the revision this record was loaded at
+    /// (0: created here), else [`StoreError::Changed`].
+    pub fn may_replace(&self, stored: Option<u64>) -> Result<(), StoreError> {
+        if stored.unwrap_or(0) == self.revision {
+            Ok(())
+        } else {
+            Err(StoreError::Changed {
+                session: self.id.clone(),
+                loaded: self.revision,
+                now: stored,
+            })
+        }
+    }
+}
+
 /// The model of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
