@@ -372,7 +372,8 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
         RuntimeError::Policy(_)
         | RuntimeError::Limits(_)
         | RuntimeError::Call(_)
-        | RuntimeError::SessionName { .. } => usage(&error.to_string()),
+        | RuntimeError::SessionName { .. }
+        | RuntimeError::SessionNamespace { .. } => usage(&error.to_string()),
         RuntimeError::Catalog(_) | RuntimeError::Store(_) => {
             eprintln!("error: {error}");
             Exit::Input

@@ -111,6 +111,16 @@ pub enum RuntimeError {
         /// Why.
         reason: &'static str,
     },
+    /// A new session's policy names the kv namespace of another session (`session:OTHER`).
+    #[error(
+        "the policy of the new session {session:?} names the kv namespace {namespace:?}, another session's; name one outside `session:` or leave it out (the session then gets its own)"
+    )]
+    SessionNamespace {
+        /// The session being made.
+        session: String,
+        /// The namespace its policy names.
+        namespace: String,
+    },
 }
 
 /// Runs a WAT-plus body.
@@ -468,12 +478,21 @@ impl Runtime {
         // sessions never see each other's keys by accident.
         let namespace = match (&stored, &spec.session) {
             (Some(record), _) => Some(record.kv_namespace.clone()),
-            (None, Some(name)) => Some(
-                policy
-                    .kv_namespace
-                    .clone()
-                    .unwrap_or_else(|| session_namespace(name)),
-            ),
+            (None, Some(name)) => Some(match &policy.kv_namespace {
+                // `session:OTHER` is the session OTHER's, made now or later: sharing it would
+                // give one session's keys to the other without either asking.
+                Some(named)
+                    if named.starts_with(SESSION_NAMESPACE_PREFIX)
+                        && *named != session_namespace(name) =>
+                {
+                    return Err(RuntimeError::SessionNamespace {
+                        session: name.clone(),
+                        namespace: named.clone(),
+                    });
+                }
+                Some(named) => named.clone(),
+                None => session_namespace(name),
+            }),
             (None, None) => None,
         };
         let policy = match &namespace {
@@ -553,9 +572,13 @@ impl Runtime {
 /// The longest session name, in bytes.
 pub const MAX_SESSION_NAME_BYTES: usize = 128;
 
+/// What the kv namespaces of sessions begin with; a new session's policy may name no other
+/// session's.
+const SESSION_NAMESPACE_PREFIX: &str = "session:";
+
 /// The kv namespace of a new stored session whose policy names none: `session:NAME`.
 pub fn session_namespace(name: &str) -> String {
-    format!("session:{name}")
+    format!("{SESSION_NAMESPACE_PREFIX}{name}")
 }
 
 /// Why a session name cannot be used, if it cannot: names are 1 to

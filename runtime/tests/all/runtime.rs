@@ -408,3 +408,54 @@ async fn a_run_whose_kv_call_waits_for_another_process_ends_at_its_deadline() {
         "the abandoned call wrote nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_cannot_give_a_session_the_namespace_of_another_one() {
+    let (server, _) = watsmith_test_support::openai_answers(vec![
+        "```wat\n(check (call $kv.set \"k\" \"from mine\"))\n```",
+        "Stored.",
+    ]);
+    let dir = tempfile::tempdir().expect("dir");
+    let runtime = agent_runtime(&dir.path().join("w.db"), &format!("http://{server}/v1")).await;
+    // The session `mine`, with a policy naming the namespace a new session `theirs` gets.
+    let mut granted = kv_spec();
+    granted.kv_namespace = Some(watsmith_runtime::session_namespace("theirs"));
+    match runtime
+        .agent(AgentSpec {
+            session: Some("mine".to_owned()),
+            policy: Some(granted),
+            limits: None,
+        })
+        .await
+    {
+        Err(error) => assert!(
+            error.to_string().contains("session:theirs"),
+            "refused, naming the namespace: {error}"
+        ),
+        Ok(mut session) => {
+            session
+                .run("store k", &mut |_: &Event| {}, std::future::pending())
+                .await
+                .expect("ran");
+            // Whatever `mine` stored, the session `theirs`, made later, must not find it.
+            let theirs = runtime
+                .agent(AgentSpec {
+                    session: Some("theirs".to_owned()),
+                    policy: Some(kv_spec()),
+                    limits: None,
+                })
+                .await
+                .expect("a session");
+            drop(theirs);
+            assert_eq!(
+                runtime
+                    .store()
+                    .kv()
+                    .get(&watsmith_runtime::session_namespace("theirs"), "k")
+                    .await,
+                Ok(None),
+                "`theirs` sees what `mine` stored"
+            );
+        }
+    }
+}
