@@ -547,6 +547,7 @@ impl Runtime {
             label: model.label(),
             resumed,
             ttl: self.settings.session_ttl,
+            unsent: Vec::new(),
         })
     }
 
@@ -645,6 +646,9 @@ pub struct AgentSession {
     label: String,
     resumed: Option<usize>,
     ttl: Duration,
+    /// The events of tasks not in the store yet (their save failed, or appending them did),
+    /// each with its task's number: appended after the next save.
+    unsent: Vec<(String, Vec<TranscriptLine>)>,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -720,16 +724,13 @@ impl AgentSession {
             .await;
         if let Some(record) = &mut self.record {
             record.tasks += 1;
+            self.unsent
+                .push((record.tasks.to_string(), std::mem::take(&mut recorder.lines)));
         }
         // Saved first: a session another process saved meanwhile is refused there, before
-        // this task's events are numbered after that one's.
+        // this task's events are numbered after that one's. A save that fails keeps the events
+        // for the next one (the conversation keeps the task).
         self.save().await?;
-        if let Some(record) = &self.record {
-            let task_id = record.tasks.to_string();
-            self.store
-                .append_events(&record.id, &task_id, &recorder.lines)
-                .await?;
-        }
         Ok(finish)
     }
 
@@ -739,7 +740,7 @@ impl AgentSession {
         self.save().await
     }
 
-    /// Saves a stored session's record, its expiry pushed back.
+    /// Saves a stored session's record, its expiry pushed back, then the events not yet stored.
     async fn save(&mut self) -> Result<(), RuntimeError> {
         let Some(record) = &mut self.record else {
             return Ok(());
@@ -750,6 +751,10 @@ impl AgentSession {
         record.expires_ms =
             now.saturating_add(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX));
         record.revision = self.store.save_session(record).await?;
+        while let Some((task, lines)) = self.unsent.first() {
+            self.store.append_events(&record.id, task, lines).await?;
+            self.unsent.remove(0);
+        }
         Ok(())
     }
 }

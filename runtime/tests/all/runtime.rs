@@ -459,3 +459,46 @@ async fn a_policy_cannot_give_a_session_the_namespace_of_another_one() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
+    let (server, _) = watsmith_test_support::openai_answers(vec!["One.", "Two."]);
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("w.db");
+    let runtime = agent_runtime(&store, &format!("http://{server}/v1")).await;
+    let mut session = runtime
+        .agent(AgentSpec {
+            session: Some("s".to_owned()),
+            ..AgentSpec::default()
+        })
+        .await
+        .expect("a session");
+    // Another process holds the write lock past the store's busy timeout: the save fails.
+    let other = rusqlite::Connection::open(&store).expect("connects");
+    other.execute_batch("BEGIN IMMEDIATE").expect("locks");
+    let error = session
+        .run("task one", &mut |_: &Event| {}, std::future::pending())
+        .await
+        .expect_err("the store is locked");
+    assert!(
+        matches!(&error, RuntimeError::Store(watsmith_runtime::StoreError::Io { .. })),
+        "{error}"
+    );
+    other.execute_batch("COMMIT").expect("unlocks");
+    // The session goes on; the next save stores both tasks, and both tasks' events.
+    session
+        .run("task two", &mut |_: &Event| {}, std::future::pending())
+        .await
+        .expect("ran");
+    let handle = runtime.store();
+    let record = handle
+        .load_session("s")
+        .await
+        .expect("loads")
+        .expect("there");
+    assert_eq!(record.tasks, 2);
+    let events = handle.events("s", None, 0).await.expect("events");
+    let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
+    tasks.dedup();
+    assert_eq!(tasks, ["1", "2"], "the first task's events are kept");
+}
