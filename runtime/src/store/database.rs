@@ -764,6 +764,11 @@ impl Store for Database {
                     return Ok(Saved::Changed(stored));
                 }
                 let revision = last + 1;
+                if stored.is_none() {
+                    // A new session's transcript is its own: events a removed one of its name
+                    // was given after it went (appended just after its last save) are dropped.
+                    transaction.execute("DELETE FROM events WHERE session = ?1", [id])?;
+                }
                 transaction.execute(
                     "INSERT OR REPLACE INTO sessions
                      (id, record, revision, messages, updated_ms, expires_ms)

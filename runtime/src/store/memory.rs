@@ -83,7 +83,11 @@ impl Store for MemoryStore {
         }
         let last = match stored {
             Some(revision) => revision,
-            None => state.removed.get(&record.id).copied().unwrap_or(0),
+            None => {
+                // A new session's transcript is its own (see the database's).
+                state.events.remove(&record.id);
+                state.removed.get(&record.id).copied().unwrap_or(0)
+            }
         };
         let mut saved = record.clone();
         saved.revision = last + 1;

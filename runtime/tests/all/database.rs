@@ -460,3 +460,45 @@ async fn a_session_removed_and_made_again_is_not_overwritten_by_a_save_from_befo
         }
     }
 }
+
+#[tokio::test]
+async fn a_session_made_again_does_not_inherit_events_appended_after_the_old_one_went() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("w.db");
+    let database = (open(&path), open(&path));
+    let memory = watsmith_runtime::store::MemoryStore::new();
+    let stores: [(&str, &dyn Store, &dyn Store); 2] = [
+        ("database", &database.0, &database.1),
+        ("memory", &memory, &memory),
+    ];
+    let line = TranscriptLine {
+        ts_ms: 1,
+        event: Event::Stopped {
+            reason: Stop::Cancelled,
+            spent: Spent::default(),
+        },
+    };
+    for (which, first, second) in stores {
+        // The second saves a task of the session; the first removes the session before the
+        // second appends the task's events (two calls, and the removal between them).
+        second
+            .save_session(&record("work", u64::MAX / 2))
+            .await
+            .expect("saved");
+        assert!(first.delete_session("work").await.expect("deletes"));
+        second
+            .append_events("work", "1", std::slice::from_ref(&line))
+            .await
+            .ok();
+        // A new session of the name is made: its transcript is its own.
+        first
+            .save_session(&record("work", u64::MAX / 2))
+            .await
+            .expect("made again");
+        assert_eq!(
+            first.events("work", None, 0).await.expect("events"),
+            [],
+            "{which}: the removed session's late events"
+        );
+    }
+}
