@@ -407,6 +407,9 @@ mod tests {
         };
         assert_eq!(kv_file.policy(), store_and_allow.policy());
         let policy = kv_file.policy().expect("a policy");
-        assert_eq!(policy.kv(), Some(watsmith_engine::KvGrant::DEFAULT_NAMESPACE));
+        assert_eq!(
+            policy.kv(),
+            Some(watsmith_engine::KvGrant::DEFAULT_NAMESPACE)
+        );
     }
 }

@@ -724,8 +724,10 @@ impl AgentSession {
             .await;
         if let Some(record) = &mut self.record {
             record.tasks += 1;
-            self.unsent
-                .push((record.tasks.to_string(), std::mem::take(&mut recorder.lines)));
+            self.unsent.push((
+                record.tasks.to_string(),
+                std::mem::take(&mut recorder.lines),
+            ));
         }
         // Saved first: a session another process saved meanwhile is refused there, before
         // this task's events are numbered after that one's. A save that fails keeps the events

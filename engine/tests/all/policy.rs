@@ -511,8 +511,14 @@ fn a_request_cannot_carry_its_own_within_out_of_the_caps() {
         assert!(message.contains("is not inside"), "{request}: {message}");
     }
     for (request, jail) in [
-        (r#"{"fs": {"root": "/srv/data", "within": ["a"]}}"#, "/srv/data/a"),
-        (r#"{"fs": {"root": "./a/.", "within": ["", "."]}}"#, "/srv/data/a"),
+        (
+            r#"{"fs": {"root": "/srv/data", "within": ["a"]}}"#,
+            "/srv/data/a",
+        ),
+        (
+            r#"{"fs": {"root": "./a/.", "within": ["", "."]}}"#,
+            "/srv/data/a",
+        ),
         (r#"{"fs": {"root": "", "within": []}}"#, "/srv/data"),
     ] {
         let narrowed = caps.narrow(&spec(request)).expect("inside");

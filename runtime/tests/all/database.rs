@@ -433,7 +433,11 @@ async fn a_session_removed_and_made_again_is_not_overwritten_by_a_save_from_befo
             let lifetime = if expired { 0 } else { u64::MAX / 2 };
             let mut created = record(&id, u64::MAX / 2);
             created.revision = first.save_session(&created).await.expect("created");
-            let stale = second.load_session(&id).await.expect("loads").expect("there");
+            let stale = second
+                .load_session(&id)
+                .await
+                .expect("loads")
+                .expect("there");
             created.expires_ms = lifetime;
             created.revision = first.save_session(&created).await.expect("saved");
             // The session goes (removed, or expired and dropped when loaded), and a new one of
@@ -455,8 +459,15 @@ async fn a_session_removed_and_made_again_is_not_overwritten_by_a_save_from_befo
                 matches!(saved, Err(StoreError::Changed { .. })),
                 "{which}, expired {expired}: {saved:?}"
             );
-            let kept = first.load_session(&id).await.expect("loads").expect("there");
-            assert_eq!(kept.tasks, 9, "{which}, expired {expired}: the new session is kept");
+            let kept = first
+                .load_session(&id)
+                .await
+                .expect("loads")
+                .expect("there");
+            assert_eq!(
+                kept.tasks, 9,
+                "{which}, expired {expired}: the new session is kept"
+            );
         }
     }
 }

@@ -481,7 +481,10 @@ async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
         .await
         .expect_err("the store is locked");
     assert!(
-        matches!(&error, RuntimeError::Store(watsmith_runtime::StoreError::Io { .. })),
+        matches!(
+            &error,
+            RuntimeError::Store(watsmith_runtime::StoreError::Io { .. })
+        ),
         "{error}"
     );
     other.execute_batch("COMMIT").expect("unlocks");
