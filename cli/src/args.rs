@@ -126,12 +126,9 @@ impl RunArgs {
             spec.allow_rand(seed);
         }
         if self.store.kv_file.is_some() {
-            // `--kv-file` granted kv, as it always did.
-            spec.allow_kv(
-                self.kv_namespace
-                    .clone()
-                    .unwrap_or_else(|| watsmith_engine::KvGrant::DEFAULT_NAMESPACE.to_owned()),
-            );
+            // `--kv-file` granted kv, as it always did; naming no namespace (`default` unless
+            // `--kv-namespace`), so that a new stored session gets its own, as with `--allow kv`.
+            spec.allow(watsmith_engine::capabilities::kv::NAME);
         }
         Some(match &self.kv_namespace {
             Some(namespace) => spec.in_kv_namespace(namespace.clone()),
@@ -372,7 +369,9 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
         RuntimeError::Policy(_)
         | RuntimeError::Limits(_)
         | RuntimeError::Call(_)
-        | RuntimeError::SessionName { .. } => usage(&error.to_string()),
+        | RuntimeError::SessionName { .. }
+        | RuntimeError::SessionNamespace { .. }
+        | RuntimeError::ResumedNamespace { .. } => usage(&error.to_string()),
         RuntimeError::Catalog(_) | RuntimeError::Store(_) => {
             eprintln!("error: {error}");
             Exit::Input
@@ -381,5 +380,37 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
             eprintln!("error: {error}");
             Exit::Software
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kv_file_grants_kv_as_store_and_allow_kv_do() {
+        // `--kv-file FILE` is `--store FILE --allow kv`: it names no namespace, so that a new
+        // stored session (`chat --session NAME`) gets its own, not the shared `default`.
+        let kv_file = RunArgs {
+            store: StoreArgs {
+                kv_file: Some("kv.json".into()),
+                ..StoreArgs::default()
+            },
+            ..RunArgs::default()
+        };
+        let store_and_allow = RunArgs {
+            allow: vec!["kv".to_owned()],
+            store: StoreArgs {
+                store: Some("kv.json".into()),
+                ..StoreArgs::default()
+            },
+            ..RunArgs::default()
+        };
+        assert_eq!(kv_file.policy(), store_and_allow.policy());
+        let policy = kv_file.policy().expect("a policy");
+        assert_eq!(
+            policy.kv(),
+            Some(watsmith_engine::KvGrant::DEFAULT_NAMESPACE)
+        );
     }
 }

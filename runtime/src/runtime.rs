@@ -111,6 +111,28 @@ pub enum RuntimeError {
         /// Why.
         reason: &'static str,
     },
+    /// A resumed session's policy names another kv namespace than the session's.
+    #[error(
+        "the session {session:?} keeps its programs' keys in the kv namespace {namespace:?}; it cannot be resumed in {asked:?} (leave the namespace out)"
+    )]
+    ResumedNamespace {
+        /// The session.
+        session: String,
+        /// Its namespace.
+        namespace: String,
+        /// The namespace its policy names now.
+        asked: String,
+    },
+    /// A new session's policy names the kv namespace of another session (`session:OTHER`).
+    #[error(
+        "the policy of the new session {session:?} names the kv namespace {namespace:?}, another session's; name one outside `session:` or leave it out (the session then gets its own)"
+    )]
+    SessionNamespace {
+        /// The session being made.
+        session: String,
+        /// The namespace its policy names.
+        namespace: String,
+    },
 }
 
 /// Runs a WAT-plus body.
@@ -467,13 +489,32 @@ impl Runtime {
         // stored session gets its own (`session:NAME`) unless the policy names one, so that two
         // sessions never see each other's keys by accident.
         let namespace = match (&stored, &spec.session) {
-            (Some(record), _) => Some(record.kv_namespace.clone()),
-            (None, Some(name)) => Some(
-                policy
-                    .kv_namespace
-                    .clone()
-                    .unwrap_or_else(|| session_namespace(name)),
-            ),
+            (Some(record), _) => match &policy.kv_namespace {
+                // What its programs stored is in its namespace: another would hide it.
+                Some(named) if *named != record.kv_namespace => {
+                    return Err(RuntimeError::ResumedNamespace {
+                        session: record.id.clone(),
+                        namespace: record.kv_namespace.clone(),
+                        asked: named.clone(),
+                    });
+                }
+                _ => Some(record.kv_namespace.clone()),
+            },
+            (None, Some(name)) => Some(match &policy.kv_namespace {
+                // `session:OTHER` is the session OTHER's, made now or later: sharing it would
+                // give one session's keys to the other without either asking.
+                Some(named)
+                    if named.starts_with(SESSION_NAMESPACE_PREFIX)
+                        && *named != session_namespace(name) =>
+                {
+                    return Err(RuntimeError::SessionNamespace {
+                        session: name.clone(),
+                        namespace: named.clone(),
+                    });
+                }
+                Some(named) => named.clone(),
+                None => session_namespace(name),
+            }),
             (None, None) => None,
         };
         let policy = match &namespace {
@@ -528,6 +569,7 @@ impl Runtime {
             label: model.label(),
             resumed,
             ttl: self.settings.session_ttl,
+            unsent: Vec::new(),
         })
     }
 
@@ -553,9 +595,13 @@ impl Runtime {
 /// The longest session name, in bytes.
 pub const MAX_SESSION_NAME_BYTES: usize = 128;
 
+/// What the kv namespaces of sessions begin with; a new session's policy may name no other
+/// session's.
+const SESSION_NAMESPACE_PREFIX: &str = "session:";
+
 /// The kv namespace of a new stored session whose policy names none: `session:NAME`.
 pub fn session_namespace(name: &str) -> String {
-    format!("session:{name}")
+    format!("{SESSION_NAMESPACE_PREFIX}{name}")
 }
 
 /// Why a session name cannot be used, if it cannot: names are 1 to
@@ -622,6 +668,9 @@ pub struct AgentSession {
     label: String,
     resumed: Option<usize>,
     ttl: Duration,
+    /// The events of tasks not in the store yet (their save failed, or appending them did),
+    /// each with its task's number: appended after the next save.
+    unsent: Vec<(String, Vec<TranscriptLine>)>,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -697,16 +746,15 @@ impl AgentSession {
             .await;
         if let Some(record) = &mut self.record {
             record.tasks += 1;
+            self.unsent.push((
+                record.tasks.to_string(),
+                std::mem::take(&mut recorder.lines),
+            ));
         }
         // Saved first: a session another process saved meanwhile is refused there, before
-        // this task's events are numbered after that one's.
+        // this task's events are numbered after that one's. A save that fails keeps the events
+        // for the next one (the conversation keeps the task).
         self.save().await?;
-        if let Some(record) = &self.record {
-            let task_id = record.tasks.to_string();
-            self.store
-                .append_events(&record.id, &task_id, &recorder.lines)
-                .await?;
-        }
         Ok(finish)
     }
 
@@ -716,7 +764,7 @@ impl AgentSession {
         self.save().await
     }
 
-    /// Saves a stored session's record, its expiry pushed back.
+    /// Saves a stored session's record, its expiry pushed back, then the events not yet stored.
     async fn save(&mut self) -> Result<(), RuntimeError> {
         let Some(record) = &mut self.record else {
             return Ok(());
@@ -727,6 +775,10 @@ impl AgentSession {
         record.expires_ms =
             now.saturating_add(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX));
         record.revision = self.store.save_session(record).await?;
+        while let Some((task, lines)) = self.unsent.first() {
+            self.store.append_events(&record.id, task, lines).await?;
+            self.unsent.remove(0);
+        }
         Ok(())
     }
 }

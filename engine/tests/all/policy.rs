@@ -491,3 +491,39 @@ fn caps_without_ai_budgets_give_the_default_ones_and_no_more() {
         assert!(message.contains("at most"), "{request}: {message}");
     }
 }
+
+#[test]
+fn a_request_cannot_carry_its_own_within_out_of_the_caps() {
+    // `within` is a field of the spec: a request may send it, and it counts as part of its jail.
+    let caps = caps("/srv/data");
+    for request in [
+        r#"{"fs": {"root": "/srv/data", "within": ["/etc"]}}"#,
+        r#"{"fs": {"root": "reports", "within": ["/srv/data-other"]}}"#,
+        r#"{"fs": {"root": "reports", "within": ["../../etc"]}}"#,
+        r#"{"fs": {"root": "/srv/data/reports", "within": ["..", ".."]}}"#,
+        r#"{"fs": {"root": "", "within": ["/"]}}"#,
+        r#"{"fs": {"root": "/srv/data/.."}}"#,
+        r#"{"fs": {"root": "/srv/data/reports/../.."}}"#,
+    ] {
+        let Err(Widening(message)) = caps.narrow(&spec(request)) else {
+            panic!("{request} was allowed");
+        };
+        assert!(message.contains("is not inside"), "{request}: {message}");
+    }
+    for (request, jail) in [
+        (
+            r#"{"fs": {"root": "/srv/data", "within": ["a"]}}"#,
+            "/srv/data/a",
+        ),
+        (
+            r#"{"fs": {"root": "./a/.", "within": ["", "."]}}"#,
+            "/srv/data/a",
+        ),
+        (r#"{"fs": {"root": "", "within": []}}"#, "/srv/data"),
+    ] {
+        let narrowed = caps.narrow(&spec(request)).expect("inside");
+        let fs = narrowed.fs.expect("fs");
+        assert_eq!(fs.root, std::path::Path::new("/srv/data"), "{request}");
+        assert_eq!(fs.jail(), std::path::Path::new(jail), "{request}");
+    }
+}

@@ -20,7 +20,9 @@
 //!   commit) a power loss may lose the last ones, never the file.
 //! - Nothing lost between two processes resuming one session: a session has a revision, and a
 //!   save must name the revision it loaded ([`StoreError::Changed`] otherwise), so the second
-//!   save is refused rather than erasing the first one's task.
+//!   save is refused rather than erasing the first one's task. Revisions are never reused: a
+//!   removed (or expired) session leaves a tombstone with its last revision, and one made again
+//!   under its name goes on from there, so a save of the removed one is not taken for it.
 //! - No executor thread blocked: an async call never waits inside SQLite for the file's lock.
 //!   If another process holds it, the call lets the connection go and its task sleeps and tries
 //!   again, for at most [`BUSY_TIMEOUT`] or until it is dropped (a run's deadline drops its kv
@@ -683,8 +685,16 @@ fn session_row(
         .optional()
 }
 
+/// Removes a session and its events, leaving a tombstone: its row, without a record (`''`),
+/// expired, keeping the last revision, so that a session made again under the name starts after
+/// it and a save of the removed one (at a revision it had) is refused, not taken for the new
+/// one's. A tombstone is never loaded or listed (it has expired).
 fn delete_session(transaction: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<bool> {
-    let deleted = transaction.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
+    let deleted = transaction.execute(
+        "UPDATE sessions SET record = '', messages = 0, expires_ms = 0
+         WHERE id = ?1 AND record != ''",
+        [id],
+    )?;
     transaction.execute("DELETE FROM events WHERE session = ?1", [id])?;
     Ok(deleted > 0)
 }
@@ -736,12 +746,21 @@ impl Store for Database {
             .store(|connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let stored =
-                    session_row(&transaction, &record.id)?.map(|(_, revision, _)| revision);
+                // A tombstone is no session, but its revision is where a new one starts.
+                let (stored, last) = match session_row(&transaction, &record.id)? {
+                    Some((json, revision, _)) if json.is_empty() => (None, revision),
+                    Some((_, revision, _)) => (Some(revision), revision),
+                    None => (None, 0),
+                };
                 if let Err(changed) = record.may_replace(stored) {
                     return Ok(Err(changed));
                 }
-                let revision = record.revision + 1;
+                let revision = last + 1;
+                if stored.is_none() {
+                    // A new session's transcript is its own: events a removed one of its name
+                    // was given after it went (appended just after its last save) are dropped.
+                    transaction.execute("DELETE FROM events WHERE session = ?1", [&record.id])?;
+                }
                 transaction.execute(
                     "INSERT OR REPLACE INTO sessions
                      (id, record, revision, messages, updated_ms, expires_ms)

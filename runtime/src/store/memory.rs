@@ -19,6 +19,22 @@ pub struct MemoryStore {
 struct State {
     sessions: HashMap<String, SessionRecord>,
     events: HashMap<String, Vec<StoredEvent>>,
+    /// The last revision of each session removed (or expired), where one made again under its
+    /// name starts: a save of the removed one is then refused, not taken for the new one's.
+    removed: HashMap<String, u64>,
+}
+
+impl State {
+    fn remove(&mut self, id: &str) -> bool {
+        self.events.remove(id);
+        match self.sessions.remove(id) {
+            Some(record) => {
+                self.removed.insert(id.to_owned(), record.revision);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -48,8 +64,7 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         match state.sessions.get(id) {
             Some(record) if record.expires_ms <= now_ms() => {
-                state.sessions.remove(id);
-                state.events.remove(id);
+                state.remove(id);
                 Ok(None)
             }
             found => Ok(found.cloned()),
@@ -58,18 +73,25 @@ impl Store for MemoryStore {
 
     async fn save_session(&self, record: &SessionRecord) -> Result<u64, StoreError> {
         let mut state = self.lock();
-        record.may_replace(state.sessions.get(&record.id).map(|stored| stored.revision))?;
+        let stored = state.sessions.get(&record.id).map(|stored| stored.revision);
+        record.may_replace(stored)?;
+        let last = match stored {
+            Some(revision) => revision,
+            None => {
+                // A new session's transcript is its own (see the database's).
+                state.events.remove(&record.id);
+                state.removed.get(&record.id).copied().unwrap_or(0)
+            }
+        };
         let mut saved = record.clone();
-        saved.revision += 1;
+        saved.revision = last + 1;
         let revision = saved.revision;
         state.sessions.insert(record.id.clone(), saved);
         Ok(revision)
     }
 
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
-        let mut state = self.lock();
-        state.events.remove(id);
-        Ok(state.sessions.remove(id).is_some())
+        Ok(self.lock().remove(id))
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {

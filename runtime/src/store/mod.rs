@@ -55,9 +55,11 @@ pub struct SessionRecord {
     pub updated_ms: u64,
     /// When it expires unless saved again (a sliding expiry).
     pub expires_ms: u64,
-    /// How many times it has been saved: 0 for a session not yet in the store. The store
-    /// keeps it (it is not part of the record's JSON) and a save must name the revision it
-    /// loaded ([`Store::save_session`]).
+    /// How many times a session of this name has been saved: 0 for a session not yet in the
+    /// store. Never reused: a session made again under the name of one removed (or expired)
+    /// goes on from the removed one's, so that a save of the removed one is not taken for the
+    /// new one's. The store keeps it (it is not part of the record's JSON) and a save must name
+    /// the revision it loaded ([`Store::save_session`]).
     #[serde(skip)]
     pub revision: u64,
 }

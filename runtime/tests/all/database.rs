@@ -414,3 +414,102 @@ async fn a_kv_call_that_waits_for_another_process_never_blocks_the_executor() {
     assert_eq!(waiting.await.expect("joined"), Ok(()));
     assert_eq!(kv.get("ns", "key").await, Ok(Some(b"value".to_vec())));
 }
+
+#[tokio::test]
+async fn a_session_removed_and_made_again_is_not_overwritten_by_a_save_from_before() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("w.db");
+    // Two processes on one file, and the in-memory store with two sessions of one process.
+    let database = (open(&path), open(&path));
+    let memory = std::sync::Arc::new(watsmith_runtime::store::MemoryStore::new());
+    let stores: [(&str, &dyn Store, &dyn Store); 2] = [
+        ("database", &database.0, &database.1),
+        ("memory", &*memory, &*memory),
+    ];
+    for (which, first, second) in stores {
+        for expired in [false, true] {
+            let id = format!("work-{expired}");
+            // The first creates the session and runs a task in it; the second resumes it.
+            let lifetime = if expired { 0 } else { u64::MAX / 2 };
+            let mut created = record(&id, u64::MAX / 2);
+            created.revision = first.save_session(&created).await.expect("created");
+            let stale = second
+                .load_session(&id)
+                .await
+                .expect("loads")
+                .expect("there");
+            created.expires_ms = lifetime;
+            created.revision = first.save_session(&created).await.expect("saved");
+            // The session goes (removed, or expired and dropped when loaded), and a new one of
+            // the same name is made and saved as often as the old one was.
+            if expired {
+                assert_eq!(first.load_session(&id).await.expect("loads"), None);
+            } else {
+                assert!(first.delete_session(&id).await.expect("deletes"));
+            }
+            let mut new = record(&id, u64::MAX / 2);
+            new.tasks = 9;
+            new.revision = first.save_session(&new).await.expect("made again");
+            if new.revision < stale.revision {
+                new.revision = first.save_session(&new).await.expect("saved again");
+            }
+            // The second still holds the old one: its save must not replace the new session.
+            let saved = second.save_session(&stale).await;
+            assert!(
+                matches!(saved, Err(StoreError::Changed { .. })),
+                "{which}, expired {expired}: {saved:?}"
+            );
+            let kept = first
+                .load_session(&id)
+                .await
+                .expect("loads")
+                .expect("there");
+            assert_eq!(
+                kept.tasks, 9,
+                "{which}, expired {expired}: the new session is kept"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_session_made_again_does_not_inherit_events_appended_after_the_old_one_went() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("w.db");
+    let database = (open(&path), open(&path));
+    let memory = watsmith_runtime::store::MemoryStore::new();
+    let stores: [(&str, &dyn Store, &dyn Store); 2] = [
+        ("database", &database.0, &database.1),
+        ("memory", &memory, &memory),
+    ];
+    let line = TranscriptLine {
+        ts_ms: 1,
+        event: Event::Stopped {
+            reason: Stop::Cancelled,
+            spent: Spent::default(),
+        },
+    };
+    for (which, first, second) in stores {
+        // The second saves a task of the session; the first removes the session before the
+        // second appends the task's events (two calls, and the removal between them).
+        second
+            .save_session(&record("work", u64::MAX / 2))
+            .await
+            .expect("saved");
+        assert!(first.delete_session("work").await.expect("deletes"));
+        second
+            .append_events("work", "1", std::slice::from_ref(&line))
+            .await
+            .ok();
+        // A new session of the name is made: its transcript is its own.
+        first
+            .save_session(&record("work", u64::MAX / 2))
+            .await
+            .expect("made again");
+        assert_eq!(
+            first.events("work", None, 0).await.expect("events"),
+            [],
+            "{which}: the removed session's late events"
+        );
+    }
+}

@@ -213,6 +213,21 @@ async fn a_stored_session_is_resumed_with_its_history_namespace_and_events() {
         .await
         .expect("resumed");
     assert_eq!(session.resumed(), Some(4));
+    // Resumed in another namespace, its programs would not find what they stored: refused.
+    let mut elsewhere = kv_spec();
+    elsewhere.kv_namespace = Some("elsewhere".to_owned());
+    let refused = runtime
+        .agent(AgentSpec {
+            session: Some("work".to_owned()),
+            policy: Some(elsewhere),
+            limits: None,
+        })
+        .await
+        .expect_err("another namespace");
+    assert!(
+        matches!(&refused, RuntimeError::ResumedNamespace { namespace, .. } if namespace == "notes"),
+        "{refused}"
+    );
     let finish = session
         .run("what colour?", &mut |_: &Event| {}, std::future::pending())
         .await
@@ -407,4 +422,101 @@ async fn a_run_whose_kv_call_waits_for_another_process_ends_at_its_deadline() {
         [Value::I64(1)],
         "the abandoned call wrote nothing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_cannot_give_a_session_the_namespace_of_another_one() {
+    let (server, _) = watsmith_test_support::openai_answers(vec![
+        "```wat\n(check (call $kv.set \"k\" \"from mine\"))\n```",
+        "Stored.",
+    ]);
+    let dir = tempfile::tempdir().expect("dir");
+    let runtime = agent_runtime(&dir.path().join("w.db"), &format!("http://{server}/v1")).await;
+    // The session `mine`, with a policy naming the namespace a new session `theirs` gets.
+    let mut granted = kv_spec();
+    granted.kv_namespace = Some(watsmith_runtime::session_namespace("theirs"));
+    match runtime
+        .agent(AgentSpec {
+            session: Some("mine".to_owned()),
+            policy: Some(granted),
+            limits: None,
+        })
+        .await
+    {
+        Err(error) => assert!(
+            error.to_string().contains("session:theirs"),
+            "refused, naming the namespace: {error}"
+        ),
+        Ok(mut session) => {
+            session
+                .run("store k", &mut |_: &Event| {}, std::future::pending())
+                .await
+                .expect("ran");
+            // Whatever `mine` stored, the session `theirs`, made later, must not find it.
+            let theirs = runtime
+                .agent(AgentSpec {
+                    session: Some("theirs".to_owned()),
+                    policy: Some(kv_spec()),
+                    limits: None,
+                })
+                .await
+                .expect("a session");
+            drop(theirs);
+            assert_eq!(
+                runtime
+                    .store()
+                    .kv()
+                    .get(&watsmith_runtime::session_namespace("theirs"), "k")
+                    .await,
+                Ok(None),
+                "`theirs` sees what `mine` stored"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
+    let (server, _) = watsmith_test_support::openai_answers(vec!["One.", "Two."]);
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("w.db");
+    let runtime = agent_runtime(&store, &format!("http://{server}/v1")).await;
+    let mut session = runtime
+        .agent(AgentSpec {
+            session: Some("s".to_owned()),
+            ..AgentSpec::default()
+        })
+        .await
+        .expect("a session");
+    // Another process holds the write lock past the store's busy timeout: the save fails.
+    let other = rusqlite::Connection::open(&store).expect("connects");
+    other.execute_batch("BEGIN IMMEDIATE").expect("locks");
+    let error = session
+        .run("task one", &mut |_: &Event| {}, std::future::pending())
+        .await
+        .expect_err("the store is locked");
+    assert!(
+        matches!(
+            &error,
+            RuntimeError::Store(watsmith_runtime::StoreError::Io { .. })
+        ),
+        "{error}"
+    );
+    other.execute_batch("COMMIT").expect("unlocks");
+    // The session goes on; the next save stores both tasks, and both tasks' events.
+    session
+        .run("task two", &mut |_: &Event| {}, std::future::pending())
+        .await
+        .expect("ran");
+    let handle = runtime.store();
+    let record = handle
+        .load_session("s")
+        .await
+        .expect("loads")
+        .expect("there");
+    assert_eq!(record.tasks, 2);
+    let events = handle.events("s", None, 0).await.expect("events");
+    let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
+    tasks.dedup();
+    assert_eq!(tasks, ["1", "2"], "the first task's events are kept");
 }
