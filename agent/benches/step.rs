@@ -16,12 +16,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde_json::{Value, json};
+use serde_json::Value;
 use watsmith_agent::{
     Agent, AgentLimits, AgentParts, ChatFuture, ChatRequest, ChatResponse, ClientOptions, Deltas,
     Ending, Event, ModelSettings, OpenAi, Protocol, Provider, Session, StopReason, TokenUsage,
 };
-use watsmith_catalog::Catalog;
+use watsmith_catalog::{Catalog, Prepared};
 use watsmith_engine::{Engine, EngineConfig, Limits, Policy};
 
 const BODY: &str =
@@ -52,63 +52,25 @@ impl Provider for Instant {
     }
 }
 
-/// The answer of the scripted OpenAI-compatible server to `request`, as [`Instant`] answers.
-fn openai_answer(request: &Value) -> ([(&'static str, &'static str); 1], String) {
-    let text = if request["messages"].as_array().map_or(0, Vec::len) == 2 {
-        format!("```wat\n{BODY}\n```")
-    } else {
-        "42".to_owned()
-    };
-    let usage = json!({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2});
-    if request["stream"] == true {
-        let chunk = json!({"id": "c", "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}]});
-        let tail = json!({"id": "c", "object": "chat.completion.chunk", "choices": [],
-            "usage": usage});
-        (
-            [("content-type", "text/event-stream")],
-            format!("data: {chunk}\n\ndata: {tail}\n\ndata: [DONE]\n\n"),
-        )
-    } else {
-        (
-            [("content-type", "application/json")],
-            json!({"id": "c", "object": "chat.completion", "choices": [{"index": 0,
-                "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-                "usage": usage})
-            .to_string(),
-        )
-    }
-}
-
-/// Starts the scripted server on 127.0.0.1 in its own thread; its base URL.
+/// The scripted OpenAI-compatible server on 127.0.0.1 (its own thread and runtime), answering
+/// as [`Instant`] does; its base URL.
 fn loopback_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("non-blocking");
-    let address = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let app = axum::Router::new().route(
-                "/v1/chat/completions",
-                axum::routing::post(|body: axum::Json<Value>| async move { openai_answer(&body) }),
-            );
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(listener, app).await.expect("serve");
-        });
+    let (address, _) = watsmith_test_support::openai_server(|request: &Value| {
+        if request["messages"].as_array().map_or(0, Vec::len) == 2 {
+            format!("```wat\n{BODY}\n```")
+        } else {
+            "42".to_owned()
+        }
     });
     format!("http://{address}/v1")
 }
 
-fn agent(provider: Arc<dyn Provider>, engine: &Arc<Engine>, stream: bool) -> Agent {
+fn agent(provider: Arc<dyn Provider>, catalog: &Arc<Prepared>, stream: bool) -> Agent {
     let mut settings = ModelSettings::new("instant", Protocol::Text);
     settings.stream = stream;
     Agent::new(AgentParts {
         provider,
-        engine: engine.clone(),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog: Arc::clone(catalog),
         policy: Policy::standard(),
         limits: Limits::default(),
         agent_limits: AgentLimits::default(),
@@ -117,7 +79,12 @@ fn agent(provider: Arc<dyn Provider>, engine: &Arc<Engine>, stream: bool) -> Age
 }
 
 fn bench(c: &mut Criterion) {
+    watsmith_test_support::install_tls();
     let engine = Arc::new(Engine::new(&EngineConfig::default()).expect("engine"));
+    let catalog = Arc::new(Prepared::new(
+        Arc::new(Catalog::builtin()),
+        Arc::clone(&engine),
+    ));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -127,11 +94,11 @@ fn bench(c: &mut Criterion) {
         Arc::new(OpenAi::new(ClientOptions::new(base_url.clone())).expect("client"))
     };
     for (name, agent) in [
-        ("task_in_process", agent(Arc::new(Instant), &engine, false)),
-        ("task_over_loopback", agent(openai(), &engine, false)),
+        ("task_in_process", agent(Arc::new(Instant), &catalog, false)),
+        ("task_over_loopback", agent(openai(), &catalog, false)),
         (
             "task_over_loopback_streamed",
-            agent(openai(), &engine, true),
+            agent(openai(), &catalog, true),
         ),
     ] {
         c.bench_function(name, |b| {
@@ -150,7 +117,11 @@ fn bench(c: &mut Criterion) {
     let policy = Policy::standard();
     let limits = Limits::default();
     c.bench_function("engine_run_alone", |b| {
-        b.iter(|| black_box(engine.exec(BODY, vec![], &policy, &limits)))
+        b.iter(|| {
+            let outcome = engine.exec(BODY, vec![], &policy, &limits);
+            assert_eq!(outcome.results, [watsmith_engine::Value::I64(42)]);
+            black_box(outcome)
+        })
     });
 }
 

@@ -8,9 +8,9 @@
 //! token limit) runs to the end of the reply. Without a body, a line with `@use name(...)` is a
 //! catalog call. Anything else is the answer, without a leading `Answer:` or `Final answer:`.
 
-use serde::Serialize;
-use watsmith_catalog::call::{self, Call};
-use watsmith_catalog::{Catalog, Literal};
+use serde::{Deserialize, Serialize};
+use watsmith_catalog::Literal;
+use watsmith_catalog::call;
 use watsmith_engine::Value;
 
 use crate::provider::{ToolCall, ToolSpec};
@@ -32,7 +32,7 @@ const WAT_TAGS: [&str; 7] = [
 ];
 
 /// One action of the model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// Run a WAT-plus body with arguments.
@@ -227,20 +227,4 @@ fn literal_value(literal: &Literal) -> Value {
         Literal::Float(x) => Value::F64(*x),
         Literal::Str(s) => Value::Str(s.clone()),
     }
-}
-
-/// The catalog program a `Use` names, with its arguments bound to its signature; the error
-/// (closest names, the expected signature) is told to the model.
-pub fn bind<'a>(
-    catalog: &'a Catalog,
-    name: &str,
-    args: &[Literal],
-) -> Result<(&'a watsmith_catalog::Program, Vec<Value>), String> {
-    let programs = catalog.programs();
-    let program = call::find(name, &programs)?;
-    let call = Call {
-        name: name.to_owned(),
-        args: args.to_vec(),
-    };
-    Ok((program, call.bind(&program.front)?))
 }

@@ -7,13 +7,13 @@
 //! pipeline into transcripts (`agent/demo/*.jsonl`) by the agent's `demo` test; they are not the
 //! answers of a real model. A change to anything the requests hold (the system prompt, the
 //! catalog, the capabilities) changes their hashes, and the test then asks for them to be recorded
-//! again: `BLESS=1 cargo test -p watsmith-agent --test demo`.
+//! again: `BLESS=1 cargo test -p watsmith-agent --test all demo`.
 
 use std::sync::Arc;
 
 use serde::Deserialize;
-use watsmith_catalog::Catalog;
-use watsmith_engine::{Engine, EngineConfig, EngineError, Limits, Policy};
+use watsmith_catalog::Prepared;
+use watsmith_engine::{Limits, Policy};
 
 use crate::limits::AgentLimits;
 use crate::prompt::Protocol;
@@ -77,16 +77,16 @@ pub const RECORDINGS: [Recording; 4] = [
     },
 ];
 
-/// The agent the sessions were recorded with, asking `provider`: the built-in catalog, the
-/// compute-only capabilities, the default limits, the text protocol.
-pub fn parts(provider: Arc<dyn Provider>) -> Result<AgentParts, EngineError> {
-    Ok(AgentParts {
+/// The agent the sessions were recorded with, asking `provider`, on `catalog` (which must be
+/// the built-in catalog, on an engine with the built-in capabilities: the requests hold them):
+/// the compute-only capabilities, the default limits, the text protocol.
+pub fn parts(provider: Arc<dyn Provider>, catalog: Arc<Prepared>) -> AgentParts {
+    AgentParts {
         provider,
-        engine: Arc::new(Engine::new(&EngineConfig::default())?),
-        catalog: Arc::new(Catalog::builtin()),
+        catalog,
         policy: Policy::standard(),
         limits: Limits::default(),
         agent_limits: AgentLimits::default(),
         settings: ModelSettings::new(MODEL, Protocol::Text),
-    })
+    }
 }

@@ -2,7 +2,6 @@
 //! to a transcript that the replay provider can answer from.
 
 use std::io::Write;
-use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use crate::observation::Spent;
 use crate::provider::{ChatRequest, ChatResponse, Message, ToolSpec};
 
 /// One event of a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The task starts.
@@ -108,25 +107,26 @@ pub enum Event {
     },
     /// The task ended without an answer.
     Stopped {
-        /// Why, in words.
-        reason: String,
+        /// Why.
+        reason: crate::react::Stop,
         /// What it used.
         spent: Spent,
     },
 }
 
 /// The hash of a request, the key of replays: SHA-256 of its JSON with the system prompt
-/// replaced by the prompt's own SHA-256 (the task's `prompt_hash`), streaming left out (a streamed and a whole answer are
-/// the same answer).
+/// replaced by the prompt's own SHA-256 (the task's `prompt_hash`), streaming left out (a
+/// streamed and a whole answer are the same answer).
 ///
-/// The prompt is most of a request and the same in every request of an agent, so its hash is
-/// remembered: a step hashes only the conversation (hashing the prompt every time was three
-/// quarters of the agent's own cost per step, on a CPU without SHA instructions).
+/// The prompt is most of a request and the same in every request of an agent; its hash travels
+/// with it ([`crate::SystemPrompt::hash`]), so a step hashes only the conversation (hashing the
+/// prompt every time was three quarters of the agent's own cost per step, on a CPU without SHA
+/// instructions).
 pub fn request_hash(request: &ChatRequest) -> String {
     #[derive(Serialize)]
     struct Keyed<'a> {
         model: &'a str,
-        system_sha256: String,
+        system_sha256: &'a str,
         messages: &'a [Message],
         #[serde(skip_serializing_if = "<[ToolSpec]>::is_empty")]
         tools: &'a [ToolSpec],
@@ -136,7 +136,7 @@ pub fn request_hash(request: &ChatRequest) -> String {
     }
     let keyed = Keyed {
         model: &request.model,
-        system_sha256: system_hash(&request.system),
+        system_sha256: request.system.hash(),
         messages: &request.messages,
         tools: &request.tools,
         max_tokens: request.max_tokens,
@@ -144,20 +144,6 @@ pub fn request_hash(request: &ChatRequest) -> String {
     };
     let json = serde_json::to_vec(&keyed).unwrap_or_default();
     hex(&Sha256::digest(json))
-}
-
-/// SHA-256 of a system prompt, remembered for the last prompt seen.
-fn system_hash(system: &str) -> String {
-    static LAST: Mutex<Option<(String, String)>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((text, hash)) = last.as_ref()
-        && text == system
-    {
-        return hash.clone();
-    }
-    let hash = hex(&Sha256::digest(system));
-    *last = Some((system.to_owned(), hash.clone()));
-    hash
 }
 
 /// Lowercase hex.
@@ -198,7 +184,17 @@ impl<W: Write + Send> Transcript<W> {
     }
 }
 
-/// One line of a transcript: the event and when.
+/// One line of a transcript: the event and when (milliseconds since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    /// When the event happened.
+    pub ts_ms: u128,
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// One line as written, borrowing its event.
 #[derive(Serialize)]
 struct Line<'a> {
     ts_ms: u128,
@@ -227,20 +223,6 @@ impl<W: Write + Send> EventSink for Transcript<W> {
     }
 }
 
-/// A recorded response, as read back from a transcript line.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct RecordedResponse {
-    pub(crate) event: String,
-    #[serde(default)]
-    pub(crate) hash: Option<String>,
-    #[serde(default)]
-    pub(crate) response: Option<ChatResponse>,
-    #[serde(default)]
-    pub(crate) model: Option<String>,
-    #[serde(default)]
-    pub(crate) protocol: Option<crate::prompt::Protocol>,
-}
-
 /// The results of an outcome, as the progress shows them.
 pub fn results_line(results: &[Value]) -> String {
     results
@@ -257,12 +239,131 @@ mod tests {
     fn request(system: &str, task: &str) -> ChatRequest {
         ChatRequest {
             model: "m".to_owned(),
-            system: system.to_owned(),
+            system: crate::SystemPrompt::new(system),
             messages: vec![Message::user(task)],
             tools: Vec::new(),
             max_tokens: 100,
             temperature: None,
             stream: false,
+        }
+    }
+
+    #[test]
+    fn every_event_round_trips_through_a_transcript_line() {
+        use crate::action::Action;
+        use crate::provider::{StopReason, TokenUsage, ToolCall};
+        let spent = Spent {
+            steps: 2,
+            fuel: 1234,
+            http_requests: 1,
+            ai_calls: 0,
+            tokens: 99,
+        };
+        let engine = watsmith_engine::Engine::new(&watsmith_engine::EngineConfig::default())
+            .expect("engine");
+        let outcome = engine.exec(
+            "(local $n i64)\n(resv $nn)",
+            Vec::new(),
+            &watsmith_engine::Policy::standard(),
+            &watsmith_engine::Limits::default(),
+        );
+        let events = vec![
+            Event::Task {
+                task: "count".to_owned(),
+                provider: "openai".to_owned(),
+                model: "m".to_owned(),
+                protocol: crate::prompt::Protocol::Tools,
+                prompt_hash: "ab".repeat(32),
+            },
+            Event::Request {
+                step: 1,
+                retry: 0,
+                hash: "cd".repeat(32),
+                model: "m".to_owned(),
+                messages: 2,
+                max_tokens: 100,
+                temperature: Some(0.5),
+            },
+            Event::Response {
+                step: 1,
+                retry: 0,
+                hash: "cd".repeat(32),
+                response: ChatResponse {
+                    text: String::new(),
+                    tool_calls: vec![ToolCall {
+                        id: "call_1".to_owned(),
+                        name: "run_wat".to_owned(),
+                        arguments: serde_json::json!({"body": "nop", "args": [1, "x"]}),
+                    }],
+                    usage: TokenUsage {
+                        prompt_tokens: 10,
+                        completion_tokens: 5,
+                    },
+                    stop_reason: StopReason::Other("weird".to_owned()),
+                },
+                latency_ms: 12,
+            },
+            Event::Action {
+                step: 1,
+                retry: 0,
+                action: Action::Use {
+                    name: "gcd".to_owned(),
+                    args: vec![
+                        watsmith_catalog::Literal::Int(12),
+                        watsmith_catalog::Literal::Float(2.5),
+                        watsmith_catalog::Literal::Str("x".to_owned()),
+                    ],
+                },
+            },
+            Event::Action {
+                step: 1,
+                retry: 1,
+                action: Action::RunWat {
+                    body: "nop".to_owned(),
+                    args: vec![Value::I64(3), Value::Str("s".to_owned())],
+                },
+            },
+            Event::Unreadable {
+                step: 2,
+                reason: "no action".to_owned(),
+            },
+            Event::Outcome {
+                step: 1,
+                retry: 0,
+                outcome: Box::new(outcome),
+            },
+            Event::Retry {
+                step: 1,
+                retry: 1,
+                errors: "line 2".to_owned(),
+            },
+            Event::Delta {
+                text: "par".to_owned(),
+            },
+            Event::Final {
+                answer: "42".to_owned(),
+                spent,
+            },
+            Event::Stopped {
+                reason: crate::react::Stop::TokenBudget {
+                    spent: 10,
+                    budget: 5,
+                },
+                spent,
+            },
+            Event::Stopped {
+                reason: crate::react::Stop::WallClock {
+                    limit_ms: 300,
+                    waiting_for_the_model: true,
+                },
+                spent,
+            },
+        ];
+        for event in events {
+            let line = TranscriptLine { ts_ms: 7, event };
+            let json = serde_json::to_string(&line).expect("serialises");
+            let back: TranscriptLine = serde_json::from_str(&json).expect("deserialises");
+            assert_eq!(back, line, "{json}");
         }
     }
 
@@ -293,7 +394,7 @@ mod tests {
         ] {
             assert_ne!(request_hash(&other), hash, "{other:?}");
         }
-        // The remembered prompt hash is the prompt's: alternating prompts give stable hashes.
+        // The prompt's hash is its own: alternating prompts give stable hashes.
         let two = request_hash(&request("prompt two", "task"));
         for _ in 0..3 {
             assert_eq!(request_hash(&base), hash);

@@ -27,7 +27,7 @@ pub mod react;
 pub mod replay;
 
 pub use crate::action::Action;
-pub use crate::event::{Event, EventSink, Transcript, request_hash};
+pub use crate::event::{Event, EventSink, Transcript, TranscriptLine, request_hash};
 pub use crate::limits::AgentLimits;
 pub use crate::model::ProviderModel;
 pub use crate::observation::Spent;
@@ -37,5 +37,5 @@ pub use crate::provider::{
     Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderKind, RetryPolicy, Role,
     StopReason, TokenUsage, ToolCall, ToolSpec, connect,
 };
-pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session};
+pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session, Stop};
 pub use crate::replay::{Replay, ReplayError};

@@ -8,6 +8,7 @@ use watsmith_engine::capabilities::ai::{
     Completion, CompletionFuture, CompletionRequest, ModelError,
 };
 
+use crate::prompt::SystemPrompt;
 use crate::provider::{ChatRequest, Message, Provider};
 
 /// A provider and a model, as the engine's [`Model`].
@@ -44,7 +45,7 @@ impl Model for ProviderModel {
         Box::pin(async move {
             let chat = ChatRequest {
                 model: self.model.clone(),
-                system: request.system.unwrap_or_default(),
+                system: SystemPrompt::new(request.system.unwrap_or_default()),
                 messages: vec![Message::user(request.prompt)],
                 tools: Vec::new(),
                 max_tokens: u32::try_from(request.max_tokens).unwrap_or(u32::MAX),

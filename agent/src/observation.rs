@@ -7,7 +7,7 @@ use watsmith_preprocessor::Diagnostics;
 use crate::defaults::{OBSERVATION_LOG_BYTES, OBSERVATION_RESULT_BYTES};
 
 /// What a task has used so far, shown with every observation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Spent {
     /// Actions taken.
     pub steps: usize,

@@ -3,6 +3,8 @@
 //! and the limits. Its hash goes into every transcript, so a result can be traced to the exact
 //! prompt that produced it.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use watsmith_catalog::Catalog;
 use watsmith_engine::{Limits, Policy, Registry};
@@ -19,13 +21,56 @@ pub enum Protocol {
     Text,
 }
 
-/// A system prompt and its hash.
+/// A system prompt and its hash, computed once: every request of an agent carries the same
+/// prompt (an `Arc`, not a copy of its 14 KB), and the request's hash takes the prompt's hash
+/// from it instead of hashing the text again ([`crate::request_hash`]). In JSON it is the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemPrompt {
+    text: Arc<str>,
+    hash: String,
+}
+
+impl SystemPrompt {
+    /// A prompt of `text`, hashed.
+    pub fn new(text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let hash = crate::event::hex(&Sha256::digest(text.as_bytes()));
+        Self { text, hash }
+    }
+
     /// The text.
-    pub text: String,
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// SHA-256 of the text, in hex.
-    pub hash: String,
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+impl From<&str> for SystemPrompt {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<String> for SystemPrompt {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl serde::Serialize for SystemPrompt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SystemPrompt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
 }
 
 /// What the model is told about the dialect. Every example in it is run by the tests.
@@ -168,10 +213,6 @@ impl SystemPrompt {
             agent.max_steps,
             agent.max_retries,
         ));
-        let hash = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Self { text, hash }
+        Self::new(text)
     }
 }

@@ -9,8 +9,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use watsmith_catalog::Catalog;
-use watsmith_engine::{Engine, KvGrant, Limits, Outcome, Policy, Status};
+use serde::{Deserialize, Serialize};
+use watsmith_catalog::{Invocation, Prepared};
+use watsmith_engine::{Limits, Outcome, Policy, Status};
 
 use crate::action::{self, Action};
 use crate::defaults::DEFAULT_MAX_TOKENS;
@@ -48,24 +49,15 @@ impl ModelSettings {
     }
 }
 
-/// The conversation of one session: its history and its kv namespace persist across tasks.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The conversation of one session: its history persists across tasks (what its programs keep
+/// is in the kv namespace of the agent's policy).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// The messages so far.
     pub messages: Vec<Message>,
-    /// The kv namespace of the session's runs (when `kv` is granted).
-    pub kv_namespace: String,
 }
 
 impl Session {
-    /// A new session whose runs use the kv namespace `kv_namespace`.
-    pub fn new(kv_namespace: impl Into<String>) -> Self {
-        Self {
-            messages: Vec::new(),
-            kv_namespace: kv_namespace.into(),
-        }
-    }
-
     /// Answers with `text` every tool call of the last assistant message that has no answer
     /// yet (a task that stopped between the model's call and its result), so that the
     /// conversation stays one providers accept when the session goes on.
@@ -97,7 +89,93 @@ pub enum Ending {
     /// The model answered.
     Answer(String),
     /// The task stopped without an answer, for this reason.
-    Stopped(String),
+    Stopped(Stop),
+}
+
+/// Why a task stopped without an answer. The JSON form is tagged by `kind` (`cancelled`,
+/// `wall_clock`, ...) with the variant's fields beside it; [`std::fmt::Display`] says it in
+/// words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Stop {
+    /// The caller cancelled it (Ctrl-C, a client).
+    Cancelled,
+    /// The task's wall clock ran out ([`AgentLimits::wall_clock`]), between requests or while
+    /// the model was still answering.
+    WallClock {
+        /// The limit, in milliseconds.
+        limit_ms: u64,
+        /// Whether the model was still answering.
+        waiting_for_the_model: bool,
+    },
+    /// The task's token budget ran out ([`AgentLimits::token_budget`]).
+    TokenBudget {
+        /// Tokens spent.
+        spent: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// The task used all its actions ([`AgentLimits::max_steps`]) without an answer.
+    MaxSteps {
+        /// The limit.
+        steps: usize,
+    },
+    /// An action still did not compile after its retries ([`AgentLimits::max_retries`]).
+    RetriesSpent {
+        /// The action.
+        step: usize,
+        /// The retries it had.
+        retries: usize,
+    },
+    /// The model's answers could not be read as an action, one time more than the retries.
+    Unreadable {
+        /// How many answers could not be read.
+        times: usize,
+        /// Why the last could not.
+        reason: String,
+    },
+    /// The model gave no answer (the provider failed after its own retries).
+    Provider {
+        /// The provider's error.
+        error: String,
+    },
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cancelled => f.write_str("cancelled"),
+            Self::WallClock {
+                waiting_for_the_model: true,
+                ..
+            } => f.write_str("the task's time ran out waiting for the model"),
+            Self::WallClock { limit_ms, .. } if limit_ms % 1000 == 0 => {
+                write!(f, "the task's time ran out ({} s)", limit_ms / 1000)
+            }
+            Self::WallClock { limit_ms, .. } => {
+                write!(f, "the task's time ran out ({limit_ms} ms)")
+            }
+            Self::TokenBudget { spent, budget } => write!(
+                f,
+                "the task's token budget ran out ({spent} of {budget} tokens)"
+            ),
+            Self::MaxSteps { steps } => write!(
+                f,
+                "the task used its {steps} action{} without an answer",
+                if *steps == 1 { "" } else { "s" }
+            ),
+            Self::RetriesSpent { step, retries } => write!(
+                f,
+                "action {step} still did not compile after {retries} retries"
+            ),
+            Self::Unreadable { times, reason } => write!(
+                f,
+                "the model's answer could not be read {times} times: {reason}"
+            ),
+            Self::Provider { error } => write!(f, "the model gave no answer: {error}"),
+        }
+    }
 }
 
 /// The end of a task and what it used.
@@ -109,11 +187,10 @@ pub struct Finish {
     pub spent: Spent,
 }
 
-/// An agent: a model, an engine, a catalog, and what its programs may do.
+/// An agent: a model, an engine with its catalog, and what its programs may do.
 pub struct Agent {
     provider: Arc<dyn Provider>,
-    engine: Arc<Engine>,
-    catalog: Arc<Catalog>,
+    catalog: Arc<Prepared>,
     policy: Policy,
     limits: Limits,
     agent_limits: AgentLimits,
@@ -126,7 +203,7 @@ impl std::fmt::Debug for Agent {
         f.debug_struct("Agent")
             .field("provider", &self.provider.name())
             .field("settings", &self.settings)
-            .field("prompt_hash", &self.prompt.hash)
+            .field("prompt_hash", &self.prompt.hash())
             .finish_non_exhaustive()
     }
 }
@@ -136,11 +213,10 @@ impl std::fmt::Debug for Agent {
 pub struct AgentParts {
     /// The model's API.
     pub provider: Arc<dyn Provider>,
-    /// The engine programs run on.
-    pub engine: Arc<Engine>,
-    /// The catalog `@use` calls.
-    pub catalog: Arc<Catalog>,
-    /// What programs may do.
+    /// The catalog `@use` calls, pre-linked on the engine that every program runs on.
+    pub catalog: Arc<Prepared>,
+    /// What programs may do: everything a grant needs included (the kv store and namespace,
+    /// the model `ai` asks).
     pub policy: Policy,
     /// Limits of each run.
     pub limits: Limits,
@@ -167,16 +243,15 @@ impl Agent {
     /// catalog and the limits.
     pub fn new(parts: AgentParts) -> Self {
         let prompt = SystemPrompt::build(
-            parts.engine.registry(),
+            parts.catalog.engine().registry(),
             &parts.policy,
-            &parts.catalog,
+            parts.catalog.catalog(),
             &parts.limits,
             &parts.agent_limits,
             parts.settings.protocol,
         );
         Self {
             provider: parts.provider,
-            engine: parts.engine,
             catalog: parts.catalog,
             policy: parts.policy,
             limits: parts.limits,
@@ -200,7 +275,7 @@ impl Agent {
     /// As [`Agent::run`], unless `cancelled` completes first (a person pressed Ctrl-C): then the
     /// request or program under way is dropped, the session is left as it was before the task
     /// (what the task's programs wrote to kv stays), and the task ends
-    /// `Stopped("cancelled")`.
+    /// `Stopped(Stop::Cancelled)`.
     pub async fn run_until(
         &self,
         session: &mut Session,
@@ -213,7 +288,7 @@ impl Agent {
             provider: self.provider.name().to_owned(),
             model: self.settings.model.clone(),
             protocol: self.settings.protocol,
-            prompt_hash: self.prompt.hash.clone(),
+            prompt_hash: self.prompt.hash().to_owned(),
         });
         let before = session.messages.len();
         session.messages.push(Message::user(task));
@@ -232,11 +307,11 @@ impl Agent {
             Some(ending) => ending,
             None => {
                 session.messages.truncate(before);
-                Ending::Stopped("cancelled".to_owned())
+                Ending::Stopped(Stop::Cancelled)
             }
         };
-        if let Ending::Stopped(reason) = &ending {
-            session.settle(&format!("not run: the task stopped: {reason}"));
+        if let Ending::Stopped(stop) = &ending {
+            session.settle(&format!("not run: the task stopped: {stop}"));
         }
         let spent = task.spent;
         sink.event(&match &ending {
@@ -244,8 +319,8 @@ impl Agent {
                 answer: answer.clone(),
                 spent,
             },
-            Ending::Stopped(reason) => Event::Stopped {
-                reason: reason.clone(),
+            Ending::Stopped(stop) => Event::Stopped {
+                reason: stop.clone(),
                 spent,
             },
         });
@@ -278,16 +353,16 @@ impl Task<'_> {
         loop {
             let elapsed = self.started.elapsed();
             if elapsed >= limits.wall_clock {
-                return Ending::Stopped(format!(
-                    "the task's time ran out ({} s)",
-                    limits.wall_clock.as_secs()
-                ));
+                return Ending::Stopped(Stop::WallClock {
+                    limit_ms: millis(limits.wall_clock),
+                    waiting_for_the_model: false,
+                });
             }
             if self.spent.tokens >= limits.token_budget {
-                return Ending::Stopped(format!(
-                    "the task's token budget ran out ({} of {} tokens)",
-                    self.spent.tokens, limits.token_budget
-                ));
+                return Ending::Stopped(Stop::TokenBudget {
+                    spent: self.spent.tokens,
+                    budget: limits.token_budget,
+                });
             }
             let turn = match self.ask(session, sink, limits.wall_clock - elapsed).await {
                 Ok(turn) => turn,
@@ -302,10 +377,10 @@ impl Task<'_> {
                         reason: reason.clone(),
                     });
                     if self.retry >= limits.max_retries {
-                        return Ending::Stopped(format!(
-                            "the model's answer could not be read {} times: {reason}",
-                            self.retry + 1
-                        ));
+                        return Ending::Stopped(Stop::Unreadable {
+                            times: self.retry + 1,
+                            reason,
+                        });
                     }
                     self.retry += 1;
                     let text = format!(
@@ -319,11 +394,9 @@ impl Task<'_> {
             };
             if self.retry == 0 {
                 if self.step >= limits.max_steps {
-                    return Ending::Stopped(format!(
-                        "the task used its {} action{} without an answer",
-                        limits.max_steps,
-                        if limits.max_steps == 1 { "" } else { "s" }
-                    ));
+                    return Ending::Stopped(Stop::MaxSteps {
+                        steps: limits.max_steps,
+                    });
                 }
                 self.step += 1;
                 self.spent.steps = self.step;
@@ -333,7 +406,7 @@ impl Task<'_> {
                 retry: self.retry,
                 action: action.clone(),
             });
-            let (mut text, compiled) = match self.act(&action, session).await {
+            let (mut text, compiled) = match self.act(&action).await {
                 Ok(outcome) => {
                     self.spent.add_run(&outcome);
                     let text = observation::describe(&outcome, &self.spent, limits.max_steps);
@@ -351,10 +424,10 @@ impl Task<'_> {
                 self.retry = 0;
             } else {
                 if self.retry >= limits.max_retries {
-                    return Ending::Stopped(format!(
-                        "action {} still did not compile after {} retries",
-                        self.step, limits.max_retries
-                    ));
+                    return Ending::Stopped(Stop::RetriesSpent {
+                        step: self.step,
+                        retries: limits.max_retries,
+                    });
                 }
                 self.retry += 1;
                 sink.event(&Event::Retry {
@@ -377,12 +450,12 @@ impl Task<'_> {
         session: &mut Session,
         sink: &mut dyn EventSink,
         time_left: std::time::Duration,
-    ) -> Result<Turn, String> {
+    ) -> Result<Turn, Stop> {
         let agent = self.agent;
         let settings = &agent.settings;
         let request = ChatRequest {
             model: settings.model.clone(),
-            system: agent.prompt.text.clone(),
+            system: agent.prompt.clone(),
             messages: session.messages.clone(),
             tools: match settings.protocol {
                 Protocol::Tools => action::tools(),
@@ -417,8 +490,17 @@ impl Task<'_> {
             tokio::time::timeout(time_left, agent.provider.chat(&request, &deltas)).await
         };
         let response = match response {
-            Err(_) => return Err("the task's time ran out waiting for the model".to_owned()),
-            Ok(Err(error)) => return Err(format!("the model gave no answer: {error}")),
+            Err(_) => {
+                return Err(Stop::WallClock {
+                    limit_ms: millis(agent.agent_limits.wall_clock),
+                    waiting_for_the_model: true,
+                });
+            }
+            Ok(Err(error)) => {
+                return Err(Stop::Provider {
+                    error: error.to_string(),
+                });
+            }
             Ok(Ok(response)) => response,
         };
         self.spent.tokens += response.usage.prompt_tokens + response.usage.completion_tokens;
@@ -461,29 +543,35 @@ impl Task<'_> {
 
     /// Runs an action: a body, or a catalog program bound to its signature (a call that does
     /// not fit the catalog is an error for the model, like a program that does not compile).
-    async fn act(&self, action: &Action, session: &Session) -> Result<Outcome, String> {
+    /// Neither blocks the executor: a body not in the compile cache is compiled on the blocking
+    /// pool, and a catalog program is already pre-linked (or prepared there on its first call).
+    async fn act(&self, action: &Action) -> Result<Outcome, String> {
         let agent = self.agent;
-        let policy = if agent.policy.grants("kv") {
-            agent
-                .policy
-                .clone()
-                .allow_with("kv", KvGrant::new(session.kv_namespace.clone()))
-        } else {
-            agent.policy.clone()
-        };
-        let (body, args) = match action {
-            Action::RunWat { body, args } => (body.as_str(), args.clone()),
-            Action::Use { name, args } => {
-                let (program, values) = action::bind(&agent.catalog, name, args)?;
-                (program.body.as_str(), values)
+        let (policy, limits) = (&agent.policy, &agent.limits);
+        let engine = agent.catalog.engine();
+        match action {
+            Action::RunWat { body, args } => {
+                Ok(engine.exec_async(body, args.clone(), policy, limits).await)
             }
-            Action::Answer { .. } => return Err("an answer is not run".to_owned()),
-        };
-        Ok(agent
-            .engine
-            .exec_async(body, args, &policy, &agent.limits)
-            .await)
+            Action::Use { name, args } => {
+                let bound = agent
+                    .catalog
+                    .catalog()
+                    .bind(Invocation::Literals { name, args }, engine.registry())
+                    .map_err(|error| error.to_string())?;
+                Ok(match agent.catalog.program_async(bound.program).await {
+                    Ok(program) => engine.run_async(&program, bound.args, policy, limits).await,
+                    Err(outcome) => *outcome,
+                })
+            }
+            Action::Answer { .. } => Err("an answer is not run".to_owned()),
+        }
     }
+}
+
+/// A duration in whole milliseconds.
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Sends the observation back: as the result of the tool call (and a note for each call that

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::event::{RecordedResponse, request_hash};
+use crate::event::{Event, TranscriptLine, request_hash};
 use crate::prompt::Protocol;
 use crate::provider::{ChatFuture, ChatRequest, ChatResponse, Deltas, Provider, ProviderError};
 
@@ -44,26 +44,25 @@ impl Replay {
             if line.trim().is_empty() {
                 continue;
             }
-            let error = |message: String| ReplayError {
+            let line: TranscriptLine = serde_json::from_str(line).map_err(|e| ReplayError {
                 line: index + 1,
-                message,
-            };
-            let event: RecordedResponse =
-                serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
-            if event.event == "task" && model.is_none() {
-                model = event.model;
-                protocol = event.protocol;
+                message: e.to_string(),
+            })?;
+            match line.event {
+                Event::Task {
+                    model: task_model,
+                    protocol: task_protocol,
+                    ..
+                } if model.is_none() => {
+                    model = Some(task_model);
+                    protocol = Some(task_protocol);
+                }
+                Event::Response { hash, response, .. } => {
+                    responses.entry(hash).or_default().push_back(response);
+                    recorded += 1;
+                }
+                _ => {}
             }
-            if event.event != "response" {
-                continue;
-            }
-            let (Some(hash), Some(response)) = (event.hash, event.response) else {
-                return Err(error(
-                    "a response event without `hash` or `response`".to_owned(),
-                ));
-            };
-            responses.entry(hash).or_default().push_back(response);
-            recorded += 1;
         }
         Ok(Self {
             responses: Mutex::new(responses),

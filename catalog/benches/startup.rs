@@ -3,15 +3,24 @@
 //!
 //! `cargo bench -p watsmith-catalog --bench startup`
 
+use std::sync::Arc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use watsmith_catalog::Catalog;
+use watsmith_catalog::{Catalog, Prepared};
 use watsmith_engine::{Engine, EngineConfig};
 
 fn start(config: &EngineConfig) -> usize {
-    let catalog = Catalog::builtin();
-    let engine = Engine::new(config).expect("engine");
-    assert!(catalog.prewarm(&engine).is_empty());
-    engine.cache_stats().len
+    let catalog = Arc::new(Catalog::builtin());
+    let engine = Arc::new(Engine::new(config).expect("engine"));
+    let prepared = Prepared::new(Arc::clone(&catalog), engine);
+    assert!(prepared.prewarm().is_empty());
+    let warm = prepared.warm();
+    assert_eq!(
+        warm,
+        catalog.programs().len(),
+        "every program is pre-linked"
+    );
+    warm
 }
 
 fn bench(c: &mut Criterion) {

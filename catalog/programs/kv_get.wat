@@ -16,7 +16,7 @@
 ;; greeting = "hello"
 ;; "user/42/name" = "Zoë"
 ;;
-;; # checked: python3 -c 'import json; json.dump({"format": "watsmith-kv", "version": 1, "namespaces": {"default": {"greeting": {"text": "hello"}}}}, open("kv.json", "w"))' && watsmith use kv_get greeting --kv-file kv.json -> hello
+;; # checked: watsmith use kv_set x y --store kv.db --allow kv && python3 -c 'import sqlite3; db = sqlite3.connect("kv.db"); db.execute("insert into kv values (?, ?, ?)", ("default", "greeting", b"hello")); db.commit()' && watsmith use kv_get greeting --store kv.db --allow kv -> hello
 ;; [[examples]]
 ;; args = ["greeting"]
 ;; results = ["hello"]

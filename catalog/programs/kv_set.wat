@@ -20,7 +20,7 @@
 ;; [fixture.kv]
 ;; colour = "red"
 ;;
-;; # checked: watsmith use kv_set colour blue --kv-file kv.json && python3 -c 'import json; print(json.load(open("kv.json"))["namespaces"]["default"]["colour"]["text"])' -> blue
+;; # checked: watsmith use kv_set colour blue --store kv.db --allow kv && python3 -c 'import sqlite3; print(sqlite3.connect("kv.db").execute("select value from kv where namespace = ? and key = ?", ("default", "colour")).fetchone()[0].decode())' -> blue
 ;; [[examples]]
 ;; args = ["colour", "blue"]
 ;; results = ["red"]

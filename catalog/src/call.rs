@@ -1,19 +1,29 @@
-//! `@use name(arg, ...)`: a call of a catalog program, as a model writes it in its answer or a
-//! person on the command line (`watsmith use 'fib(30)'`).
+//! Calling a catalog program: the one way every front end does it.
+//!
+//! A caller names the program and its arguments in one of the forms of [`Invocation`]: `@use
+//! name(arg, ...)` as a model writes it in its answer or a person on the command line
+//! (`watsmith use 'fib(30)'`), a name with argument words typed by the program's parameters
+//! (`watsmith use fib 30`), or a name with literals (a tool call's JSON). [`Catalog::bind`]
+//! finds the program, checks the arguments' count and types against its signature and that the
+//! engine has the capabilities it declares, and gives the [`Bound`] call, or a typed
+//! [`CallError`] whose message names the fix (the closest program, the signature). Whether the
+//! run's policy grants those capabilities is the engine's to say when it runs, at the program's
+//! first call that needs one.
 //!
 //! Arguments are literals: integers (`42`, `-7`), floats (`4.5`, `-1e3`, `.5`), and strings in
 //! double or single quotes with the escapes `\n \t \r \0 \\ \" \' \u{...}`. Whitespace is free
 //! around every token. Errors give the column (1-based, in characters) and what was expected.
 
-use watsmith_engine::Value;
+use watsmith_engine::{Registry, Value};
 
+use crate::catalog::Catalog;
 use crate::program::{Example, FrontMatter, Program, Type};
 
 /// The keyword that starts a call in a model's answer.
 pub const KEYWORD: &str = "@use";
 
 /// A literal argument of a call (in JSON, the number or string itself).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Literal {
     /// An integer.
@@ -33,10 +43,10 @@ pub struct Call {
     pub args: Vec<Literal>,
 }
 
-/// A call that does not parse, or does not fit the program it names.
+/// A call that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
-pub struct CallError {
+pub struct ParseError {
     /// Where, 1-based, in characters of the text given.
     pub column: usize,
     /// What is wrong, with what was expected.
@@ -77,14 +87,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn error(&self, message: impl Into<String>) -> CallError {
-        CallError {
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        ParseError {
             column: self.at + 1,
             message: message.into(),
         }
     }
 
-    fn expect(&mut self, wanted: char, what: &str) -> Result<(), CallError> {
+    fn expect(&mut self, wanted: char, what: &str) -> Result<(), ParseError> {
         self.skip_space();
         match self.peek() {
             Some(c) if c == wanted => {
@@ -103,7 +113,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Parses `@use name(args)`; the `@use` keyword is optional (the command line leaves it out).
-pub fn parse(text: &str) -> Result<Call, CallError> {
+pub fn parse(text: &str) -> Result<Call, ParseError> {
     let mut cursor = Cursor::new(text);
     cursor.skip_space();
     if cursor.rest().starts_with(KEYWORD) {
@@ -152,7 +162,7 @@ pub fn parse(text: &str) -> Result<Call, CallError> {
     Ok(Call { name, args })
 }
 
-fn literal(cursor: &mut Cursor<'_>) -> Result<Literal, CallError> {
+fn literal(cursor: &mut Cursor<'_>) -> Result<Literal, ParseError> {
     match cursor.peek() {
         Some(quote @ ('"' | '\'')) => {
             cursor.at += 1;
@@ -166,7 +176,7 @@ fn literal(cursor: &mut Cursor<'_>) -> Result<Literal, CallError> {
     }
 }
 
-fn number(cursor: &mut Cursor<'_>) -> Result<Literal, CallError> {
+fn number(cursor: &mut Cursor<'_>) -> Result<Literal, ParseError> {
     let start = cursor.at;
     while cursor
         .peek()
@@ -191,7 +201,7 @@ fn number(cursor: &mut Cursor<'_>) -> Result<Literal, CallError> {
     }
 }
 
-fn string(cursor: &mut Cursor<'_>, quote: char) -> Result<String, CallError> {
+fn string(cursor: &mut Cursor<'_>, quote: char) -> Result<String, ParseError> {
     let mut out = String::new();
     loop {
         match cursor.bump() {
@@ -222,7 +232,7 @@ fn string(cursor: &mut Cursor<'_>, quote: char) -> Result<String, CallError> {
     }
 }
 
-fn unicode(cursor: &mut Cursor<'_>) -> Result<char, CallError> {
+fn unicode(cursor: &mut Cursor<'_>) -> Result<char, ParseError> {
     cursor.expect('{', "`{` after `\\u`")?;
     let start = cursor.at;
     while cursor.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
@@ -241,42 +251,170 @@ fn unicode(cursor: &mut Cursor<'_>) -> Result<char, CallError> {
     Ok(c)
 }
 
+/// How a caller names a catalog program and its arguments.
+#[derive(Debug, Clone, Copy)]
+pub enum Invocation<'a> {
+    /// `fib(30)` or `@use fib(30)`, as a model or a person writes a call.
+    Text(&'a str),
+    /// A name and argument words typed by the program's parameters: a word is a number where
+    /// the parameter is numeric and text where it is a str, so `"123"` can be text and `-5` a
+    /// number without quoting (`watsmith use fib 30`).
+    Words {
+        /// The program's name.
+        name: &'a str,
+        /// The arguments, one word each.
+        words: &'a [String],
+    },
+    /// A name and literal arguments (a tool call's numbers and strings).
+    Literals {
+        /// The program's name.
+        name: &'a str,
+        /// The arguments.
+        args: &'a [Literal],
+    },
+}
+
+/// A call bound to its program: what runs, with what.
+#[derive(Debug, Clone)]
+pub struct Bound<'a> {
+    /// The program.
+    pub program: &'a Program,
+    /// Its arguments, typed by its parameters.
+    pub args: Vec<Value>,
+}
+
+/// Why a call cannot run. The message names the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The text of the call does not parse.
+    #[error("in `{text}`: {error}")]
+    Syntax {
+        /// The call as given.
+        text: String,
+        /// Where and what.
+        error: ParseError,
+    },
+    /// No program has the name.
+    #[error("no catalog program `{name}`; {}", match closest {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("the catalog has {programs} programs"),
+    })]
+    UnknownProgram {
+        /// The name given.
+        name: String,
+        /// The closest name, if one is close.
+        closest: Option<String>,
+        /// How many programs the catalog has.
+        programs: usize,
+    },
+    /// Too many or too few arguments.
+    #[error("`{program}` takes {expected} argument{}, not {given}; the signature is {signature}",
+        if *expected == 1 { "" } else { "s" })]
+    Arity {
+        /// The program.
+        program: String,
+        /// Its number of parameters.
+        expected: usize,
+        /// The number of arguments given.
+        given: usize,
+        /// Its signature.
+        signature: String,
+    },
+    /// An argument of the wrong type.
+    #[error("argument `{param}` must be {}{}; the signature is {signature}",
+        expected.described(),
+        given.as_ref().map(|given| format!(", not `{given}`")).unwrap_or_default())]
+    Type {
+        /// The parameter.
+        param: String,
+        /// Its type.
+        expected: Type,
+        /// The word given, when the arguments were words.
+        given: Option<String>,
+        /// The program's signature.
+        signature: String,
+    },
+    /// The program needs capabilities the engine does not have.
+    #[error("`{program}` needs {}, which this engine does not have", capabilities.iter().map(|c| format!("the `{c}` capability")).collect::<Vec<_>>().join(" and "))]
+    Unavailable {
+        /// The program.
+        program: String,
+        /// The capabilities missing.
+        capabilities: Vec<String>,
+    },
+}
+
+impl Catalog {
+    /// The program `invocation` names, with its arguments bound to its signature, if the engine
+    /// of `registry` has every capability it declares.
+    pub fn bind<'c>(
+        &'c self,
+        invocation: Invocation<'_>,
+        registry: &Registry,
+    ) -> Result<Bound<'c>, CallError> {
+        let (program, args) = match invocation {
+            Invocation::Text(text) => {
+                let call = parse(text).map_err(|error| CallError::Syntax {
+                    text: text.to_owned(),
+                    error,
+                })?;
+                let program = self.find(&call.name)?;
+                (program, bind_literals(&program.front, &call.args)?)
+            }
+            Invocation::Words { name, words } => {
+                let program = self.find(name)?;
+                (program, bind_words(&program.front, words)?)
+            }
+            Invocation::Literals { name, args } => {
+                let program = self.find(name)?;
+                (program, bind_literals(&program.front, args)?)
+            }
+        };
+        let missing = program.missing(registry);
+        if !missing.is_empty() {
+            return Err(CallError::Unavailable {
+                program: program.front.name.clone(),
+                capabilities: missing.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        Ok(Bound { program, args })
+    }
+
+    /// The program called `name`, or an error with the closest name.
+    pub fn find(&self, name: &str) -> Result<&Program, CallError> {
+        if let Some(program) = self.get(name) {
+            return Ok(program);
+        }
+        let programs = self.programs();
+        Err(CallError::UnknownProgram {
+            name: name.to_owned(),
+            closest: watsmith_preprocessor::closest(
+                name,
+                programs.iter().map(|p| p.front.name.as_str()),
+            )
+            .map(str::to_owned),
+            programs: programs.len(),
+        })
+    }
+}
+
 /// An error naming the signature unless `given` is the number of parameters.
-fn check_count(front: &FrontMatter, given: usize) -> Result<(), String> {
-    let wanted = front.params.len();
-    if given == wanted {
+fn check_count(front: &FrontMatter, given: usize) -> Result<(), CallError> {
+    let expected = front.params.len();
+    if given == expected {
         return Ok(());
     }
-    Err(format!(
-        "`{}` takes {wanted} argument{}, not {given}; the signature is {}",
-        front.name,
-        if wanted == 1 { "" } else { "s" },
-        front.signature()
-    ))
+    Err(CallError::Arity {
+        program: front.name.clone(),
+        expected,
+        given,
+        signature: front.signature(),
+    })
 }
 
-/// The program called `name`, or an error with the closest names.
-pub fn find<'a>(name: &str, programs: &[&'a Program]) -> Result<&'a Program, String> {
-    if let Some(program) = programs.iter().find(|p| p.front.name == name) {
-        return Ok(*program);
-    }
-    let names = programs.iter().map(|p| p.front.name.as_str());
-    match watsmith_preprocessor::closest(name, names) {
-        Some(close) => Err(format!(
-            "no catalog program `{name}`; did you mean `{close}`?"
-        )),
-        None => Err(format!(
-            "no catalog program `{name}`; the catalog has {} programs (`watsmith catalog list`)",
-            programs.len()
-        )),
-    }
-}
-
-/// Arguments given as separate words (`watsmith use fib 30`), typed by the program's parameters:
-/// a word is a number where the parameter is numeric and text where it is a str, so `"123"` can
-/// be text and `-5` a number without quoting.
-pub fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, String> {
-    let wrong = |what: String| format!("{what}; the signature is {}", front.signature());
+/// Words typed by the program's parameters.
+fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, CallError> {
     check_count(front, words.len())?;
     words
         .iter()
@@ -289,51 +427,39 @@ pub fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, S
                 Type::Str => Some(Value::Str(word.clone())),
                 Type::Bytes => Some(Value::Bytes(word.clone().into_bytes())),
             };
-            value.ok_or_else(|| {
-                wrong(format!(
-                    "argument `{}` must be {}, not `{word}`",
-                    param.name,
-                    param.ty.described()
-                ))
+            value.ok_or_else(|| CallError::Type {
+                param: param.name.clone(),
+                expected: param.ty,
+                given: Some(word.clone()),
+                signature: front.signature(),
             })
         })
         .collect()
 }
 
-impl Call {
-    /// The program the call names, or an error with the closest names.
-    pub fn program<'a>(&self, programs: &[&'a Program]) -> Result<&'a Program, String> {
-        find(&self.name, programs)
-    }
-
-    /// The arguments as the program's parameters take them; a wrong count or type gives the
-    /// program's signature.
-    pub fn bind(&self, front: &FrontMatter) -> Result<Vec<Value>, String> {
-        let wrong = |what: String| format!("{what}; the signature is {}", front.signature());
-        check_count(front, self.args.len())?;
-        self.args
-            .iter()
-            .zip(&front.params)
-            .map(|(arg, param)| {
-                let value = match (param.ty, arg) {
-                    (Type::I32, Literal::Int(n)) => i32::try_from(*n).ok().map(Value::I32),
-                    (Type::I64, Literal::Int(n)) => Some(Value::I64(*n)),
-                    (Type::F64, Literal::Int(n)) => Some(Value::F64(*n as f64)),
-                    (Type::F64, Literal::Float(x)) => Some(Value::F64(*x)),
-                    (Type::Str, Literal::Str(s)) => Some(Value::Str(s.clone())),
-                    (Type::Bytes, Literal::Str(s)) => Some(Value::Bytes(s.clone().into_bytes())),
-                    _ => None,
-                };
-                value.ok_or_else(|| {
-                    wrong(format!(
-                        "argument `{}` must be {}",
-                        param.name,
-                        param.ty.described()
-                    ))
-                })
+/// Literals as the program's parameters take them.
+fn bind_literals(front: &FrontMatter, args: &[Literal]) -> Result<Vec<Value>, CallError> {
+    check_count(front, args.len())?;
+    args.iter()
+        .zip(&front.params)
+        .map(|(arg, param)| {
+            let value = match (param.ty, arg) {
+                (Type::I32, Literal::Int(n)) => i32::try_from(*n).ok().map(Value::I32),
+                (Type::I64, Literal::Int(n)) => Some(Value::I64(*n)),
+                (Type::F64, Literal::Int(n)) => Some(Value::F64(*n as f64)),
+                (Type::F64, Literal::Float(x)) => Some(Value::F64(*x)),
+                (Type::Str, Literal::Str(s)) => Some(Value::Str(s.clone())),
+                (Type::Bytes, Literal::Str(s)) => Some(Value::Bytes(s.clone().into_bytes())),
+                _ => None,
+            };
+            value.ok_or_else(|| CallError::Type {
+                param: param.name.clone(),
+                expected: param.ty,
+                given: None,
+                signature: front.signature(),
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 /// A value written as an `@use` literal that parses back to it: numbers as they are, strings

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use watsmith_engine::{Engine, Registry};
+use watsmith_engine::Registry;
 
 use crate::program::{CatalogError, Program};
 
@@ -100,63 +100,6 @@ impl Catalog {
     /// The program files that could not be loaded, with where and why.
     pub fn problems(&self) -> &[CatalogError] {
         &self.problems
-    }
-}
-
-impl Catalog {
-    /// Compiles and pre-links every program once on `engine` (spread over the machine's cores),
-    /// so that later runs of any of them are cache hits. Returns each program that does not
-    /// compile, located at the line of its file (a body's lines are its file's lines).
-    ///
-    /// A program that needs a capability the engine does not have (`ai` without a model) is
-    /// left out: it cannot run there, and running it says so ([`Program::missing`]).
-    pub fn prewarm(&self, engine: &Engine) -> Vec<CatalogError> {
-        let runnable: Vec<&Program> = self
-            .programs
-            .iter()
-            .filter(|program| program.missing(engine.registry()).is_empty())
-            .collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = runnable.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = runnable
-                .chunks(chunk)
-                .map(|programs| {
-                    scope.spawn(move || {
-                        programs
-                            .iter()
-                            .filter_map(|program| prewarm_one(engine, program))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        })
-    }
-}
-
-/// Prepares one program; the first diagnostic if it does not compile.
-fn prewarm_one(engine: &Engine, program: &Program) -> Option<CatalogError> {
-    match engine.prepare(&program.body) {
-        Ok(_) => None,
-        Err(outcome) => {
-            let first = outcome.diagnostics.first();
-            Some(CatalogError {
-                path: program.path.clone(),
-                line: first.map_or(1, |d| d.line as usize),
-                message: first.map_or_else(
-                    || "the program does not compile".to_owned(),
-                    |d| d.message.clone(),
-                ),
-            })
-        }
     }
 }
 

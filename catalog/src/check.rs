@@ -18,8 +18,8 @@ use watsmith_engine::capabilities::ai::{
     Completion, CompletionFuture, CompletionRequest, ModelError,
 };
 use watsmith_engine::{
-    Ai, Engine, EngineConfig, EngineError, FsGrant, HttpGrant, Kv, KvGrant, Limits, Model, Outcome,
-    Policy, RandGrant, Registry, Status, Value,
+    Engine, EngineConfig, EngineError, FsSpec, KvStore, Limits, MemoryKv, Model, Outcome,
+    PolicySpec, Resources, Status, Value,
 };
 
 use crate::program::{Example, Fixture, Program};
@@ -44,7 +44,9 @@ pub enum CheckerError {
 /// Runs programs' examples, each in a fresh world made from the program's fixture.
 pub struct Checker {
     engine: Engine,
-    kv: Kv,
+    kv: Arc<MemoryKv>,
+    /// The fixture's store and model, which every example's policy is granted.
+    resources: Resources,
     answers: Arc<Mutex<BTreeMap<String, String>>>,
     server: Server,
     /// Numbers the kv namespaces, one per example.
@@ -62,19 +64,22 @@ impl std::fmt::Debug for Checker {
 }
 
 impl Checker {
-    /// A checker with an engine of `config` whose `kv` store is its own and whose `ai` asks
-    /// the fixture model, and the fixture's HTTP server started on loopback.
+    /// A checker with an engine of `config`, a `kv` store of its own, the fixture model for
+    /// `ai`, and the fixture's HTTP server started on loopback.
     pub fn new(config: &EngineConfig) -> Result<Self, CheckerError> {
-        let kv = Kv::in_memory();
+        let kv = Arc::new(MemoryKv::new());
         let answers = Arc::new(Mutex::new(BTreeMap::new()));
-        let mut registry = Registry::builtin();
-        registry.register(Box::new(kv.clone()));
-        registry.register(Box::new(Ai::new(Arc::new(FixtureModel {
+        let store: Arc<dyn KvStore> = kv.clone();
+        let model: Arc<dyn Model> = Arc::new(FixtureModel {
             answers: Arc::clone(&answers),
-        }))));
+        });
         Ok(Self {
-            engine: Engine::with_registry(config, registry)?,
+            engine: Engine::new(config)?,
             kv,
+            resources: Resources {
+                kv: Some(store),
+                model: Some(model),
+            },
             answers,
             server: Server::start()?,
             examples_run: AtomicU64::new(0),
@@ -133,28 +138,31 @@ impl Checker {
         );
         for (key, value) in &front.fixture.kv {
             self.kv
-                .set(&namespace, key, value.as_bytes())
-                .map_err(|e| format!("the fixture: {e}"))?;
+                .put(&namespace, key, value.as_bytes())
+                .map_err(|e| format!("the fixture: kv key {key:?}: {e}"))?;
         }
-        let mut policy = Policy::standard();
+        // Exactly the capabilities the program declares (and the compute ones), each with the
+        // fixture's setting where it needs one: a program that forgets to declare one fails.
+        let mut declared = PolicySpec::standard();
         for capability in &front.capabilities {
-            policy = match capability.as_str() {
-                "http" => policy.allow_with(
-                    "http",
-                    HttpGrant::new([self.server.address.to_string()]).map_err(|e| e.to_string())?,
-                ),
-                "fs" => policy.allow_with("fs", FsGrant::read_write(root.path())),
-                "kv" => policy.allow_with("kv", KvGrant::new(namespace.clone())),
-                "rand" => policy.allow_with("rand", RandGrant { seed: EXAMPLE_SEED }),
-                other => policy.allow(other),
-            };
+            declared.allow(capability.clone());
         }
+        let mut offer = PolicySpec::default();
+        offer
+            .allow_hosts([self.server.address.to_string()])
+            .allow_fs(FsSpec::read_write(root.path()))
+            .allow_kv(namespace)
+            .allow_rand(EXAMPLE_SEED);
+        let policy = declared
+            .settle(&offer)
+            .resolve(self.engine.registry(), &self.resources)
+            .map_err(|e| format!("the declared capabilities: {e}"))?;
         let outcome = self
             .engine
             .exec(&program.body, args, &policy, &Limits::default());
         match (&example.error, outcome.status) {
             (None, Status::Ok) => example.check(&front.results, &outcome.results),
-            (Some(name), Status::Error) if outcome.code_name == name => Ok(()),
+            (Some(name), Status::Error) if outcome.code_name == name.as_str() => Ok(()),
             (Some(name), _) => Err(format!(
                 "expected the run to end with {name}, {}",
                 ending(&outcome)

@@ -30,9 +30,11 @@
 pub mod call;
 mod catalog;
 mod check;
+mod prepared;
 mod program;
 
-pub use crate::call::{Call, CallError, Literal};
+pub use crate::call::{Bound, Call, CallError, Invocation, Literal, ParseError};
 pub use crate::catalog::Catalog;
 pub use crate::check::{Checker, CheckerError, EXAMPLE_SEED, SERVER_PLACEHOLDER};
+pub use crate::prepared::Prepared;
 pub use crate::program::{CatalogError, Example, Fixture, FrontMatter, Param, Program, Type};

@@ -2,27 +2,11 @@
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use watsmith_catalog::{Catalog, Checker, Fixture, Program, SERVER_PLACEHOLDER, call};
-use watsmith_engine::{EngineConfig, Value};
+use watsmith_catalog::{Fixture, Program, SERVER_PLACEHOLDER, call};
+use watsmith_runtime::{CallSpec, Environment, Prewarm, Runtime, UseSpec};
 
 use crate::Exit;
-use crate::config::Config;
-
-/// Where programs come from besides the built-in catalog.
-#[derive(Debug, Args)]
-pub(crate) struct Sources {
-    /// Also load the programs of this directory (repeatable).
-    #[arg(long = "catalog", value_name = "DIR", global = true)]
-    dirs: Vec<std::path::PathBuf>,
-    /// Let a program of `--catalog` replace a built-in one of the same name.
-    #[arg(long, global = true)]
-    shadow: bool,
-    /// The configuration file (default: `$WATSMITH_CONFIG`, else `./watsmith.toml`, else
-    /// `~/.config/watsmith/watsmith.toml`, if one exists); its `[catalog] dirs` load before
-    /// `--catalog`.
-    #[arg(long, value_name = "FILE", global = true)]
-    pub(crate) config: Option<std::path::PathBuf>,
-}
+use crate::args::{Context, Flags, ModelArgs, RunArgs, Sources, failure, usage};
 
 #[derive(Debug, Args)]
 pub(crate) struct UseArgs {
@@ -36,9 +20,9 @@ pub(crate) struct UseArgs {
     #[command(flatten)]
     sources: Sources,
     #[command(flatten)]
-    run: crate::exec::RunArgs,
+    run: RunArgs,
     #[command(flatten)]
-    model: crate::run::ModelArgs,
+    model: ModelArgs,
 }
 
 #[derive(Debug, Args)]
@@ -74,85 +58,40 @@ pub(crate) enum CatalogCommand {
     },
 }
 
-/// The built-in catalog, the configuration file's directories and the `--catalog` ones, with
-/// their problems reported on stderr (the rest still loads); an unreadable directory or
-/// configuration file is an error.
-pub(crate) fn load(sources: &Sources) -> Result<Catalog, Exit> {
-    let config = Config::load(sources.config.as_deref()).map_err(|message| {
-        eprintln!("error: {message}");
-        Exit::Usage
-    })?;
-    let mut catalog = Catalog::builtin();
-    let dirs = (config
-        .catalog
-        .dirs
-        .iter()
-        .map(|dir| (dir, config.catalog.shadow)))
-    .chain(sources.dirs.iter().map(|dir| (dir, sources.shadow)));
-    for (dir, shadow) in dirs {
-        if let Err(error) = catalog.add_dir(dir, shadow) {
-            eprintln!("error: {error}");
-            return Err(Exit::Input);
-        }
+/// The call the words of `watsmith use` make.
+fn call_spec(words: &[String]) -> CallSpec {
+    match words {
+        [text] if text.contains('(') => CallSpec::Text(text.clone()),
+        [name, rest @ ..] => CallSpec::Words {
+            name: name.clone(),
+            words: rest.to_vec(),
+        },
+        // Clap requires at least one word.
+        [] => CallSpec::Text(String::new()),
     }
-    for problem in catalog.problems() {
-        eprintln!("warning: {problem}");
-    }
-    Ok(catalog)
 }
 
-pub(crate) fn run_use(args: &UseArgs) -> Exit {
-    let catalog = match load(&args.sources) {
-        Ok(catalog) => catalog,
+pub(crate) async fn run_use(args: &UseArgs, env: &Environment) -> Exit {
+    let flags = Flags {
+        sources: Some(&args.sources),
+        run: Some(&args.run),
+        model: Some(&args.model),
+        ..Flags::default()
+    };
+    // Only the program called is compiled: a process that runs one program warms one.
+    let runtime = match flags.start(env, Prewarm::OnDemand).await {
+        Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let programs = catalog.programs();
-    let bound: Result<(&Program, Vec<Value>), String> = match args.call.as_slice() {
-        [text] if text.contains('(') => match call::parse(text) {
-            Ok(parsed) => parsed
-                .program(&programs)
-                .and_then(|program| Ok((program, parsed.bind(&program.front)?))),
-            Err(error) => {
-                eprintln!("error: in `{text}`: {error}");
-                return Exit::Usage;
-            }
-        },
-        [name, words @ ..] => call::find(name, &programs)
-            .and_then(|program| Ok((program, call::bind_words(&program.front, words)?))),
-        [] => Err("name a program to run: `watsmith use 'fib(30)'`".to_owned()),
+    let spec = UseSpec {
+        call: call_spec(&args.call),
+        policy: args.run.policy_or_standard(),
+        limits: Default::default(),
     };
-    let (program, values) = match bound {
-        Ok(bound) => bound,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let needs_ai = program.front.capabilities.iter().any(|c| c == "ai") || args.run.allows("ai");
-    let runner =
-        match crate::run::extra_capabilities(&args.model, args.sources.config.as_deref(), needs_ai)
-            .and_then(|extra| args.run.runner_with(extra))
-        {
-            Ok(runner) => runner,
-            Err(exit) => return exit,
-        };
-    let missing = program.missing(runner.engine.registry());
-    if !missing.is_empty() {
-        eprintln!(
-            "error: `{}` needs {}, which this command line does not offer",
-            program.front.name,
-            missing
-                .iter()
-                .map(|name| format!("the `{name}` capability"))
-                .collect::<Vec<_>>()
-                .join(" and "),
-        );
-        return Exit::ProgramError;
+    match runtime.use_program(spec).await {
+        Ok(outcome) => crate::exec::report(&outcome, args.json),
+        Err(error) => failure(&error, Context::Run),
     }
-    let outcome = runner
-        .engine
-        .exec(&program.body, values, &runner.policy, &runner.limits);
-    runner.finish(&outcome, args.json)
 }
 
 #[derive(Serialize)]
@@ -164,11 +103,16 @@ struct Listing<'a> {
     capabilities: &'a [String],
 }
 
-pub(crate) fn run_catalog(args: &CatalogArgs) -> Exit {
-    let catalog = match load(&args.sources) {
-        Ok(catalog) => catalog,
+pub(crate) async fn run_catalog(args: &CatalogArgs, env: &Environment) -> Exit {
+    let flags = Flags {
+        sources: Some(&args.sources),
+        ..Flags::default()
+    };
+    let runtime = match flags.start(env, Prewarm::OnDemand).await {
+        Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
+    let catalog = runtime.catalog();
     match &args.command {
         CatalogCommand::List { tag, json } => {
             let programs: Vec<&Program> = catalog
@@ -198,65 +142,41 @@ pub(crate) fn run_catalog(args: &CatalogArgs) -> Exit {
             }
             Exit::Ok
         }
-        CatalogCommand::Check { dir } => check(dir.as_deref(), &catalog),
-        CatalogCommand::Show { name } => {
-            let programs = catalog.programs();
-            match call::find(name, &programs) {
-                Ok(program) => {
-                    crate::emit(&show(program));
-                    Exit::Ok
-                }
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    Exit::Usage
-                }
+        CatalogCommand::Check { dir } => check(&runtime, dir.as_deref()).await,
+        CatalogCommand::Show { name } => match catalog.find(name) {
+            Ok(program) => {
+                crate::emit(&show(program));
+                Exit::Ok
             }
-        }
+            Err(error) => usage(&error.to_string()),
+        },
     }
 }
 
 /// `catalog check`: the problems of `dir` (or of the loaded catalog), then every example.
-fn check(dir: Option<&std::path::Path>, loaded: &Catalog) -> Exit {
-    let checked = match dir {
-        Some(dir) => match Catalog::from_dir(dir) {
-            Ok(catalog) => catalog,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return Exit::Input;
-            }
-        },
-        None => loaded.clone(),
-    };
-    let checker = match Checker::new(&EngineConfig::default()) {
-        Ok(checker) => checker,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Input;
-        }
+async fn check(runtime: &Runtime, dir: Option<&std::path::Path>) -> Exit {
+    let report = match runtime.check_catalog(dir).await {
+        Ok(report) => report,
+        Err(error) => return failure(&error, Context::Run),
     };
     if dir.is_some() {
-        for problem in checked.problems() {
+        for problem in &report.problems {
             eprintln!("error: {problem}");
         }
     }
-    let programs = checked.programs();
-    let failures: Vec<String> = programs
-        .iter()
-        .flat_map(|program| checker.check(program))
-        .collect();
-    for failure in &failures {
+    for failure in &report.failures {
         eprintln!("failed: {failure}");
     }
-    let examples: usize = programs.iter().map(|p| p.front.examples.len()).sum();
     crate::emit(&format!(
-        "{} programs, {examples} examples: {} failed, {} files did not load\n",
-        programs.len(),
-        failures.len(),
-        checked.problems().len()
+        "{} programs, {} examples: {} failed, {} files did not load\n",
+        report.programs,
+        report.examples,
+        report.failures.len(),
+        report.problems.len()
     ));
-    if !checked.problems().is_empty() {
+    if !report.problems.is_empty() {
         Exit::Invalid
-    } else if !failures.is_empty() {
+    } else if !report.failures.is_empty() {
         Exit::ProgramError
     } else {
         Exit::Ok

@@ -1,5 +1,6 @@
 //! `watsmith chat`: tasks one after another in one session. The model sees the conversation so
-//! far, and the programs of every task share the session's kv namespace.
+//! far, and the programs of every task share the session's kv namespace. `--session NAME` keeps
+//! the session in the store (and resumes it, when the store holds it).
 //!
 //! On a terminal, lines are edited with rustyline and kept in a history file; Ctrl-C stops the
 //! task under way (the session forgets it) and Ctrl-D leaves. From a pipe, each line is a task
@@ -13,10 +14,11 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, DefaultEditor, Editor};
 use watsmith_agent::Ending;
+use watsmith_runtime::{AgentSession, AgentSpec, Environment};
 
 use crate::Exit;
-use crate::config;
-use crate::run::{AgentArgs, Prepared, prepare};
+use crate::args::{Context, failure};
+use crate::run::{AgentArgs, Sinks};
 
 #[derive(Debug, Args)]
 pub(crate) struct ChatArgs {
@@ -29,6 +31,12 @@ pub(crate) struct ChatArgs {
     /// Keep no history of the lines typed.
     #[arg(long, conflicts_with = "history")]
     no_history: bool,
+    /// Keep the session in the store under NAME, and resume it if the store holds it: its
+    /// conversation, kv namespace and grants (grant flags given now replace them). The store is
+    /// `--store FILE`, else `[store] path` of watsmith.toml, else
+    /// `~/.local/share/watsmith/watsmith.db`.
+    #[arg(long, value_name = "NAME")]
+    session: Option<String>,
 }
 
 /// The commands of the chat, shown by `/help`.
@@ -69,14 +77,29 @@ impl<'a> Line<'a> {
     }
 }
 
-pub(crate) fn run(args: &ChatArgs) -> Exit {
-    let mut prepared = match prepare(&args.agent) {
-        Ok(prepared) => prepared,
+pub(crate) async fn run(args: &ChatArgs, env: &Environment) -> Exit {
+    // A stored session needs a store: the one configured, else the user's default.
+    let default_store = args.session.as_ref().and_then(|_| env.default_store());
+    let runtime = match start(args, env, default_store).await {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    let spec = AgentSpec {
+        session: args.session.clone(),
+        policy: args.agent.run.policy(),
+        limits: None,
+    };
+    let mut session = match runtime.agent(spec).await {
+        Ok(session) => session,
+        Err(error) => return failure(&error, Context::Agent),
+    };
+    let mut sinks = match args.agent.sinks() {
+        Ok(sinks) => sinks,
         Err(exit) => return exit,
     };
     let interactive = std::io::stdin().is_terminal();
     let history = if interactive && !args.no_history {
-        args.history.clone().or_else(config::chat_history)
+        args.history.clone().or_else(|| env.chat_history())
     } else {
         None
     };
@@ -87,16 +110,19 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
             return Exit::Input;
         }
     };
+    if let (Some(name), Some(messages)) = (session.name(), session.resumed()) {
+        eprintln!("(resumed the session `{name}`: {messages} messages so far)");
+    }
     if interactive {
         eprintln!(
             "watsmith chat with {}: a task per line; /help for the commands, Ctrl-D to leave",
-            prepared.label
+            session.label()
         );
     }
-    let mut session = prepared.session();
     let mut exit = Exit::Ok;
     loop {
-        let line = match editor.readline("watsmith> ") {
+        // Reading a line blocks: the runtime's other threads go on (a pre-warming).
+        let line = match tokio::task::block_in_place(|| editor.readline("watsmith> ")) {
             Ok(line) => line,
             // Ctrl-C at the prompt clears the line, as in a shell.
             Err(ReadlineError::Interrupted) => continue,
@@ -112,17 +138,22 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
             Line::Exit => break,
             Line::Help => eprintln!("{COMMANDS}"),
             // With --json, stdout carries only the events.
-            Line::Prompt if prepared.json => eprintln!("{}", prepared.agent.prompt().text),
-            Line::Prompt => crate::emit(&format!("{}\n", prepared.agent.prompt().text)),
+            Line::Prompt if args.agent.json => eprintln!("{}", session.prompt().text()),
+            Line::Prompt => crate::emit(&format!("{}\n", session.prompt().text())),
             Line::Reset => {
-                session = prepared.session();
+                if let Err(error) = session.reset().await {
+                    exit = failure(&error, Context::Agent);
+                    break;
+                }
                 eprintln!("(the conversation is forgotten; kv keeps what programs stored)");
             }
             Line::Unknown(command) => {
                 eprintln!("unknown command `{command}`; /help lists the commands");
             }
             Line::Task(task) => {
-                if let Err(failed) = turn(&mut prepared, &mut session, task, interactive) {
+                if let Err(failed) =
+                    turn(&mut session, &mut sinks, task, interactive, args.agent.json).await
+                {
                     exit = failed;
                     break;
                 }
@@ -140,13 +171,50 @@ pub(crate) fn run(args: &ChatArgs) -> Exit {
     exit
 }
 
-/// One task of the chat: its answer on stdout (progress on stderr), and the kv store saved, so
-/// that nothing a task stored is lost if the chat is killed later.
-fn turn(
-    prepared: &mut Prepared,
-    session: &mut watsmith_agent::Session,
+/// The chat's runtime, with `store` as its store when the flags name none.
+async fn start(
+    args: &ChatArgs,
+    env: &Environment,
+    store: Option<PathBuf>,
+) -> Result<watsmith_runtime::Runtime, Exit> {
+    let mut effective = args.agent.flags().effective(env)?;
+    if effective.store.is_none()
+        && let Some(path) = store
+    {
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir)?;
+        }
+        effective.store = Some(path);
+    }
+    crate::args::start_with(effective, watsmith_runtime::Prewarm::Background).await
+}
+
+/// Creates `dir` (and its parents) readable by its owner only, unless it exists.
+fn create_private_dir(dir: &std::path::Path) -> Result<(), Exit> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|error| {
+        eprintln!(
+            "error: cannot make the store's directory {}: {error}",
+            dir.display()
+        );
+        Exit::Input
+    })
+}
+
+/// One task of the chat: its answer on stdout (progress on stderr); a stored session is saved
+/// after it.
+async fn turn(
+    session: &mut AgentSession,
+    sinks: &mut Sinks,
     task: &str,
     interactive: bool,
+    json: bool,
 ) -> Result<(), Exit> {
     let cancelled = async {
         // Only a person at a terminal presses Ctrl-C to stop one task; from a pipe, Ctrl-C
@@ -156,18 +224,16 @@ fn turn(
         }
         std::future::pending::<()>().await;
     };
-    let finish = prepared.runtime.block_on(prepared.agent.run_until(
-        session,
-        task,
-        &mut prepared.sinks,
-        cancelled,
-    ));
+    let finish = session
+        .run(task, sinks, cancelled)
+        .await
+        .map_err(|error| failure(&error, Context::Agent))?;
     if let Ending::Answer(answer) = &finish.ending
-        && !prepared.json
+        && !json
     {
         crate::emit(&format!("{answer}\n"));
     }
-    prepared.flush()
+    Ok(())
 }
 
 /// A line editor, with the history of `path` loaded (a missing file is a new history).

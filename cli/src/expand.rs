@@ -19,7 +19,7 @@ struct Report<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
-pub(crate) fn run(file: &Path, json: bool, module: bool) -> Exit {
+pub(crate) fn run(file: &Path, json: bool) -> Exit {
     let source = match read_source(file) {
         Ok(source) => source,
         Err(error) => {
@@ -27,9 +27,6 @@ pub(crate) fn run(file: &Path, json: bool, module: bool) -> Exit {
             return Exit::Input;
         }
     };
-    if module {
-        return print_module(&source);
-    }
     let result = watsmith_preprocessor::preprocess(&source);
     if json {
         let report = match &result {
@@ -70,18 +67,25 @@ pub(crate) fn run(file: &Path, json: bool, module: bool) -> Exit {
     }
 }
 
-/// `--module`: the module the engine compiles, with the imports of the granted capabilities.
-fn print_module(source: &str) -> Exit {
-    let engine = match watsmith_engine::Engine::new(&watsmith_engine::EngineConfig::default()) {
-        Ok(engine) => engine,
+/// `--module`: the module the engine compiles, with the imports of the functions it calls.
+pub(crate) async fn module(file: &Path, env: &watsmith_runtime::Environment) -> Exit {
+    let source = match read_source(file) {
+        Ok(source) => source,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {error:#}");
             return Exit::Input;
         }
     };
-    match engine.assemble(source) {
-        Ok((_, assembled)) => {
-            crate::emit(&assembled.text);
+    let runtime = match crate::args::Flags::default()
+        .start(env, watsmith_runtime::Prewarm::OnDemand)
+        .await
+    {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    match runtime.assemble(&source) {
+        Ok(text) => {
+            crate::emit(&text);
             Exit::Ok
         }
         Err(diagnostics) => {

@@ -1,7 +1,9 @@
 //! The `watsmith` command line.
 //!
-//! Thin by design: parse the arguments, call the library crates, print, and map the result to an
-//! exit status (see [`Exit`]).
+//! Thin by design: parse the arguments into a spec, make one call of the runtime
+//! (`watsmith-runtime`), print, and map the result to an exit status (see [`Exit`]). The binary
+//! is where the process-wide choices are made, once: the TLS crypto provider of every HTTP
+//! client, the async runtime, and reading the environment.
 
 #![allow(
     clippy::print_stdout,
@@ -9,11 +11,11 @@
     reason = "a command line prints"
 )]
 
-mod agent;
+mod args;
 mod bench;
 mod catalog;
 mod chat;
-mod config;
+mod demo;
 mod exec;
 mod expand;
 mod progress;
@@ -40,6 +42,8 @@ enum Exit {
     Usage = 64,
     /// The input could not be read.
     Input = 66,
+    /// watsmith itself could not start (the engine, the async runtime).
+    Software = 70,
 }
 
 impl From<Exit> for ExitCode {
@@ -55,7 +59,8 @@ Exit status:
   2   invalid program (diagnostics on stderr, or in the --json output)
   3   the program trapped or hit a limit (fuel, time, memory, stack, output)
   64  usage error
-  66  input file could not be read";
+  66  input file could not be read (or the store not written)
+  70  watsmith could not start (the engine, the async runtime)";
 
 /// watsmith: a runtime in which language models write small WebAssembly programs.
 #[derive(Debug, Parser)]
@@ -107,7 +112,7 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
         #[command(flatten)]
-        sources: catalog::Sources,
+        sources: args::Sources,
     },
     /// Replay four recorded agent sessions through the real pipeline (no model needed): a
     /// computation, a compile error fixed on retry, a catalog call, a trap recovered from.
@@ -144,7 +149,8 @@ Exit status:
   0   the model answered
   1   the task stopped without an answer (limits, retries, the provider failed)
   64  usage error
-  66  input file could not be read"
+  66  input file could not be read, or the store not written
+  70  watsmith could not start"
 );
 
 const CHAT_HELP: &str = concat!(
@@ -153,7 +159,8 @@ const CHAT_HELP: &str = concat!(
 Exit status:
   0   the chat ended (/exit, Ctrl-D, the end of the input), whatever its tasks' endings
   64  usage error
-  66  a file or the terminal could not be read, or the kv store not saved"
+  66  a file or the terminal could not be read, or the store not written
+  70  watsmith could not start"
 );
 
 /// Writes to standard output. A closed pipe (`watsmith ... | head`) ends the output quietly
@@ -177,22 +184,60 @@ fn main() -> ExitCode {
             return exit.into();
         }
     };
+    // Every HTTP client of the process (the http capability, the model providers) uses ring's
+    // cryptography; a process installs its provider once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env = watsmith_runtime::Environment::capture();
+    // `expand` and `bench` need no async runtime; every other command makes one runtime call.
     match cli.command {
-        Command::Expand { file, json, module } => expand::run(&file, json, module).into(),
-        Command::Exec(args) => exec::run(&args).into(),
-        Command::Use(args) => catalog::run_use(&args).into(),
-        Command::Catalog(args) => catalog::run_catalog(&args).into(),
-        Command::Demo => agent::run_demo().into(),
-        Command::Bench(args) => bench::run(&args).into(),
-        Command::Run(args) => run::run_task(&args).into(),
-        Command::Chat(args) => chat::run(&args).into(),
-        Command::Config {
-            command: ConfigCommand::Show,
-            sources,
-        } => run::show_config(&sources).into(),
-        Command::Capabilities => {
-            emit(&watsmith_engine::Registry::builtin().reference());
-            Exit::Ok.into()
+        Command::Expand { file, json, module } if !module => {
+            return expand::run(&file, json).into();
         }
+        Command::Bench(args) => return bench::run(&args).into(),
+        _ => {}
     }
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(tokio) => tokio,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return Exit::Software.into();
+        }
+    };
+    let exit = tokio.block_on(async {
+        match cli.command {
+            Command::Expand { file, .. } => expand::module(&file, &env).await,
+            Command::Exec(args) => exec::run(&args, &env).await,
+            Command::Use(args) => catalog::run_use(&args, &env).await,
+            Command::Catalog(args) => catalog::run_catalog(&args, &env).await,
+            Command::Demo => demo::run(&env).await,
+            Command::Run(args) => run::run_task(&args, &env).await,
+            Command::Chat(args) => chat::run(&args, &env).await,
+            Command::Config {
+                command: ConfigCommand::Show,
+                sources,
+            } => run::show_config(&sources, &env),
+            Command::Capabilities => capabilities(&env).await,
+            Command::Bench(_) => Exit::Usage,
+        }
+    });
+    // Tasks still running on the blocking pool (a pre-warming) end with the process.
+    tokio.shutdown_background();
+    exit.into()
+}
+
+/// `watsmith capabilities`: every capability's host functions, as the engine has them.
+async fn capabilities(env: &watsmith_runtime::Environment) -> Exit {
+    let runtime = match args::Flags::default()
+        .start(env, watsmith_runtime::Prewarm::OnDemand)
+        .await
+    {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    emit(&runtime.engine().registry().reference());
+    Exit::Ok
 }

@@ -65,7 +65,7 @@ impl<W: Write + Send> EventSink for Progress<W> {
                 self.line(&format!("task: {task}"));
                 self.line(&format!(
                     "model: {provider}:{model} (system prompt {})",
-                    &prompt_hash[..12.min(prompt_hash.len())]
+                    prompt_hash.get(..12).unwrap_or(prompt_hash)
                 ));
             }
             Event::Request { step, retry, .. } => {

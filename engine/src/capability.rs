@@ -6,13 +6,12 @@
 //! capability means implementing the trait and registering it, nothing else.
 
 use std::any::Any;
-use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 use wasmtime::Linker;
 use watsmith_preprocessor::abi::HostFunction;
 
+use crate::policy::Grant;
 use crate::state::RunState;
 
 /// One host function, as documented to the model.
@@ -88,8 +87,9 @@ impl Registry {
                 Box::new(crate::capabilities::http::Http::new()),
                 Box::new(crate::capabilities::clock::Clock),
                 Box::new(crate::capabilities::random::Random),
-                Box::new(crate::capabilities::kv::Kv::in_memory()),
+                Box::new(crate::capabilities::kv::Kv),
                 Box::new(crate::capabilities::fs::Fs),
+                Box::new(crate::capabilities::ai::Ai),
             ],
         }
     }
@@ -152,98 +152,5 @@ impl Registry {
             capability.link(linker)?;
         }
         Ok(())
-    }
-}
-
-/// How a run may use one capability: granted, with optional settings the capability reads when
-/// it builds the run's state (a jail root, a host allowlist, a seed).
-#[derive(Clone, Default)]
-pub struct Grant {
-    settings: Option<Arc<dyn Any + Send + Sync>>,
-}
-
-impl std::fmt::Debug for Grant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grant")
-            .field("settings", &self.settings.as_ref().map(|_| ".."))
-            .finish()
-    }
-}
-
-impl Grant {
-    /// The settings, if they were given and are of type `T`.
-    pub fn settings<T: Any>(&self) -> Option<&T> {
-        self.settings.as_deref()?.downcast_ref()
-    }
-}
-
-/// Which capabilities a run may use. `core` is always granted; everything else is denied unless
-/// allowed.
-#[derive(Debug, Clone, Default)]
-pub struct Policy {
-    grants: BTreeMap<String, Grant>,
-}
-
-impl Policy {
-    /// The capability that every program has: arguments, results, allocation and logging.
-    pub const ALWAYS: &'static str = "core";
-
-    /// Capabilities that compute without reaching outside the run and give the same results on
-    /// every run: [`Policy::standard`] grants them.
-    pub const COMPUTE: [&'static str; 4] = ["str", "arr", "json", "math"];
-
-    /// A policy that grants only `core`.
-    pub fn deny_all() -> Self {
-        Self::default()
-    }
-
-    /// `core` and the compute-only capabilities ([`Policy::COMPUTE`]); nothing that reads or
-    /// writes outside the run (kv, fs, http, ai) or makes it irreproducible (time, rand).
-    pub fn standard() -> Self {
-        Self::COMPUTE
-            .iter()
-            .fold(Self::deny_all(), |policy, name| policy.allow(*name))
-    }
-
-    /// Grants a capability with its default settings.
-    pub fn allow(mut self, capability: impl Into<String>) -> Self {
-        self.grants.insert(capability.into(), Grant::default());
-        self
-    }
-
-    /// Grants a capability with settings (see each capability for their type).
-    pub fn allow_with<T: Any + Send + Sync>(
-        mut self,
-        capability: impl Into<String>,
-        settings: T,
-    ) -> Self {
-        let grant = Grant {
-            settings: Some(Arc::new(settings)),
-        };
-        self.grants.insert(capability.into(), grant);
-        self
-    }
-
-    /// Whether the capability is granted.
-    pub fn grants(&self, capability: &str) -> bool {
-        capability == Self::ALWAYS || self.grants.contains_key(capability)
-    }
-
-    /// The grant of a capability, if it is granted (`core` has the default grant).
-    pub fn grant(&self, capability: &str) -> Option<Grant> {
-        match self.grants.get(capability) {
-            Some(grant) => Some(grant.clone()),
-            None => (capability == Self::ALWAYS).then(Grant::default),
-        }
-    }
-
-    /// The granted capabilities' names, sorted (`core` included).
-    pub fn granted(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.grants.keys().map(String::as_str).collect();
-        if !names.contains(&Self::ALWAYS) {
-            names.push(Self::ALWAYS);
-        }
-        names.sort_unstable();
-        names
     }
 }

@@ -21,9 +21,12 @@
 //!   so a program can handle it.
 //! - Capabilities ([`Capability`]) are registered in a [`Registry`] and granted per run by a
 //!   [`Policy`], with settings where they need them ([`HttpGrant`], [`FsGrant`], [`KvGrant`],
-//!   [`RandGrant`]); each imported capability builds fresh per-run state from its grant. The
-//!   policy is checked when a program runs, so one compiled program serves any policy.
-//! - `http` and `ai` are async host functions: programs importing them run on a fiber
+//!   [`RandGrant`], [`AiGrant`]); each imported capability builds fresh per-run state from its
+//!   grant. The policy is checked when a program runs, so one compiled program serves any
+//!   policy, and what reaches outside the engine (the kv store, the model `ai` asks) travels
+//!   with the grant: one engine serves sessions with different stores and models. A
+//!   [`PolicySpec`] is the serde form of a policy, validated once and narrowed, never widened.
+//! - `http`, `kv` and `ai` are async host functions: programs importing them run on a fiber
 //!   ([`Engine::run_async`]; [`Engine::run`] drives them on the engine's own runtime).
 //! - Instances come from Wasmtime's pooling allocator; compiled modules can also be kept on disk
 //!   ([`EngineConfig::disk_cache`]).
@@ -33,10 +36,12 @@
 mod cache;
 pub mod capabilities;
 mod capability;
+mod code_cache;
 mod engine;
 mod index;
 pub mod limits;
 mod outcome;
+mod policy;
 mod state;
 mod status;
 mod template;
@@ -52,15 +57,19 @@ pub mod host {
 }
 
 pub use crate::cache::CacheStats;
-pub use crate::capabilities::ai::{Ai, Model};
+pub use crate::capabilities::ai::{Ai, AiGrant, Model};
 pub use crate::capabilities::fs::{Fs, FsGrant};
-pub use crate::capabilities::http::{HostRuleError, Http, HttpGrant};
-pub use crate::capabilities::kv::{Kv, KvError, KvGrant};
+pub use crate::capabilities::http::{HostRule, HostRuleError, Http, HttpGrant};
+pub use crate::capabilities::kv::{Kv, KvError, KvGrant, KvQuota, KvStore, MemoryKv};
 pub use crate::capabilities::random::RandGrant;
-pub use crate::capability::{Capability, FunctionDoc, Grant, Policy, Registry};
+pub use crate::capability::{Capability, FunctionDoc, Registry};
 pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
-pub use crate::limits::Limits;
+pub use crate::limits::{Limits, LimitsError, LimitsSpec};
 pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind, Usage};
+pub use crate::policy::{
+    AiBudget, FsSpec, Grant, GrantHint, GrantSettings, Policy, PolicyError, PolicySpec, Resources,
+    Widening,
+};
 pub use crate::state::{
     Budget, HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState,
 };

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Widening;
 
 /// Default instruction budget: about a second of compute on this project's machine.
 pub const DEFAULT_FUEL: u64 = 1_000_000_000;
@@ -46,10 +48,16 @@ pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
 /// Default number of instance slots of the pooling allocator: the most runs at once per engine.
 pub const DEFAULT_POOL_SLOTS: u32 = 256;
 /// Bytes at the start of each pooled memory that are zeroed in place when a run ends instead of
-/// being returned to the kernel: the data segments and first allocations of the next run then
-/// land on resident pages. Measured on the 30-line example: 12.0 µs per pre-linked run without,
-/// 4.6 µs with 4 or 16 KiB, 6.5 µs with 64 KiB (zeroing a whole page costs more than it saves).
-pub const POOL_KEEP_RESIDENT_BYTES: usize = 16 << 10;
+/// being returned to the kernel with `madvise`: the data segments and first allocations of the
+/// next run then land on resident pages, and a run whose memory is one wasm page (most bodies)
+/// makes no system call at all when it ends. That matters more than the zeroing: each `madvise`
+/// that drops pages flushes the TLB of every core running the process (an IPI, a VM exit under
+/// KVM), so with 16 KiB kept (the remaining 48 KiB of the page returned on every run) two
+/// threads ran 1.1-1.4x one thread's calls per second in `watsmith bench`, and 1.3-1.9x with the
+/// whole page kept (two separate processes scale 1.5-2.3x on this VM, from minute to minute).
+/// Measured alternately in one process: fib(20) 4.1 -> 3.6 µs p50, the 30-line primes body
+/// 5.3 -> 4.0 µs.
+pub const POOL_KEEP_RESIDENT_BYTES: usize = 64 << 10;
 /// The largest linear memory any run may be granted (the whole 32-bit address space).
 pub const MAX_MEMORY_BYTES: usize = 1 << 32;
 /// Longest kv key, in bytes; longer (or empty) keys fail with EBOUND.
@@ -60,6 +68,11 @@ pub const KV_MAX_VALUE_BYTES: usize = 1 << 20;
 pub const KV_MAX_KEYS: usize = 10_000;
 /// Most bytes (keys and values together) in one kv namespace; a write past it fails with ENOMEM.
 pub const KV_MAX_NAMESPACE_BYTES: usize = 16 << 20;
+/// Longest kv namespace name, in bytes.
+pub const KV_MAX_NAMESPACE_NAME_BYTES: usize = 256;
+/// Bytes of compiled Cranelift functions (keys and code) kept per engine for reuse by later
+/// compiles: the trampolines every module needs, and recently compiled bodies' functions.
+pub const CODE_CACHE_BYTES: usize = 8 << 20;
 /// Default number of compiled programs the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
@@ -108,5 +121,134 @@ impl Default for Limits {
             max_ai_tokens: DEFAULT_MAX_AI_TOKENS,
             max_io_ops: DEFAULT_MAX_IO_OPS,
         }
+    }
+}
+
+/// Per-run limits as data (a configuration file, a command line, a request): each field left out
+/// keeps the limit it is applied to. `fuel = 0` means no instruction budget (the deadline still
+/// applies). Narrowed like a [`crate::PolicySpec`]: a request may lower a limit, never raise it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSpec {
+    /// Instruction budget; 0 for unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline, in milliseconds (at least 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Cap on the linear memory, in MiB (at most 4096).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Cap on HTTP requests, redirects included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_http_requests: Option<u32>,
+    /// Cap on kv and fs operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_io_ops: Option<u32>,
+}
+
+/// A [`LimitsSpec`] that cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the limit `{field}` {reason}")]
+pub struct LimitsError {
+    /// The field.
+    pub field: &'static str,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl LimitsSpec {
+    /// `limits` with this spec's fields; an error names a field whose value cannot be a limit.
+    pub fn apply(&self, mut limits: Limits) -> Result<Limits, LimitsError> {
+        if let Some(fuel) = self.fuel {
+            limits.fuel = (fuel > 0).then_some(fuel);
+        }
+        if let Some(ms) = self.timeout_ms {
+            if ms == 0 {
+                return Err(LimitsError {
+                    field: "timeout_ms",
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(mb) = self.memory_mb {
+            let bytes = mb.saturating_mul(1 << 20);
+            if mb == 0 || bytes > MAX_MEMORY_BYTES as u64 {
+                return Err(LimitsError {
+                    field: "memory_mb",
+                    reason: format!(
+                        "must be 1 to {} (the 32-bit address space)",
+                        MAX_MEMORY_BYTES >> 20
+                    ),
+                });
+            }
+            limits.memory_bytes = bytes;
+        }
+        if let Some(requests) = self.max_http_requests {
+            limits.max_http_requests = requests;
+        }
+        if let Some(ops) = self.max_io_ops {
+            limits.max_io_ops = ops;
+        }
+        Ok(limits)
+    }
+
+    /// This spec (the caps, over [`Limits::default`]) narrowed by `request`: the request's
+    /// limits where it gives them and they are within the caps, the caps' elsewhere.
+    pub fn narrow(&self, request: &LimitsSpec) -> Result<LimitsSpec, Widening> {
+        let caps = self
+            .apply(Limits::default())
+            .map_err(|e| Widening(e.to_string()))?;
+        let asked = request
+            .apply(caps.clone())
+            .map_err(|e| Widening(e.to_string()))?;
+        let over = |what: &str, asked: String, cap: String| {
+            Widening(format!("{what} of {asked}; at most {cap} is allowed"))
+        };
+        match (caps.fuel, asked.fuel) {
+            (Some(cap), None) => {
+                return Err(over("unlimited fuel", "a run".to_owned(), cap.to_string()));
+            }
+            (Some(cap), Some(fuel)) if fuel > cap => {
+                return Err(over("fuel", fuel.to_string(), cap.to_string()));
+            }
+            _ => {}
+        }
+        if asked.timeout > caps.timeout {
+            return Err(over(
+                "a deadline",
+                format!("{} ms", asked.timeout.as_millis()),
+                format!("{} ms", caps.timeout.as_millis()),
+            ));
+        }
+        if asked.memory_bytes > caps.memory_bytes {
+            return Err(over(
+                "memory",
+                format!("{} MiB", asked.memory_bytes >> 20),
+                format!("{} MiB", caps.memory_bytes >> 20),
+            ));
+        }
+        if asked.max_http_requests > caps.max_http_requests {
+            return Err(over(
+                "HTTP requests",
+                asked.max_http_requests.to_string(),
+                caps.max_http_requests.to_string(),
+            ));
+        }
+        if asked.max_io_ops > caps.max_io_ops {
+            return Err(over(
+                "storage operations",
+                asked.max_io_ops.to_string(),
+                caps.max_io_ops.to_string(),
+            ));
+        }
+        Ok(LimitsSpec {
+            fuel: Some(asked.fuel.unwrap_or(0)),
+            timeout_ms: Some(u64::try_from(asked.timeout.as_millis()).unwrap_or(u64::MAX)),
+            memory_mb: Some(asked.memory_bytes >> 20),
+            max_http_requests: Some(asked.max_http_requests),
+            max_io_ops: Some(asked.max_io_ops),
+        })
     }
 }

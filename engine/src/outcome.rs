@@ -1,14 +1,16 @@
 //! The outcome of a run: the one format shared by the CLI, the agent's observations, the server
 //! and the evaluation tools.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
 use watsmith_preprocessor::Diagnostic;
 
 use crate::status::StatusCode;
 use crate::value::Value;
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The program returned 0.
@@ -34,7 +36,7 @@ impl Status {
 }
 
 /// Why a run was stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TrapKind {
@@ -88,7 +90,7 @@ impl TrapKind {
 }
 
 /// A trap and its message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrapInfo {
     /// What stopped the program.
     pub kind: TrapKind,
@@ -97,7 +99,7 @@ pub struct TrapInfo {
 }
 
 /// Whether the compiled program came from the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheState {
     /// Compiled before; reused.
@@ -107,7 +109,7 @@ pub enum CacheState {
 }
 
 /// What a run spent of its host-call budgets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// HTTP requests sent, redirects included.
     pub http_requests: u32,
@@ -120,14 +122,15 @@ pub struct Usage {
 }
 
 /// Everything a run produced.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// How the run ended.
     pub status: Status,
     /// The program's status code (0 unless it returned another, or EACCESS when refused).
     pub code: StatusCode,
-    /// The code's name.
-    pub code_name: &'static str,
+    /// The code's name (`SUCCESS`, `EBOUND`, ..., `CUSTOM`).
+    #[serde(deserialize_with = "code_name")]
+    pub code_name: Cow<'static, str>,
     /// The results, in order.
     pub results: Vec<Value>,
     /// The log lines (with a final marker if some were dropped).
@@ -157,7 +160,7 @@ impl Outcome {
         Self {
             status,
             code,
-            code_name: code.name(),
+            code_name: Cow::Borrowed(code.name()),
             results: Vec::new(),
             logs: Vec::new(),
             trap: None,
@@ -181,4 +184,19 @@ impl Outcome {
         self.elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self
     }
+}
+
+/// A code's name, read back as the name the engine gives it (one of [`StatusCode::NAMES`]).
+fn code_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Cow<'static, str>, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    StatusCode::NAMES
+        .into_iter()
+        .find(|known| *known == name)
+        .map(Cow::Borrowed)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown status code name `{name}`; the names are {}",
+                StatusCode::NAMES.join(", ")
+            ))
+        })
 }

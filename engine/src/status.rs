@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A program's status: 0 for success, the documented error codes, or any other value the program
 /// chose to return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct StatusCode(pub i32);
 
@@ -27,6 +27,11 @@ impl StatusCode {
     pub const EREMOTE: Self = Self(6);
     /// Parse error.
     pub const EPARSE: Self = Self(7);
+
+    /// Every name [`StatusCode::name`] gives.
+    pub const NAMES: [&'static str; 9] = [
+        "SUCCESS", "ETRFM", "ENOMEM", "EACCESS", "ENOENT", "EBOUND", "EREMOTE", "EPARSE", "CUSTOM",
+    ];
 
     /// The documented name (`SUCCESS`, `EBOUND`, ...) or `CUSTOM` for a code of the program's own.
     pub fn name(self) -> &'static str {

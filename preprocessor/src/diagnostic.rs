@@ -7,12 +7,12 @@
 
 use std::fmt::{self, Write as _};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::span::{LineIndex, Position, Span};
 
 /// How serious a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The body was accepted, but not as written (a leniency was applied).
@@ -23,7 +23,7 @@ pub enum Severity {
 
 /// What a diagnostic is about: a stable, machine-readable code (`unknown-local`, ...) that
 /// evaluation tools can count without parsing messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum DiagnosticKind {
@@ -119,10 +119,9 @@ impl fmt::Display for DiagnosticKind {
 }
 
 /// A second location that explains a diagnostic (where a `(` was opened, the first declaration).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Related {
-    /// The related span in the input.
-    #[serde(skip)]
+    /// The related span in the input (byte offsets).
     pub span: Span,
     /// 1-based line of the related span.
     pub line: u32,
@@ -133,7 +132,7 @@ pub struct Related {
 }
 
 /// One error or warning, located in the body as the model wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
@@ -143,8 +142,7 @@ pub struct Diagnostic {
     pub line: u32,
     /// 1-based column (in characters) of the start of `span`.
     pub column: u32,
-    /// The byte range in the input.
-    #[serde(skip)]
+    /// The byte range in the input (`start`, `end`: byte offsets).
     pub span: Span,
     /// What is wrong, lowercase, naming the culprit.
     pub message: String,
@@ -211,7 +209,7 @@ impl Diagnostic {
 }
 
 /// The diagnostics of one body, in source order: the error type of [`crate::preprocess`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(transparent)]
 pub struct Diagnostics(Vec<Diagnostic>);
 

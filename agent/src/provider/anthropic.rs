@@ -99,8 +99,8 @@ fn request_body(request: &ChatRequest) -> Value {
         "messages": turns(&request.messages),
         "stream": request.stream,
     });
-    if !request.system.is_empty() {
-        body["system"] = json!(request.system);
+    if !request.system.text().is_empty() {
+        body["system"] = json!(request.system.text());
     }
     if let Some(temperature) = request.temperature {
         body["temperature"] = json!(temperature);

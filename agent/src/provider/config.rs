@@ -1,19 +1,7 @@
 //! What a client is built from: the provider's kind, where it is, the model, the key, the timeout
-//! and the retry policy, as the CLI reads them from its configuration file and flags.
-//!
-//! The file holds everything but the key (`deny_unknown_fields`, durations in milliseconds):
-//!
-//! ```toml
-//! kind = "anthropic"                 # openai | anthropic | ollama
-//! model = "claude-sonnet-4-5"
-//! base_url = "https://api.anthropic.com"   # optional: the kind's default
-//! timeout_ms = 300000                # optional
-//! [retry]                            # optional, each key too
-//! max_retries = 3
-//! base_delay_ms = 500
-//! max_delay_ms = 30000
-//! max_retry_after_ms = 60000
-//! ```
+//! and the retry policy. The runtime's settings are where a user writes them (one schema, the
+//! `[agent]` table of `watsmith.toml`, with `[agent.retry]` for [`RetryPolicy`]); this is what
+//! they resolve to.
 //!
 //! The key is an [`ApiKey`], which prints as `[redacted]` and is never serialized; the library
 //! never reads the environment, so the binary passes the key in.
@@ -94,34 +82,23 @@ impl ProviderKind {
     }
 }
 
-/// A provider as the CLI configures it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A provider, as the settings resolve it.
+#[derive(Debug, Clone)]
 pub struct ProviderConfig {
     /// Which API it speaks.
     pub kind: ProviderKind,
     /// Where it is (default: [`ProviderKind::default_base_url`]).
-    #[serde(default)]
     pub base_url: Option<String>,
     /// The model to ask; the agent puts it in each [`ChatRequest`](super::ChatRequest).
     pub model: String,
-    /// The key, if the provider needs one (Anthropic always, OpenAI at its own URL). Never in the
-    /// file: the binary takes it from the environment.
-    #[serde(skip)]
+    /// The key, if the provider needs one (Anthropic always, OpenAI at its own URL).
     pub api_key: Option<ApiKey>,
     /// The bound on each wait for the provider (default [`defaults::REQUEST_TIMEOUT`]).
-    #[serde(rename = "timeout_ms", with = "millis", default = "request_timeout")]
     pub timeout: Duration,
     /// How failed requests are retried.
-    #[serde(default)]
     pub retry: RetryPolicy,
     /// Cancels every request of the clients built from this configuration, and every later one.
-    #[serde(skip)]
     pub cancel: CancellationToken,
-}
-
-fn request_timeout() -> Duration {
-    defaults::REQUEST_TIMEOUT
 }
 
 impl ProviderConfig {
@@ -223,49 +200,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_configuration_takes_defaults_for_what_it_does_not_say() {
-        let config: ProviderConfig = serde_json::from_value(serde_json::json!({
-            "kind": "ollama",
-            "model": "qwen3",
-            "retry": { "max_retries": 1 },
+    fn a_retry_policy_reads_milliseconds_takes_defaults_and_refuses_unknown_keys() {
+        let retry: RetryPolicy = serde_json::from_value(serde_json::json!({
+            "max_retries": 1, "base_delay_ms": 20, "max_retry_after_ms": 80,
         }))
-        .expect("a valid configuration");
-        assert_eq!(config.kind, ProviderKind::Ollama);
-        assert_eq!(config.timeout, defaults::REQUEST_TIMEOUT);
-        assert_eq!(config.retry.max_retries, 1);
-        assert_eq!(config.retry.base_delay, defaults::RETRY_BASE_DELAY);
-        assert_eq!(config.client_options().base_url, defaults::OLLAMA_BASE_URL);
-        assert!(config.api_key.is_none());
-    }
-
-    #[test]
-    fn a_configuration_reads_milliseconds_and_refuses_unknown_keys_and_keys() {
-        let config: ProviderConfig = serde_json::from_value(serde_json::json!({
-            "kind": "openai",
-            "model": "gpt-4o-mini",
-            "base_url": "http://127.0.0.1:8000/v1",
-            "timeout_ms": 1500,
-            "retry": { "base_delay_ms": 20, "max_delay_ms": 40, "max_retry_after_ms": 80 },
-        }))
-        .expect("a valid configuration");
-        assert_eq!(config.timeout, Duration::from_millis(1500));
-        assert_eq!(config.retry.max_delay, Duration::from_millis(40));
-        assert_eq!(config.retry.max_retry_after, Duration::from_millis(80));
-
-        for bad in [
-            serde_json::json!({ "kind": "openai", "model": "m", "api_key": "sk-secret" }),
-            serde_json::json!({ "kind": "openai", "model": "m", "timeout": 3 }),
-            serde_json::json!({ "kind": "openai", "model": "m", "retry": { "tries": 3 } }),
-            serde_json::json!({ "kind": "gemini", "model": "m" }),
-        ] {
-            let error = serde_json::from_value::<ProviderConfig>(bad.clone())
-                .expect_err("refused")
-                .to_string();
-            assert!(
-                error.contains("unknown field") || error.contains("unknown variant"),
-                "{bad}: {error}"
-            );
-        }
+        .expect("a valid policy");
+        assert_eq!(retry.max_retries, 1);
+        assert_eq!(retry.base_delay, Duration::from_millis(20));
+        assert_eq!(retry.max_delay, defaults::RETRY_MAX_DELAY);
+        assert_eq!(retry.max_retry_after, Duration::from_millis(80));
+        let error = serde_json::from_value::<RetryPolicy>(serde_json::json!({ "tries": 3 }))
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("unknown field `tries`"), "{error}");
     }
 
     #[test]
@@ -280,6 +227,8 @@ mod tests {
 
     #[test]
     fn connect_refuses_a_missing_key_and_a_bad_url() {
+        // The binaries install the TLS crypto provider; a test is its own.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let anthropic = ProviderConfig::new(ProviderKind::Anthropic, "claude");
         assert_eq!(
             connect(&anthropic).err(),

@@ -54,9 +54,15 @@ impl Http {
                 options.base_url
             )));
         }
-        // reqwest is built without a TLS crypto provider: ring is this project's. A provider the
-        // host application installed first is kept.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // reqwest is built without a TLS crypto provider, and installing one is the application's
+        // choice (process-wide), made once by its binary.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            return Err(ProviderError::Config(
+                "no TLS crypto provider is installed: the application must install one once, \
+                 before building a client (`rustls::crypto::ring::default_provider().install_default()`)"
+                    .to_owned(),
+            ));
+        }
         let client = reqwest::Client::builder()
             // The library reads no environment: no proxy from `HTTPS_PROXY` and the like.
             .no_proxy()

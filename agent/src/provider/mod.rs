@@ -20,7 +20,7 @@
 //! let provider = connect(&config)?;
 //! let request = ChatRequest {
 //!     model: config.model.clone(),
-//!     system: "You write WebAssembly.".into(),
+//!     system: watsmith_agent::SystemPrompt::new("You write WebAssembly."),
 //!     messages: vec![Message::user("What is 6 * 7?")],
 //!     tools: Vec::new(),
 //!     max_tokens: 512,
@@ -141,8 +141,8 @@ pub struct ToolSpec {
 pub struct ChatRequest {
     /// The model's name at the provider.
     pub model: String,
-    /// The system prompt.
-    pub system: String,
+    /// The system prompt, with its hash.
+    pub system: crate::prompt::SystemPrompt,
     /// The conversation so far.
     pub messages: Vec<Message>,
     /// Tools the model may call (empty for the text protocol).

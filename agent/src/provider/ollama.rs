@@ -85,8 +85,8 @@ impl Provider for Ollama {
 /// The JSON body of `request`.
 fn request_body(request: &ChatRequest) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        messages.push(json!({ "role": "system", "content": request.system }));
+    if !request.system.text().is_empty() {
+        messages.push(json!({ "role": "system", "content": request.system.text() }));
     }
     for (at, message) in request.messages.iter().enumerate() {
         messages.push(wire_message(message, &request.messages[..at]));

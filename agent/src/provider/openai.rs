@@ -85,8 +85,8 @@ impl Provider for OpenAi {
 /// The JSON body of `request`.
 fn request_body(request: &ChatRequest) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        messages.push(json!({ "role": "system", "content": request.system }));
+    if !request.system.text().is_empty() {
+        messages.push(json!({ "role": "system", "content": request.system.text() }));
     }
     messages.extend(request.messages.iter().map(message));
     let mut body = json!({

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::machine::{Interpreter, Machine};
 use super::measure::{Summary, THROUGHPUT_ROUNDS, ThreadRun};
+use super::runtime::{RUNTIME_BESIDE, RUNTIME_FRESH};
 use super::{
     CATALOG_FIB, FRESH_BODY, GOAL_CATALOG_P50_NS, GOAL_FRESH_P50_NS, GOAL_SCALING_EFFICIENCY,
     GOAL_VS_PYTHON, GOAL_VS_TRUE, PYTHON_SPAWN, TRUE_SPAWN,
@@ -115,7 +116,7 @@ fn find<'a>(scenarios: &'a [Scenario], name: &str) -> Result<&'a Summary, String
     }
 }
 
-/// The goals of issue #4, checked against the figures: the catalog call (`fib(20)`) against
+/// The goals of issues #4 and #11, checked against the figures: the catalog call (`fib(20)`) against
 /// its latency target and against spawning a process, the fresh body against its target, and
 /// the throughput's scaling against the cores.
 pub(crate) fn goals(scenarios: &[Scenario], throughput: &Throughput, cores: usize) -> Vec<Goal> {
@@ -159,7 +160,32 @@ pub(crate) fn goals(scenarios: &[Scenario], throughput: &Throughput, cores: usiz
         ratio("catalog_vs_true_spawn", TRUE_SPAWN, GOAL_VS_TRUE),
         latency("fresh_p50", FRESH_BODY, GOAL_FRESH_P50_NS),
         scaling(throughput, cores),
+        unblocked(scenarios),
     ]
+}
+
+/// Compiling never blocks the executor: the catalog calls made while another task compiles
+/// fresh bodies keep a p99 below a compile's p50 (blocked, they would wait a whole compile).
+fn unblocked(scenarios: &[Scenario]) -> Goal {
+    let goal =
+        format!("{RUNTIME_BESIDE} p99 < {RUNTIME_FRESH} p50 (compiling never blocks the executor)");
+    match (
+        find(scenarios, RUNTIME_BESIDE),
+        find(scenarios, RUNTIME_FRESH),
+    ) {
+        (Ok(beside), Ok(fresh)) => Goal {
+            id: "compile_does_not_block",
+            goal,
+            measured: Some(format!(
+                "{} against {}",
+                duration(beside.p99_ns),
+                duration(fresh.p50_ns)
+            )),
+            met: Some(beside.p99_ns < fresh.p50_ns),
+            note: None,
+        },
+        (Err(note), _) | (_, Err(note)) => Goal::unmeasured("compile_does_not_block", goal, note),
+    }
 }
 
 /// Throughput scales with cores: `n` threads give at least [`GOAL_SCALING_EFFICIENCY`] of
@@ -440,6 +466,7 @@ mod tests {
                 ("catalog_vs_true_spawn", Some(false)),
                 ("fresh_p50", Some(false)),
                 ("thread_scaling", None),
+                ("compile_does_not_block", None),
             ]
         );
         assert_eq!(

@@ -1,8 +1,9 @@
 //! `ai`: one completion through a language model, within the run's call and token budgets.
 //!
-//! The engine defines the interface ([`Model`]); whoever builds the engine plugs a model in
-//! (the agent, with its provider), so dependencies keep pointing down the pipeline. Without a
-//! model the capability is not registered, and programs that call it are told so.
+//! The engine defines the interface ([`Model`]); whoever grants `ai` plugs a model into the
+//! grant ([`AiGrant`]: the agent's provider, a fixture model in the catalog's examples), so
+//! dependencies keep pointing down the pipeline, and runs of one engine can ask different
+//! models (two sessions with two models share one compile cache and one instance pool).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,8 +14,12 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::signature;
 use crate::capability::{Capability, FunctionDoc};
+use crate::policy::{Grant, GrantSettings};
 use crate::state::{self, Budget, RunState};
 use crate::status::StatusCode;
+
+/// The capability's name, its import module.
+pub const NAME: &str = "ai";
 
 /// Completion tokens asked for per call, at most (less when the run's token budget is lower).
 pub const MAX_COMPLETION_TOKENS: u64 = 1024;
@@ -64,7 +69,7 @@ const fn function(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    signature("ai", name, params, results)
+    signature(NAME, name, params, results)
 }
 
 static FUNCTIONS: [FunctionDoc; 2] = [
@@ -82,26 +87,39 @@ static FUNCTIONS: [FunctionDoc; 2] = [
     },
 ];
 
-/// The `ai` capability, asking `model`.
+/// The settings of an `ai` grant: the model the run's programs ask.
 #[derive(Clone)]
-pub struct Ai {
+pub struct AiGrant {
     model: Arc<dyn Model>,
 }
 
-impl std::fmt::Debug for Ai {
+impl std::fmt::Debug for AiGrant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ai")
+        f.debug_struct("AiGrant")
             .field("model", &self.model.label())
             .finish()
     }
 }
 
-impl Ai {
-    /// The capability, asking `model`.
+impl AiGrant {
+    /// A grant of `model`.
     pub fn new(model: Arc<dyn Model>) -> Self {
         Self { model }
     }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<dyn Model> {
+        &self.model
+    }
 }
+
+impl GrantSettings for AiGrant {
+    const CAPABILITY: &'static str = NAME;
+}
+
+/// The `ai` capability. Each run's grant gives its model ([`AiGrant`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ai;
 
 /// The model, reached from a host function.
 struct AiState {
@@ -163,7 +181,7 @@ async fn ask(
 
 impl Capability for Ai {
     fn name(&self) -> &'static str {
-        "ai"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -178,25 +196,25 @@ impl Capability for Ai {
         true
     }
 
-    fn new_state(
-        &self,
-        _grant: &crate::Grant,
-    ) -> Result<Option<Box<dyn std::any::Any + Send>>, String> {
+    fn new_state(&self, grant: &Grant) -> Result<Option<Box<dyn std::any::Any + Send>>, String> {
+        let grant = grant
+            .settings::<AiGrant>()
+            .ok_or("no language model was given")?;
         Ok(Some(Box::new(AiState {
-            model: Arc::clone(&self.model),
+            model: Arc::clone(&grant.model),
         })))
     }
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         linker.func_wrap_async(
-            "ai",
+            NAME,
             "complete",
             |mut caller: Caller<'_, RunState>, (prompt,): (i32,)| {
                 Box::new(async move { ask(&mut caller, None, prompt).await })
             },
         )?;
         linker.func_wrap_async(
-            "ai",
+            NAME,
             "chat",
             |mut caller: Caller<'_, RunState>, (system, prompt): (i32, i32)| {
                 Box::new(async move { ask(&mut caller, Some(system), prompt).await })

@@ -6,7 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
-use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::capability::{Capability, FunctionDoc};
+use crate::policy::Grant;
 use crate::state::RunState;
 
 static FUNCTIONS: [FunctionDoc; 2] = [

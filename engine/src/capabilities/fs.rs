@@ -1,6 +1,6 @@
 //! `fs`: files under a jail root directory.
 //!
-//! A run's grant names the root ([`FsGrant`]); `Policy::allow("fs")` without one is refused
+//! A run's grant names the root ([`FsGrant`]); a grant without one is refused
 //! before the run starts. The root is opened once per run as a [`cap_std::fs::Dir`], and every
 //! operation resolves its path through that handle: `..` that climbs out, absolute paths, and
 //! symlinks whose target lies outside (absolute targets included, even ones that name a place
@@ -33,9 +33,13 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::doc;
 use super::unreadable_str;
-use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::capability::{Capability, FunctionDoc};
+use crate::policy::{Grant, GrantSettings};
 use crate::state::{self, Budget, RunState, status};
 use crate::status::StatusCode;
+
+/// The capability's name, its import module.
+pub const NAME: &str = "fs";
 
 /// `fs.read`: a file's bytes.
 pub const READ: HostFunction = HostFunction {
@@ -123,6 +127,10 @@ static FUNCTIONS: [FunctionDoc; 7] = [
 pub struct FsGrant {
     /// The directory every path is relative to; nothing outside it is reachable.
     pub root: PathBuf,
+    /// Directories that jail the run in turn, each relative to the one before (the first to
+    /// `root`) and opened through it, so that no level, by `..` or a symlink, leads outside the
+    /// one above it (empty: `root` itself is the jail).
+    pub within: Vec<PathBuf>,
     /// Whether `write`, `append`, `delete` and `mkdir` are allowed (EACCESS otherwise).
     pub writable: bool,
 }
@@ -132,6 +140,7 @@ impl FsGrant {
     pub fn read_only(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
+            within: Vec::new(),
             writable: false,
         }
     }
@@ -139,10 +148,45 @@ impl FsGrant {
     /// Reading and writing under `root`.
     pub fn read_write(root: impl Into<PathBuf>) -> Self {
         Self {
-            root: root.into(),
             writable: true,
+            ..Self::read_only(root)
         }
     }
+
+    /// The grant, jailed in `dir` under its current jail.
+    pub fn within(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.within.push(dir.into());
+        self
+    }
+
+    /// Opens the jail: the root, then each level of [`FsGrant::within`] through the one above
+    /// it (cap-std refuses a level that leads outside the one above, by `..` or a symlink, so a
+    /// symlink inside a narrowed jail cannot reach a sibling of it).
+    ///
+    /// Errors: a message naming the level that cannot be opened and why.
+    pub(crate) fn open(&self) -> Result<Dir, String> {
+        let mut dir = Dir::open_ambient_dir(&self.root, ambient_authority()).map_err(|error| {
+            format!(
+                "cannot open the jail root `{}`: {error}",
+                self.root.display()
+            )
+        })?;
+        for (level, sub) in self.within.iter().enumerate() {
+            dir = dir.open_dir(sub).map_err(|error| {
+                let above: PathBuf = self.within[..level].iter().collect();
+                format!(
+                    "cannot open the jail `{}` under `{}`: {error}",
+                    sub.display(),
+                    self.root.join(above).display()
+                )
+            })?;
+        }
+        Ok(dir)
+    }
+}
+
+impl GrantSettings for FsGrant {
+    const CAPABILITY: &'static str = NAME;
 }
 
 /// The `fs` capability. Each run's grant gives its root ([`FsGrant`]).
@@ -158,7 +202,7 @@ struct Jail {
 
 impl Capability for Fs {
     fn name(&self) -> &'static str {
-        "fs"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -172,13 +216,8 @@ impl Capability for Fs {
     fn new_state(&self, grant: &Grant) -> Result<Option<Box<dyn std::any::Any + Send>>, String> {
         let grant = grant
             .settings::<FsGrant>()
-            .ok_or("no jail root was given (--fs-root DIR)")?;
-        let dir = Dir::open_ambient_dir(&grant.root, ambient_authority()).map_err(|error| {
-            format!(
-                "cannot open the jail root `{}`: {error}",
-                grant.root.display()
-            )
-        })?;
+            .ok_or("no jail root was given")?;
+        let dir = grant.open()?;
         Ok(Some(Box::new(Jail {
             dir,
             writable: grant.writable,

@@ -22,7 +22,8 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::arr::{self, Element};
 use super::{Failure, doc, located, returned, signature, store, text, utf8};
-use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::capability::{Capability, FunctionDoc};
+use crate::policy::Grant;
 use crate::state::{self, RunState};
 use crate::status::StatusCode;
 

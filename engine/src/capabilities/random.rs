@@ -5,9 +5,13 @@ use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::signature;
-use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::capability::{Capability, FunctionDoc};
+use crate::policy::{Grant, GrantSettings};
 use crate::state::RunState;
 use crate::status::StatusCode;
+
+/// The capability's name, its import module.
+pub const NAME: &str = "rand";
 
 /// The seed of a run granted `rand` without one.
 pub const DEFAULT_SEED: u64 = 0;
@@ -17,7 +21,7 @@ const fn function(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    signature("rand", name, params, results)
+    signature(NAME, name, params, results)
 }
 
 static FUNCTIONS: [FunctionDoc; 3] = [
@@ -44,6 +48,10 @@ static FUNCTIONS: [FunctionDoc; 3] = [
 pub struct RandGrant {
     /// The generator's seed.
     pub seed: u64,
+}
+
+impl GrantSettings for RandGrant {
+    const CAPABILITY: &'static str = NAME;
 }
 
 /// The `rand` capability.
@@ -82,7 +90,7 @@ fn generator<'a>(caller: &'a mut Caller<'_, RunState>) -> Option<&'a mut SplitMi
 
 impl Capability for Random {
     fn name(&self) -> &'static str {
-        "rand"
+        NAME
     }
 
     fn description(&self) -> &'static str {

@@ -17,9 +17,43 @@ impl Engine {
     /// The compiled program of `body`, from the cache or compiled now, or the outcome that
     /// explains why it does not compile. The policy is checked when it runs.
     pub fn prepare(&self, body: &str) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
+        match self.cache.get(body) {
+            Some(program) => Ok((program, CacheState::Hit)),
+            None => self.compile_and_keep(body),
+        }
+    }
+
+    /// As [`Engine::prepare`], from async code without blocking the executor: a body in the
+    /// compile cache is answered at once; any other is preprocessed and compiled on tokio's
+    /// blocking pool, at most one per core at a time, so that a flood of new bodies queues
+    /// instead of taking a thread each, and the tasks that run programs meanwhile keep their
+    /// executor threads.
+    pub async fn prepare_async(
+        self: &Arc<Self>,
+        body: &str,
+    ) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
         if let Some(program) = self.cache.get(body) {
             return Ok((program, CacheState::Hit));
         }
+        // The semaphore is never closed: acquiring fails only if it were.
+        let _slot = self.compiling.acquire().await;
+        let (engine, body) = (Arc::clone(self), body.to_owned());
+        match tokio::task::spawn_blocking(move || engine.compile_and_keep(&body)).await {
+            Ok(prepared) => prepared,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => {
+                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
+                outcome.trap = Some(crate::outcome::TrapInfo {
+                    kind: crate::outcome::TrapKind::Host,
+                    message: format!("the compilation was stopped: {error}"),
+                });
+                Err(Box::new(outcome))
+            }
+        }
+    }
+
+    /// Compiles `body` and keeps it in the cache.
+    fn compile_and_keep(&self, body: &str) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
         let program = Arc::new(self.compile(body).map_err(|diagnostics| {
             Box::new(Outcome::refused(
                 Status::Invalid,

@@ -1,15 +1,17 @@
 //! Engine-wide settings and the Wasmtime configuration they make.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use wasmtime::{
     Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, RegallocAlgorithm,
     Strategy,
 };
 
+use crate::code_cache::CodeCache;
 use crate::limits::{
-    ASYNC_HOST_STACK_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_POOL_SLOTS, DEFAULT_STACK_BYTES,
-    MAX_MEMORY_BYTES, POOL_KEEP_RESIDENT_BYTES,
+    ASYNC_HOST_STACK_BYTES, CODE_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_POOL_SLOTS,
+    DEFAULT_STACK_BYTES, MAX_MEMORY_BYTES, POOL_KEEP_RESIDENT_BYTES,
 };
 
 /// Which compiler turns WebAssembly into machine code.
@@ -75,7 +77,7 @@ pub struct EngineError(pub(super) String);
 impl EngineConfig {
     /// The Wasmtime configuration of these settings (the on-disk cache is added by the engine,
     /// which knows the registry its index is keyed by).
-    pub(super) fn wasmtime_config(&self) -> Config {
+    pub(super) fn wasmtime_config(&self) -> Result<Config, EngineError> {
         let config = self;
         let mut wasm_config = Config::new();
         wasm_config
@@ -117,6 +119,17 @@ impl EngineConfig {
                 wasm_config.strategy(Strategy::Winch);
             }
         }
-        wasm_config
+        if config.compiler != Compiler::Winch {
+            // Reuse compiled functions across modules (see `code_cache`): a fresh body then
+            // compiles only its own function, not its trampolines. Winch has no such cache.
+            wasm_config
+                .enable_incremental_compilation(Arc::new(CodeCache::new(CODE_CACHE_BYTES)))
+                .map_err(|e| EngineError(format!("{e:#}")))?;
+        }
+        // Compile on the caller's thread: with the trampolines cached a body has one function
+        // to compile, and handing it to Wasmtime's thread pool costs more than it saves (and
+        // takes the other cores from concurrent runs).
+        wasm_config.parallel_compilation(false);
+        Ok(wasm_config)
     }
 }

@@ -7,9 +7,9 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::trap::{DeadlineDuringHostCall, classify};
 use super::{Engine, Program};
-use crate::capability::Policy;
 use crate::limits::{EPOCH_TICK, Limits, UNLIMITED_FUEL};
 use crate::outcome::{Outcome, Status, TrapInfo, TrapKind};
+use crate::policy::Policy;
 use crate::state::RunState;
 use crate::status::StatusCode;
 use crate::value::Value;
@@ -81,9 +81,16 @@ impl Engine {
             let entry = instance.get_typed_func::<(), i32>(&mut store, "run")?;
             entry.call_async(&mut store, ()).await
         };
-        let result = match tokio::time::timeout(limits.timeout, run).await {
-            Ok(result) => result,
-            Err(_) => Err(DeadlineDuringHostCall(limits.timeout.as_millis()).into()),
+        // Only a program that waits on async host calls needs a timer: compute alone is stopped
+        // by the epoch callback above, and a timer per run is a registration in the runtime's
+        // time driver that every concurrent run would contend for.
+        let result = if program.is_async {
+            match tokio::time::timeout(limits.timeout, run).await {
+                Ok(result) => result,
+                Err(_) => Err(DeadlineDuringHostCall(limits.timeout.as_millis()).into()),
+            }
+        } else {
+            run.await
         };
         finish(store, result, program, limits, started)
     }
@@ -158,11 +165,14 @@ impl Engine {
         if program.capabilities.iter().any(|c| !policy.grants(c)) {
             return Err(refuse(program.refusals(|capability| {
                 (!policy.grants(capability)).then(|| {
+                    let how = policy
+                        .how_to_grant(capability)
+                        .map(|how| format!(" ({how})"))
+                        .unwrap_or_default();
                     (
                         format!("capability `{capability}` is not granted to this run"),
                         format!(
-                            "the run's policy must allow `{capability}` ({}), or solve the task without it",
-                            grant_flag(capability)
+                            "the run's policy must allow `{capability}`{how}, or solve the task without it"
                         ),
                     )
                 })
@@ -170,7 +180,7 @@ impl Engine {
         }
         let mut state = RunState::new(args, limits.clone(), program.initial_top);
         for name in &program.capabilities {
-            let (Some(capability), Some(grant)) = (self.registry.get(name), policy.grant(name))
+            let (Some(capability), Some(grant)) = (self.registry.get(name), policy.grant_of(name))
             else {
                 continue;
             };
@@ -231,7 +241,7 @@ pub(super) fn finish(
     Outcome {
         status,
         code,
-        code_name: code.name(),
+        code_name: std::borrow::Cow::Borrowed(code.name()),
         results: state.output.results,
         logs,
         trap,
@@ -243,13 +253,4 @@ pub(super) fn finish(
         module_hash: Some(program.module_hash.clone()),
     }
     .timed_since(started)
-}
-
-/// The `watsmith` flag that grants `capability`, for hints.
-fn grant_flag(capability: &str) -> String {
-    match capability {
-        "http" => "`--allow-host HOST`".to_owned(),
-        "fs" => "`--fs-root DIR`".to_owned(),
-        other => format!("`--allow {other}`"),
-    }
 }

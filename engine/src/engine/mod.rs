@@ -13,7 +13,7 @@ mod relocate;
 mod ticker;
 mod trap;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use wasmtime::{CacheConfig, Linker};
@@ -24,10 +24,11 @@ pub use self::program::Program;
 
 use self::ticker::Ticker;
 use crate::cache::{Cache, CacheStats};
-use crate::capability::{Policy, Registry};
+use crate::capability::Registry;
 use crate::index::{self, Index};
 use crate::limits::Limits;
 use crate::outcome::Outcome;
+use crate::policy::Policy;
 use crate::state::RunState;
 use crate::template::{self, Assembled};
 use crate::value::Value;
@@ -48,6 +49,9 @@ pub struct Engine {
     index: Option<Index>,
     /// The epoch ticker, when deadlines are checked in compiled code.
     ticker: Option<Ticker>,
+    /// Compilations from async callers under way at once, at most: one per core (see
+    /// [`Engine::prepare_async`]).
+    compiling: tokio::sync::Semaphore,
 }
 
 impl Drop for Engine {
@@ -67,7 +71,7 @@ impl Engine {
 
     /// An engine with the given capabilities.
     pub fn with_registry(config: &EngineConfig, registry: Registry) -> Result<Self, EngineError> {
-        let mut wasm_config = config.wasmtime_config();
+        let mut wasm_config = config.wasmtime_config()?;
         let mut disk_cache = None;
         let mut index = None;
         if let Some(directory) = &config.disk_cache {
@@ -109,6 +113,9 @@ impl Engine {
             disk_cache,
             index,
             ticker,
+            compiling: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
@@ -151,16 +158,17 @@ impl Engine {
         outcome.timed_since(started)
     }
 
-    /// [`Engine::exec`] from async code: see [`Engine::run_async`].
+    /// [`Engine::exec`] from async code, never blocking the executor: the body is prepared by
+    /// [`Engine::prepare_async`] and run by [`Engine::run_async`].
     pub async fn exec_async(
-        &self,
+        self: &Arc<Self>,
         body: &str,
         args: Vec<Value>,
         policy: &Policy,
         limits: &Limits,
     ) -> Outcome {
         let started = Instant::now();
-        let outcome = match self.prepare(body) {
+        let outcome = match self.prepare_async(body).await {
             Ok((program, cache)) => self
                 .run_async(&program, args, policy, limits)
                 .await

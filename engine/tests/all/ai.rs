@@ -6,11 +6,9 @@
 use std::sync::{Arc, Mutex};
 
 use watsmith_engine::capabilities::ai::{
-    Ai, Completion, CompletionFuture, CompletionRequest, Model, ModelError,
+    AiGrant, Completion, CompletionFuture, CompletionRequest, Model, ModelError,
 };
-use watsmith_engine::{
-    Engine, EngineConfig, Limits, Policy, Registry, Status, StatusCode, TrapKind, Value,
-};
+use watsmith_engine::{Engine, EngineConfig, Limits, Policy, Status, StatusCode, TrapKind, Value};
 
 /// Stand-in model: reverses the words of the prompt; fails on prompts that start with "fail".
 #[derive(Debug, Default)]
@@ -41,10 +39,13 @@ impl Model for StandInModel {
     }
 }
 
-fn engine_with(model: Arc<StandInModel>) -> Engine {
-    let mut registry = Registry::builtin();
-    registry.register(Box::new(Ai::new(model)));
-    Engine::with_registry(&EngineConfig::default(), registry).expect("engine")
+fn engine() -> Engine {
+    Engine::new(&EngineConfig::default()).expect("engine")
+}
+
+/// A policy granting `ai`, asking `model`.
+fn asking(model: &Arc<StandInModel>) -> Policy {
+    Policy::deny_all().grant(AiGrant::new(Arc::clone(model) as Arc<dyn Model>))
 }
 
 const ASK: &str = r#"(local $answer str)
@@ -54,12 +55,7 @@ const ASK: &str = r#"(local $answer str)
 #[test]
 fn complete_returns_the_models_answer_and_counts_tokens() {
     let model = Arc::new(StandInModel::default());
-    let outcome = engine_with(Arc::clone(&model)).exec(
-        ASK,
-        vec![],
-        &Policy::deny_all().allow("ai"),
-        &Limits::default(),
-    );
+    let outcome = engine().exec(ASK, vec![], &asking(&model), &Limits::default());
     assert_eq!(outcome.status, Status::Ok, "{outcome:#?}");
     assert_eq!(outcome.results, [Value::Str("three two one".into())]);
     assert_eq!(outcome.usage.ai_calls, 1);
@@ -76,12 +72,7 @@ fn chat_passes_the_instructions_and_the_remaining_token_budget() {
         max_ai_tokens: 100,
         ..Limits::default()
     };
-    let outcome = engine_with(Arc::clone(&model)).exec(
-        body,
-        vec![],
-        &Policy::deny_all().allow("ai"),
-        &limits,
-    );
+    let outcome = engine().exec(body, vec![], &asking(&model), &limits);
     assert_eq!(outcome.results, [Value::Str("b a".into())], "{outcome:#?}");
     let requests = model.requests.lock().expect("lock");
     assert_eq!(requests[0].system.as_deref(), Some("be brief"));
@@ -92,12 +83,7 @@ fn chat_passes_the_instructions_and_the_remaining_token_budget() {
 fn a_model_failure_is_eremote_with_the_reason_logged() {
     let body = r#"(local $answer str)
 (check $answer (call $ai.complete "fail please"))"#;
-    let outcome = engine_with(Arc::default()).exec(
-        body,
-        vec![],
-        &Policy::deny_all().allow("ai"),
-        &Limits::default(),
-    );
+    let outcome = engine().exec(body, vec![], &asking(&Arc::default()), &Limits::default());
     assert_eq!(outcome.code, StatusCode::EREMOTE, "{outcome:#?}");
     assert!(outcome.logs[0].contains("the stand-in was told to fail"));
 }
@@ -112,8 +98,7 @@ fn the_call_budget_ends_the_run() {
         max_ai_calls: 3,
         ..Limits::default()
     };
-    let outcome =
-        engine_with(Arc::default()).exec(body, vec![], &Policy::deny_all().allow("ai"), &limits);
+    let outcome = engine().exec(body, vec![], &asking(&Arc::default()), &limits);
     assert_eq!(
         outcome.trap.as_ref().map(|t| t.kind),
         Some(TrapKind::HostBudget)
@@ -127,8 +112,7 @@ fn the_token_budget_ends_the_run() {
         max_ai_tokens: 4,
         ..Limits::default()
     };
-    let outcome =
-        engine_with(Arc::default()).exec(ASK, vec![], &Policy::deny_all().allow("ai"), &limits);
+    let outcome = engine().exec(ASK, vec![], &asking(&Arc::default()), &limits);
     assert_eq!(outcome.status, Status::Trap, "{outcome:#?}");
     assert_eq!(
         outcome.trap.as_ref().map(|t| t.kind),
@@ -141,15 +125,48 @@ fn the_token_budget_ends_the_run() {
 }
 
 #[test]
-fn ai_is_denied_unless_granted_and_unknown_without_a_model() {
-    let denied =
-        engine_with(Arc::default()).exec(ASK, vec![], &Policy::standard(), &Limits::default());
+fn ai_is_denied_unless_granted_and_refused_without_a_model() {
+    let denied = engine().exec(ASK, vec![], &Policy::standard(), &Limits::default());
     assert_eq!(denied.code, StatusCode::EACCESS);
-    let without_model = crate::engine().exec(
+    assert!(
+        denied.diagnostics[0]
+            .message
+            .contains("capability `ai` is not granted"),
+        "{denied:#?}"
+    );
+    // Granted by name but with no model in the grant: refused before the run, saying why.
+    let without_model = engine().exec(
         ASK,
         vec![],
         &Policy::deny_all().allow("ai"),
         &Limits::default(),
     );
-    assert_eq!(without_model.status, Status::Invalid, "{without_model:#?}");
+    assert_eq!(
+        without_model.code,
+        StatusCode::EACCESS,
+        "{without_model:#?}"
+    );
+    assert!(
+        without_model.diagnostics[0]
+            .message
+            .contains("no language model was given"),
+        "{without_model:#?}"
+    );
+}
+
+#[test]
+fn two_policies_on_one_engine_ask_their_own_models() {
+    let engine = engine();
+    let (first, second) = (
+        Arc::new(StandInModel::default()),
+        Arc::new(StandInModel::default()),
+    );
+    for model in [&first, &second, &first] {
+        let outcome = engine.exec(ASK, vec![], &asking(model), &Limits::default());
+        assert_eq!(outcome.status, Status::Ok, "{outcome:#?}");
+    }
+    let asked = |model: &Arc<StandInModel>| model.requests.lock().expect("requests").len();
+    assert_eq!((asked(&first), asked(&second)), (2, 1));
+    // One program, compiled once, served both.
+    assert_eq!(engine.cache_stats().misses, 1);
 }

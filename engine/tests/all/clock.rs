@@ -20,7 +20,7 @@ fn draws(seed: u64) -> Outcome {
     engine().exec(
         DRAWS,
         vec![],
-        &Policy::deny_all().allow_with("rand", RandGrant { seed }),
+        &Policy::deny_all().grant(RandGrant { seed }),
         &Limits::default(),
     )
 }

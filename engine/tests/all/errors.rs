@@ -68,3 +68,42 @@ fn preprocessor_errors_are_invalid_outcomes() {
     );
     assert_eq!(outcome.cache, None);
 }
+
+/// An outcome read back from its JSON is the outcome: what transcripts and a server's clients
+/// rely on (invalid with located diagnostics, a trap, results of every type, usage).
+#[test]
+fn outcomes_round_trip_through_json() {
+    let engine = engine();
+    let outcomes = [
+        exec(&engine, "(local $count i32)\n(resv $cnt)", vec![]),
+        exec(
+            &engine,
+            "(drop (i32.div_s (i32.const 1) (i32.const 0)))",
+            vec![],
+        ),
+        crate::exec_standard(
+            &engine,
+            r#"(local $s str) (local $x f64) (local $b bytes) (argv 0 $b)
+               (local.set $s "héllo") (local.set $x (f64.const 2.5))
+               (resv $s) (resv $x) (resv $b) (call $core.log "a log line")"#,
+            vec![Value::Bytes(vec![0, 255])],
+        ),
+        exec(&engine, "(return (i32.const 42))", vec![]),
+    ];
+    for outcome in outcomes {
+        let json = serde_json::to_string(&outcome).expect("serialises");
+        let back: watsmith_engine::Outcome = serde_json::from_str(&json).expect("deserialises");
+        assert_eq!(back, outcome, "{json}");
+    }
+    // A code name that is not one of the engine's is refused, not kept as text.
+    let forged = serde_json::to_string(&exec(&engine, "nop", vec![]))
+        .expect("serialises")
+        .replace("\"SUCCESS\"", "\"FINE\"");
+    let error = serde_json::from_str::<watsmith_engine::Outcome>(&forged).expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("unknown status code name `FINE`"),
+        "{error}"
+    );
+}

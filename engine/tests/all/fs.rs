@@ -80,7 +80,7 @@ impl Tree {
 }
 
 fn run(engine: &Engine, grant: &FsGrant, body: &str, args: &[Value]) -> Outcome {
-    let policy = Policy::deny_all().allow_with("fs", grant.clone());
+    let policy = Policy::deny_all().grant(grant.clone());
     engine.exec(body, args.to_vec(), &policy, &Limits::default())
 }
 
@@ -424,7 +424,7 @@ fn a_file_larger_than_the_memory_limit_is_enomem_before_it_is_read() {
         memory_bytes: 2 << 20,
         ..Limits::default()
     };
-    let policy = Policy::deny_all().allow_with("fs", grant);
+    let policy = Policy::deny_all().grant(grant);
     let outcome = engine.exec(READ, vec![text("big.bin")], &policy, &limits);
     assert_refused(
         &outcome,
@@ -449,7 +449,7 @@ fn a_grant_without_a_root_or_with_a_missing_one_is_refused() {
     );
     let message = &no_root.diagnostics[0].message;
     assert!(
-        message.contains("capability `fs` cannot be used: no jail root was given (--fs-root DIR)"),
+        message.contains("capability `fs` cannot be used: no jail root was given"),
         "{message}"
     );
     assert_eq!(no_root.diagnostics[0].line, 2);
@@ -475,7 +475,7 @@ fn every_call_spends_the_storage_budget() {
         max_io_ops: 5,
         ..Limits::default()
     };
-    let policy = Policy::deny_all().allow_with("fs", FsGrant::read_only(&tree.jail));
+    let policy = Policy::deny_all().grant(FsGrant::read_only(&tree.jail));
     let outcome = engine.exec(body, vec![], &policy, &limits);
     assert_eq!(
         outcome.trap.as_ref().map(|t| t.kind),
@@ -513,4 +513,80 @@ fn a_named_pipe_is_refused_instead_of_blocking_the_run() {
         let outcome = run(&engine, &grant, body, &[text("pipe"), text("x")]);
         assert_refused(&outcome, StatusCode::EBOUND, not_regular);
     }
+}
+
+#[test]
+fn a_jail_under_the_root_is_opened_through_it_and_cannot_lead_out() {
+    let tree = tree();
+    let engine = engine();
+    let inner = FsGrant::read_only(&tree.jail).within("sub");
+    let outcome = run(&engine, &inner, READ, &[text("inner.txt")]);
+    assert_eq!(
+        outcome.results,
+        [Value::Bytes(b"inner".to_vec())],
+        "{outcome:?}"
+    );
+    // The root's own files are outside this jail.
+    assert_refused(
+        &run(&engine, &inner, READ, &[text("../notes.txt")]),
+        StatusCode::EACCESS,
+        "outside",
+    );
+    // A jail directory that is a symlink out of the root, or `..`, is refused before the run.
+    for dir in ["link_out_dir", "../outside", "sub/../../outside"] {
+        let escaping = FsGrant::read_only(&tree.jail).within(dir);
+        let outcome = run(&engine, &escaping, READ, &[text("secret.txt")]);
+        assert_eq!(
+            (outcome.status, outcome.code),
+            (Status::Error, StatusCode::EACCESS),
+            "{dir}: {outcome:?}"
+        );
+        assert!(
+            outcome.diagnostics[0]
+                .message
+                .contains("cannot open the jail"),
+            "{dir}: {outcome:?}"
+        );
+    }
+    tree.secret_is_intact();
+}
+
+#[test]
+fn each_level_of_a_narrowed_jail_is_opened_through_the_one_above() {
+    let tree = tree();
+    let engine = engine();
+    // `sub/to_root` leads back to the root: inside the root, outside `sub`.
+    std::os::unix::fs::symlink("..", tree.jail.join("sub/to_root")).expect("symlink");
+    let through_root = FsGrant::read_only(&tree.jail).within("sub/to_root");
+    assert_eq!(
+        run(&engine, &through_root, READ, &[text("notes.txt")]).results,
+        [Value::Bytes(b"hello\n".to_vec())],
+        "one level under the root may lead anywhere inside the root"
+    );
+    // Jailed in `sub` first, the same link leads outside that jail: refused before the run.
+    let narrowed = FsGrant::read_only(&tree.jail)
+        .within("sub")
+        .within("to_root");
+    let outcome = run(&engine, &narrowed, READ, &[text("notes.txt")]);
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (Status::Error, StatusCode::EACCESS),
+        "{outcome:?}"
+    );
+    let message = &outcome.diagnostics[0].message;
+    assert!(
+        message.contains("cannot open the jail `to_root` under"),
+        "{message}"
+    );
+    // Levels that stay inside each other are one jail.
+    std::fs::create_dir(tree.jail.join("sub/deeper")).expect("mkdir");
+    std::fs::write(tree.jail.join("sub/deeper/x.txt"), "x").expect("write");
+    let nested = FsGrant::read_only(&tree.jail)
+        .within("sub")
+        .within("deeper");
+    assert_eq!(
+        run(&engine, &nested, READ, &[text("x.txt")]).results,
+        [Value::Bytes(b"x".to_vec())]
+    );
+    tree.secret_is_intact();
 }

@@ -49,10 +49,7 @@ impl Server {
 
     /// A grant of exactly this server.
     fn grant(&self) -> Policy {
-        Policy::deny_all().allow_with(
-            "http",
-            HttpGrant::new([self.address.to_string()]).expect("valid rule"),
-        )
+        Policy::deny_all().grant(HttpGrant::new([self.address.to_string()]).expect("valid rule"))
     }
 }
 
@@ -229,7 +226,7 @@ fn redirects_within_the_allowlist_are_followed_and_charged() {
 fn loopback_private_and_metadata_addresses_are_refused_even_with_any_host_allowed() {
     let server = Server::start();
     let engine = engine();
-    let any = Policy::deny_all().allow_with("http", HttpGrant::new(["*"]).expect("rule"));
+    let any = Policy::deny_all().grant(HttpGrant::new(["*"]).expect("rule"));
     let port = server.address.port();
     for (url, reason) in [
         (server.url("/hello"), "loopback"),
@@ -254,7 +251,7 @@ fn loopback_private_and_metadata_addresses_are_refused_even_with_any_host_allowe
 #[test]
 fn a_name_that_resolves_to_loopback_is_refused_after_resolution() {
     let server = Server::start();
-    let grant = Policy::deny_all().allow_with("http", HttpGrant::new(["localhost"]).expect("rule"));
+    let grant = Policy::deny_all().grant(HttpGrant::new(["localhost"]).expect("rule"));
     let url = format!("http://localhost:{}/hello", server.address.port());
     refused(&run(&engine(), &get_body(&url), &grant), "resolves to");
 }
@@ -266,10 +263,8 @@ fn a_redirect_to_loopback_private_or_metadata_is_refused() {
     let engine = engine();
     // The first server is allowed by address and port; the rest of the world by `*`, which
     // never covers special addresses.
-    let grant = Policy::deny_all().allow_with(
-        "http",
-        HttpGrant::new([allowed.address.to_string(), "*".to_owned()]).expect("rules"),
-    );
+    let grant = Policy::deny_all()
+        .grant(HttpGrant::new([allowed.address.to_string(), "*".to_owned()]).expect("rules"));
     // An address is refused before the hop is sent; a name is refused by the resolver, after
     // the attempt was charged.
     for (target, reason, attempts) in [
@@ -292,10 +287,8 @@ fn a_redirect_to_loopback_private_or_metadata_is_refused() {
 #[test]
 fn hosts_outside_the_allowlist_are_refused() {
     let server = Server::start();
-    let grant = Policy::deny_all().allow_with(
-        "http",
-        HttpGrant::new(["api.example.com", "*.example.org"]).expect("rules"),
-    );
+    let grant = Policy::deny_all()
+        .grant(HttpGrant::new(["api.example.com", "*.example.org"]).expect("rules"));
     refused(
         &run(&engine(), &get_body(&server.url("/hello")), &grant),
         "not in the run's allowlist",
@@ -321,7 +314,9 @@ fn http_without_hosts_or_without_a_grant_is_refused_before_it_runs() {
     let bare = run(&engine(), &body, &Policy::deny_all().allow("http"));
     assert_eq!(bare.code, StatusCode::EACCESS);
     assert!(
-        bare.diagnostics[0].message.contains("no host is allowed"),
+        bare.diagnostics[0]
+            .message
+            .contains("the grant allows no host"),
         "{bare:#?}"
     );
     let denied = run(&engine(), &body, &Policy::deny_all());
@@ -399,10 +394,8 @@ fn a_connection_failure_is_eremote() {
         .and_then(|l| l.local_addr())
         .expect("bind")
         .port();
-    let grant = Policy::deny_all().allow_with(
-        "http",
-        HttpGrant::new([format!("127.0.0.1:{port}")]).expect("rule"),
-    );
+    let grant =
+        Policy::deny_all().grant(HttpGrant::new([format!("127.0.0.1:{port}")]).expect("rule"));
     let outcome = run(
         &engine(),
         &get_body(&format!("http://127.0.0.1:{port}/")),
@@ -433,7 +426,7 @@ fn invalid_rules_are_rejected_when_the_grant_is_built() {
 #[tokio::test(flavor = "current_thread")]
 async fn async_runs_share_the_executor_with_other_tasks() {
     let server = Server::start();
-    let engine = engine();
+    let engine = std::sync::Arc::new(engine());
     // The program calls `http.status`, so it runs on a fiber; it then computes until the
     // deadline. Meanwhile a task on the same single-threaded executor must get to run.
     let body = r#"(local $n i64)

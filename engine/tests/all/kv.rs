@@ -1,34 +1,52 @@
-//! The `kv` capability through real programs: every function, namespaces, quotas, persistence
-//! and the storage-operation budget.
+//! The `kv` capability through real programs: every function, namespaces, quotas and the
+//! storage-operation budget, on the in-memory store ([`MemoryKv`]); the database store of the
+//! runtime has its own tests (persistence, processes, crashes).
 
-use std::path::Path;
+use std::sync::Arc;
 
 use watsmith_engine::{
-    Engine, EngineConfig, Kv, KvError, KvGrant, Limits, Outcome, Policy, Registry, Status,
+    Engine, EngineConfig, KvError, KvGrant, KvStore, Limits, MemoryKv, Outcome, Policy, Status,
     StatusCode, TrapKind, Value,
 };
 
-use super::engine;
-
-/// An engine whose kv store is `kv` (so the test can look into it).
-fn engine_with(kv: &Kv) -> Engine {
-    let mut registry = Registry::builtin();
-    registry.register(Box::new(kv.clone()));
-    Engine::with_registry(&EngineConfig::default(), registry).expect("engine")
+/// An engine and the store its runs are granted (so the test can look into it).
+struct World {
+    engine: Engine,
+    store: Arc<MemoryKv>,
 }
 
-fn run(engine: &Engine, body: &str, args: Vec<Value>) -> Outcome {
-    engine.exec(
-        body,
-        args,
-        &Policy::deny_all().allow("kv"),
-        &Limits::default(),
-    )
+impl World {
+    fn new() -> Self {
+        Self {
+            engine: Engine::new(&EngineConfig::default()).expect("engine"),
+            store: Arc::new(MemoryKv::new()),
+        }
+    }
+
+    /// `kv` in `namespace` of this world's store.
+    fn policy(&self, namespace: &str) -> Policy {
+        let store: Arc<dyn KvStore> = self.store.clone();
+        Policy::deny_all().grant(KvGrant::new(store, namespace))
+    }
+
+    fn exec(&self, body: &str, limits: &Limits) -> Outcome {
+        self.engine.exec(
+            body,
+            vec![],
+            &self.policy(KvGrant::DEFAULT_NAMESPACE),
+            limits,
+        )
+    }
 }
 
-fn run_in(engine: &Engine, namespace: &str, body: &str, args: Vec<Value>) -> Outcome {
-    let policy = Policy::deny_all().allow_with("kv", KvGrant::new(namespace));
-    engine.exec(body, args, &policy, &Limits::default())
+fn run(world: &World, body: &str, args: Vec<Value>) -> Outcome {
+    run_in(world, KvGrant::DEFAULT_NAMESPACE, body, args)
+}
+
+fn run_in(world: &World, namespace: &str, body: &str, args: Vec<Value>) -> Outcome {
+    world
+        .engine
+        .exec(body, args, &world.policy(namespace), &Limits::default())
 }
 
 fn assert_refused(outcome: &Outcome, code: StatusCode, log: &str) {
@@ -50,7 +68,7 @@ fn text(s: &str) -> Value {
 
 #[test]
 fn every_function_works_in_one_program() {
-    let engine = engine();
+    let engine = World::new();
     let body = r#"(local $v str) (local $keys str) (local $n i64) (local $h i32)
         (check (call $kv.set "fruit/apple" "red"))
         (check (call $kv.set "fruit/banana" "yellow"))
@@ -87,7 +105,7 @@ fn every_function_works_in_one_program() {
 
 #[test]
 fn the_store_outlives_the_run_and_lists_nothing_when_empty() {
-    let engine = engine();
+    let engine = World::new();
     let empty = run(
         &engine,
         r#"(local $k str) (check $k (call $kv.list "")) (resv $k)"#,
@@ -103,7 +121,7 @@ fn the_store_outlives_the_run_and_lists_nothing_when_empty() {
 
 #[test]
 fn bytes_values_round_trip_unchanged() {
-    let engine = engine();
+    let engine = World::new();
     let body = r#"(local $b bytes) (local $back bytes) (argv 0 $b)
         (check (call $kv.set "blob" (local.get $b)))
         (check $back (call $kv.get "blob"))
@@ -115,7 +133,7 @@ fn bytes_values_round_trip_unchanged() {
 
 #[test]
 fn absent_keys_and_bad_counters_have_their_codes_and_say_why() {
-    let engine = engine();
+    let engine = World::new();
     let get = r#"(local $v str) (check $v (call $kv.get "nope")) (resv $v)"#;
     assert_refused(
         &run(&engine, get, vec![]),
@@ -155,7 +173,7 @@ fn absent_keys_and_bad_counters_have_their_codes_and_say_why() {
 
 #[test]
 fn keys_must_be_one_to_256_bytes() {
-    let engine = engine();
+    let engine = World::new();
     let set = r#"(local $k str) (argv 0 $k) (check (call $kv.set (local.get $k) "v"))"#;
     let ok = run(&engine, set, vec![text(&"k".repeat(256))]);
     assert_eq!(ok.status, Status::Ok, "{ok:?}");
@@ -194,7 +212,7 @@ const SET_SIZED_VALUE: &str = r#"(local $n i32) (local $v bytes)
 
 #[test]
 fn values_are_at_most_one_mebibyte() {
-    let engine = engine();
+    let engine = World::new();
     let fits = run(&engine, SET_SIZED_VALUE, vec![Value::I64(1 << 20)]);
     assert_eq!(fits.status, Status::Ok, "{fits:?}");
     let over = run(&engine, SET_SIZED_VALUE, vec![Value::I64((1 << 20) + 1)]);
@@ -207,7 +225,7 @@ fn values_are_at_most_one_mebibyte() {
 
 #[test]
 fn a_namespace_holds_at_most_10000_keys() {
-    let engine = engine();
+    let engine = World::new();
     // Three-letter keys aaa, baa, ... from a counter; results: how many sets succeeded.
     let body = r#"(local $i i32) (local $k str) (local $e i32)
         (check $k (call $core.alloc (i32.const 8)))
@@ -230,7 +248,7 @@ fn a_namespace_holds_at_most_10000_keys() {
         max_io_ops: 20_000,
         ..Limits::default()
     };
-    let outcome = engine.exec(body, vec![], &Policy::deny_all().allow("kv"), &limits);
+    let outcome = engine.exec(body, &limits);
     assert_refused(&outcome, StatusCode::ENOMEM, "already holds 10000 keys");
     assert_eq!(outcome.results, [Value::I32(10_000)]);
     // Replacing an existing key is still allowed when the namespace is full.
@@ -240,7 +258,7 @@ fn a_namespace_holds_at_most_10000_keys() {
 
 #[test]
 fn a_namespace_holds_at_most_16_mebibytes() {
-    let engine = engine();
+    let engine = World::new();
     // Sets keys a, b, c, ... to 1 MiB values until one fails; results: how many succeeded.
     let body = r#"(local $i i32) (local $k str) (local $v bytes) (local $e i32)
         (check $k (call $core.alloc (i32.const 8)))
@@ -264,8 +282,7 @@ fn a_namespace_holds_at_most_16_mebibytes() {
 
 #[test]
 fn namespaces_are_isolated_across_threads() {
-    let kv = Kv::in_memory();
-    let engine = engine_with(&kv);
+    let engine = World::new();
     let body = r#"(local $me str) (local $v str) (local $i i32)
         (argv 0 $me)
         (check (call $kv.set "owner" (local.get $me)))
@@ -296,21 +313,24 @@ fn namespaces_are_isolated_across_threads() {
         StatusCode::ENOENT,
         "no key",
     );
-    // A grant without settings is the "default" namespace, empty here.
+    // The "default" namespace is another one, empty here.
     assert_eq!(run(&engine, list, vec![]).results, [text("")]);
-    assert_eq!(kv.get("bob", "owner").as_deref(), Some(&b"bob"[..]));
-    assert_eq!(kv.get("default", "owner"), None);
+    assert_eq!(
+        engine.store.value("bob", "owner").as_deref(),
+        Some(&b"bob"[..])
+    );
+    assert_eq!(engine.store.value("default", "owner"), None);
 }
 
 #[test]
 fn every_call_spends_the_storage_budget() {
-    let engine = engine();
+    let engine = World::new();
     let body = r#"(local $h i32) (loop $again (local.set $h (call $kv.has "k")) (br $again))"#;
     let limits = Limits {
         max_io_ops: 5,
         ..Limits::default()
     };
-    let outcome = engine.exec(body, vec![], &Policy::deny_all().allow("kv"), &limits);
+    let outcome = engine.exec(body, &limits);
     assert_eq!(outcome.status, Status::Trap, "{outcome:?}");
     assert_eq!(
         outcome.trap.as_ref().map(|t| t.kind),
@@ -321,7 +341,7 @@ fn every_call_spends_the_storage_budget() {
 
 #[test]
 fn an_empty_namespace_is_refused_before_the_run() {
-    let engine = engine();
+    let engine = World::new();
     let outcome = run_in(&engine, "", r#"(check (call $kv.set "k" "v"))"#, vec![]);
     assert_eq!(
         (outcome.status, outcome.code),
@@ -335,172 +355,13 @@ fn an_empty_namespace_is_refused_before_the_run() {
     );
 }
 
-fn stored_json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).expect("the store file")).expect("json")
-}
-
-#[test]
-fn a_file_store_persists_across_engines() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("kv.json");
-    let set = r#"(local $b bytes) (argv 0 $b)
-        (check (call $kv.set "greeting" "hello"))
-        (check (call $kv.set "blob" (local.get $b)))"#;
-    {
-        let kv = Kv::open(&path).expect("a missing file is a new store");
-        assert!(path.exists(), "created on open");
-        let engine = engine_with(&kv);
-        let outcome = run_in(&engine, "s1", set, vec![Value::Bytes(vec![0, 255])]);
-        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
-        // Saved when the run ended, while the engine is still alive.
-        let json = stored_json(&path);
-        assert_eq!(json["format"], "watsmith-kv");
-        assert_eq!(json["namespaces"]["s1"]["greeting"]["text"], "hello");
-        assert_eq!(json["namespaces"]["s1"]["blob"]["base64"], "AP8=");
-    }
-    let kv = Kv::open(&path).expect("reopens");
-    let engine = engine_with(&kv);
-    let get = r#"(local $v str) (local $b bytes)
-        (check $v (call $kv.get "greeting")) (resv $v)
-        (check $b (call $kv.get "blob")) (resv $b)"#;
-    let outcome = run_in(&engine, "s1", get, vec![]);
-    assert_eq!(
-        outcome.results,
-        [text("hello"), Value::Bytes(vec![0, 255])],
-        "{outcome:?}"
-    );
-}
-
-#[test]
-fn a_thousand_changes_in_one_run_are_all_kept() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("kv.json");
-    let kv = Kv::open(&path).expect("opens");
-    let engine = engine_with(&kv);
-    // Each increment is a set of "count"; the run's changes are saved when it ends.
-    let body = r#"(local $i i32) (local $k str) (local $n i64)
-        (block $done
-          (loop $next
-            (br_if $done (i32.ge_u (local.get $i) (i32.const 1000)))
-            (check $n (call $kv.incr "count" (i64.const 1)))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $next)))
-        (resv $n)"#;
-    let outcome = run(&engine, body, vec![]);
-    assert_eq!(outcome.results, [Value::I64(1000)], "{outcome:?}");
-    drop(engine);
-    drop(kv);
-    assert_eq!(
-        stored_json(&path)["namespaces"]["default"]["count"]["text"],
-        "1000"
-    );
-}
-
-#[test]
-fn a_failed_save_stops_the_next_writer_and_recovers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store_dir = dir.path().join("store");
-    std::fs::create_dir(&store_dir).expect("mkdir");
-    let path = store_dir.join("kv.json");
-    let kv = Kv::open(&path).expect("opens");
-    let engine = engine_with(&kv);
-    let set = r#"(local $v str) (argv 0 $v) (check (call $kv.set (local.get $v) "x"))"#;
-    // The directory vanishes: the end-of-run save fails, the change stays in memory.
-    std::fs::remove_dir_all(&store_dir).expect("rm");
-    let first = run(&engine, set, vec![text("one")]);
-    assert_eq!(first.status, Status::Ok, "{first:?}");
-    assert!(matches!(kv.flush(), Err(KvError::Save { .. })));
-    // The next change retries the save first and stops with a host trap naming the file.
-    let second = run(&engine, set, vec![text("two")]);
-    let trap = second.trap.expect("a trap");
-    assert_eq!(trap.kind, TrapKind::Host);
-    assert!(trap.message.contains("kv.json"), "{}", trap.message);
-    // Once the directory is back, the next change saves everything.
-    std::fs::create_dir(&store_dir).expect("mkdir");
-    let third = run(&engine, set, vec![text("three")]);
-    assert_eq!(third.status, Status::Ok, "{third:?}");
-    let keys = stored_json(&path)["namespaces"]["default"]
-        .as_object()
-        .map(|o| o.keys().cloned().collect::<Vec<_>>());
-    assert_eq!(keys, Some(vec!["one".to_owned(), "three".to_owned()]));
-
-    // A change whose save failed is written when the store is dropped, if it can be by then.
-    std::fs::remove_dir_all(&store_dir).expect("rm");
-    let fourth = run(&engine, set, vec![text("four")]);
-    assert_eq!(fourth.status, Status::Ok, "{fourth:?}");
-    std::fs::create_dir(&store_dir).expect("mkdir");
-    drop(engine);
-    drop(kv);
-    let keys = stored_json(&path)["namespaces"]["default"]
-        .as_object()
-        .map(|o| o.keys().cloned().collect::<Vec<_>>());
-    assert_eq!(
-        keys,
-        Some(vec![
-            "four".to_owned(),
-            "one".to_owned(),
-            "three".to_owned()
-        ])
-    );
-}
-
-#[test]
-fn a_corrupt_file_is_an_error_naming_it_and_is_left_alone() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("kv.json");
-    std::fs::write(&path, "{\"format\": \"watsmith-kv\", ").expect("write");
-    let error = Kv::open(&path).expect_err("corrupt");
-    assert!(matches!(error, KvError::Corrupt { .. }), "{error:?}");
-    let message = error.to_string();
-    assert!(
-        message.starts_with(&format!("the kv store `{}` is corrupt", path.display())),
-        "{message}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&path).expect("still there"),
-        "{\"format\": \"watsmith-kv\", "
-    );
-
-    std::fs::write(
-        &path,
-        r#"{"format": "watsmith-kv", "version": 1, "namespaces": {"d": {"k": {"base64": "!!"}}}}"#,
-    )
-    .expect("write");
-    let error = Kv::open(&path).expect_err("bad base64");
-    assert!(
-        error.to_string().contains("key \"k\": bad base64"),
-        "{error}"
-    );
-
-    std::fs::write(
-        &path,
-        r#"{"format": "other", "version": 1, "namespaces": {}}"#,
-    )
-    .expect("write");
-    let error = Kv::open(&path).expect_err("another format");
-    assert!(error.to_string().contains("format `other`"), "{error}");
-}
-
-#[test]
-fn a_store_in_a_missing_directory_cannot_be_opened() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("no-such-dir").join("kv.json");
-    let error = Kv::open(&path).expect_err("no directory");
-    assert!(matches!(error, KvError::Save { .. }), "{error:?}");
-}
-
 #[test]
 fn the_host_seeds_a_store_under_the_programs_limits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("kv.json");
-    let kv = Kv::open(&path).expect("opens");
-    kv.set("seeded", "greeting", "hello").expect("stored");
-    assert_eq!(
-        stored_json(&path)["namespaces"]["seeded"]["greeting"]["text"],
-        "hello",
-        "saved at once"
-    );
-    let engine = engine_with(&kv);
+    let engine = World::new();
+    engine
+        .store
+        .put("seeded", "greeting", b"hello")
+        .expect("stored");
     let get = r#"(local $v str) (check $v (call $kv.get "greeting")) (resv $v)"#;
     assert_eq!(
         run_in(&engine, "seeded", get, vec![]).results,
@@ -511,12 +372,32 @@ fn the_host_seeds_a_store_under_the_programs_limits() {
         StatusCode::ENOENT
     );
 
-    let refused = |key: &str, value: Vec<u8>| match kv.set("seeded", key, value) {
-        Err(KvError::Refused { reason, .. }) => reason,
+    let refused = |key: &str, value: Vec<u8>| match engine.store.put("seeded", key, &value) {
+        Err(error @ (KvError::Key(_) | KvError::Quota(_))) => error.to_string(),
         other => panic!("{key:?}: {other:?}"),
     };
     assert!(refused("", b"v".to_vec()).contains("empty"));
     assert!(refused(&"k".repeat(257), b"v".to_vec()).contains("keys are at most"));
     assert!(refused("big", vec![0; (1 << 20) + 1]).contains("values are at most"));
-    assert_eq!(kv.get("seeded", "big"), None);
+    assert_eq!(engine.store.value("seeded", "big"), None);
+}
+
+#[test]
+fn a_grant_without_a_store_is_refused_before_the_run() {
+    let outcome = super::engine().exec(
+        r#"(check (call $kv.set "k" "v"))"#,
+        vec![],
+        &Policy::deny_all().allow("kv"),
+        &Limits::default(),
+    );
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (Status::Error, StatusCode::EACCESS)
+    );
+    assert!(
+        outcome.diagnostics[0]
+            .message
+            .contains("no kv store was given"),
+        "{outcome:?}"
+    );
 }

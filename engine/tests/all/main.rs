@@ -11,12 +11,15 @@ mod json;
 mod kv;
 mod limits;
 mod math;
+mod policy;
 mod sharing;
 mod strings;
 
 use watsmith_engine::{Engine, EngineConfig, Limits, Outcome, Policy, Status, StatusCode, Value};
 
 pub(crate) fn engine() -> Engine {
+    // The binaries install the TLS crypto provider of the `http` client; a test is its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Engine::new(&EngineConfig::default()).expect("the default engine builds")
 }
 

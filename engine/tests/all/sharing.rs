@@ -96,6 +96,13 @@ fn index_entries(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
+/// The standard policy and `kv` in a store of its own.
+fn kv_policy() -> watsmith_engine::Policy {
+    let store: std::sync::Arc<dyn watsmith_engine::KvStore> =
+        std::sync::Arc::new(watsmith_engine::MemoryKv::new());
+    watsmith_engine::Policy::standard().grant(watsmith_engine::KvGrant::new(store, "default"))
+}
+
 #[test]
 fn the_body_index_trusts_nothing_it_reads() {
     let directory = tempfile::tempdir().expect("temp dir");
@@ -138,12 +145,7 @@ fn the_body_index_trusts_nothing_it_reads() {
         damage(&mut bytes);
         std::fs::write(&entries[0], bytes).expect("damaged");
         let engine = Engine::new(&config).expect("engine");
-        let outcome = engine.exec(
-            body,
-            vec![],
-            &Policy::standard().allow("kv"),
-            &Default::default(),
-        );
+        let outcome = engine.exec(body, vec![], &kv_policy(), &Default::default());
         assert_eq!(engine.cache_stats().disk_index_hits, 0);
         assert_eq!(outcome.code, StatusCode::ENOENT, "{outcome:?}");
     }

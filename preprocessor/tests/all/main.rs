@@ -3,4 +3,3 @@
 mod fuzz;
 mod golden;
 mod mapping;
-mod template;

@@ -56,39 +56,6 @@ fn expansion_bytes_map_to_their_macro() {
     assert_eq!(line_col(&expanded.body, call).0, 4);
 }
 
-/// A `wat` error inside the module is reported at a line and column of the assembled text; the
-/// body's part of it maps back to the model's own line, macro included.
-#[test]
-fn a_wat_error_inside_an_expansion_maps_back_to_the_macro_line() {
-    // `$kv.nope` has no import in the stand-in template, so `wat` rejects the call inside the
-    // expansion of `check`.
-    let source = "(local $v str)\n(local $k str)\n(argv 0 $k)\n(check $v (call $kv.nope (local.get $k)))\n(resv $v)\n";
-    let expanded = preprocess(source).expect("the preprocessor does not know the capabilities");
-    let expanded = watsmith_preprocessor::Expanded {
-        calls: expanded
-            .calls
-            .iter()
-            .filter(|c| c.name != "$kv.nope")
-            .cloned()
-            .collect(),
-        ..expanded
-    };
-    let module = super::template::assemble(&expanded).expect("assembles");
-    let buffer = wast::parser::ParseBuffer::new(&module).expect("lexes");
-    let mut wat = wast::parser::parse::<wast::Wat<'_>>(&buffer).expect("parses");
-    let error = wat.encode().expect_err("unknown function");
-    let error_offset = error.span().offset();
-    let body_start = module.find("(block $body\n").expect("template") + "(block $body\n".len();
-    assert!(error_offset >= body_start, "the error lies in the body");
-    let location = expanded.locate(error_offset - body_start).expect("mapped");
-    let (model_line, model_column) = line_col(source, location.span.start);
-    assert_eq!(
-        (model_line, model_column),
-        (4, 17),
-        "points at `$kv.nope` as the model wrote it"
-    );
-}
-
 #[test]
 fn string_literals_map_to_the_literal() {
     let source = "(call $core.log \"multi\\nline\")";

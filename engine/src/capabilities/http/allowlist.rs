@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use reqwest::Url;
 
+use super::NAME;
 use super::address::special_address;
+use crate::policy::GrantSettings;
 
 /// One entry of an allowlist: a host name, `*.domain` (its subdomains), `*` (any host), or an IP
 /// address, each with an optional port.
@@ -114,10 +116,39 @@ impl HostRule {
         }
     }
 
+    /// Whether every host and port this rule lets through, `self` lets through too: a rule of
+    /// a server's caps covering one of a request's. `*` covers every name but no address (only
+    /// a rule naming an address lets a run reach a special one); `*.domain` covers the names
+    /// and `*.` rules under the domain; a rule without a port covers every port.
+    pub fn covers(&self, other: &HostRule) -> bool {
+        let port = match (self.port, other.port) {
+            (None, _) => true,
+            (Some(mine), Some(theirs)) => mine == theirs,
+            (Some(_), None) => false,
+        };
+        port && match (&self.host, &other.host) {
+            (RuleHost::Address(mine), RuleHost::Address(theirs)) => mine == theirs,
+            (_, RuleHost::Address(_)) => false,
+            (RuleHost::Any, _) => true,
+            (RuleHost::Name(mine), RuleHost::Name(theirs)) => mine == theirs,
+            (RuleHost::Subdomains(parent), RuleHost::Name(name) | RuleHost::Subdomains(name)) => {
+                name == parent && matches!(other.host, RuleHost::Subdomains(_))
+                    || name
+                        .strip_suffix(parent.as_str())
+                        .is_some_and(|prefix| prefix.ends_with('.'))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the rule names this very address (which then may be special).
     fn names_address(&self, address: IpAddr, port: u16) -> bool {
         self.host == RuleHost::Address(address) && self.port.is_none_or(|p| p == port)
     }
+}
+
+impl GrantSettings for HttpGrant {
+    const CAPABILITY: &'static str = NAME;
 }
 
 /// The settings of a run's `http` grant: the hosts it may reach.
@@ -135,6 +166,11 @@ impl HttpGrant {
             .map(|rule| rule.as_ref().parse())
             .collect::<Result<_, _>>()?;
         Ok(Self { rules })
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[HostRule] {
+        &self.rules
     }
 
     /// Why the url may not be fetched, if it may not.
@@ -155,7 +191,7 @@ impl HttpGrant {
             .collect();
         if rules.is_empty() {
             return Some(format!(
-                "the host `{host}` is not in the run's allowlist (--allow-host {host})"
+                "the host `{host}` is not in the run's allowlist of hosts (an `http` grant of `{host}` allows it)"
             ));
         }
         let address = match host {
@@ -167,8 +203,12 @@ impl HttpGrant {
         if rules.iter().any(|r| r.names_address(address, port)) {
             return None;
         }
+        let rule = match address {
+            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+            IpAddr::V4(v4) => format!("{v4}:{port}"),
+        };
         Some(format!(
-            "{address} is a {kind} address; only an allowlist entry naming it allows it (--allow-host {address}:{port})"
+            "{address} is a {kind} address; only an allowlist entry naming it allows it (`{rule}`)"
         ))
     }
 }

@@ -10,7 +10,7 @@
 //!    special ([`special_address`]); the connection then goes to exactly the checked addresses,
 //!    so a DNS answer cannot change between the check and the connection. An IP literal is
 //!    checked here, and a special one is allowed only if a rule names that very address
-//!    (`--allow-host 127.0.0.1:8080`): names never reach special addresses.
+//!    (`127.0.0.1:8080`): names never reach special addresses.
 //!
 //! Redirects are followed by this module (at most [`MAX_REDIRECTS`]), so each hop goes through
 //! the same checks and is charged to the run's HTTP budget. Responses are read up to
@@ -25,10 +25,14 @@ use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::signature;
-use crate::capability::{Capability, FunctionDoc, Grant};
+use crate::capability::{Capability, FunctionDoc};
 use crate::limits::Limits;
+use crate::policy::Grant;
 use crate::state::{self, Budget, RunState};
 use crate::status::StatusCode;
+
+/// The capability's name, its import module.
+pub const NAME: &str = "http";
 
 /// Redirects followed per request.
 pub const MAX_REDIRECTS: usize = 10;
@@ -52,7 +56,7 @@ const fn function(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    signature("http", name, params, results)
+    signature(NAME, name, params, results)
 }
 
 static FUNCTIONS: [FunctionDoc; 6] = [
@@ -97,9 +101,11 @@ impl Http {
     fn client(&self) -> Result<reqwest::Client, String> {
         self.client
             .get_or_init(|| {
-                // reqwest is built without a TLS crypto provider: ring is this project's. A
-                // provider the host application installed first is kept.
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                // reqwest is built without a TLS crypto provider, and installing one is the
+                // application's choice (process-wide), made once by its binary.
+                if rustls::crypto::CryptoProvider::get_default().is_none() {
+                    return Err(NO_TLS_PROVIDER.to_owned());
+                }
                 reqwest::Client::builder()
                     .dns_resolver(PublicResolver)
                     .redirect(reqwest::redirect::Policy::none())
@@ -112,6 +118,10 @@ impl Http {
             .clone()
     }
 }
+
+/// Why the client cannot be built when the application installed no TLS crypto provider.
+pub const NO_TLS_PROVIDER: &str = "no TLS crypto provider is installed: the application must \
+     install one once, before any run (`rustls::crypto::ring::default_provider().install_default()`)";
 
 /// The last response of a run, for `$http.status`, `$http.body` and `$http.header`.
 #[derive(Debug, Default)]
@@ -421,7 +431,7 @@ async fn exchange(
 
 impl Capability for Http {
     fn name(&self) -> &'static str {
-        "http"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -440,7 +450,7 @@ impl Capability for Http {
         let grant = grant
             .settings::<HttpGrant>()
             .filter(|g| !g.rules.is_empty())
-            .ok_or("no host is allowed (grant hosts with --allow-host HOST)")?;
+            .ok_or("the grant allows no host")?;
         Ok(Some(Box::new(HttpState {
             client: self.client()?,
             grant: Arc::new(grant.clone()),

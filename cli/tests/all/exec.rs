@@ -1,0 +1,127 @@
+use crate::*;
+
+const PRIMES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/primes_below.wat");
+
+#[test]
+fn results_print_one_per_line_and_logs_go_to_stderr() {
+    // 25 primes below 100, checked by hand: 2 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59
+    // 61 67 71 73 79 83 89 97.
+    let out = watsmith(&["exec", PRIMES, "100"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "25\n");
+    assert_eq!(text(&out.stderr), "[log] counted the primes below n\n");
+}
+
+#[test]
+fn arguments_are_typed_by_their_form_unless_str_is_given() {
+    let body = "(local $s str) (argv 0 $s) (resv $s)";
+    let text_arg = watsmith(&["exec", "-", "hello"], Some(body));
+    assert_eq!(text(&text_arg.stdout), "hello\n");
+    let number = watsmith(&["exec", "-", "42"], Some(body));
+    assert_eq!(number.status.code(), Some(1), "42 is an integer, not a str");
+    assert!(text(&number.stderr).contains("status 1 (ETRFM)"));
+    let forced = watsmith(&["exec", "-", "--str", "42"], Some(body));
+    assert_eq!(text(&forced.stdout), "42\n");
+}
+
+#[test]
+fn exit_statuses_follow_the_outcome() {
+    let missing_arg = watsmith(&["exec", PRIMES], None);
+    assert_eq!(missing_arg.status.code(), Some(1));
+    assert!(text(&missing_arg.stderr).contains("status 5 (EBOUND)"));
+
+    let out_of_fuel = watsmith(&["exec", PRIMES, "1000000", "--fuel", "100000"], None);
+    assert_eq!(out_of_fuel.status.code(), Some(3));
+    assert!(
+        text(&out_of_fuel.stderr)
+            .contains("trap: out_of_fuel: wasm trap: all fuel consumed by WebAssembly")
+    );
+
+    let timeout = watsmith(
+        &["exec", "-", "--fuel", "0", "--timeout-ms", "30"],
+        Some("(loop $l (br $l))"),
+    );
+    assert_eq!(timeout.status.code(), Some(3));
+    assert!(text(&timeout.stderr).contains("trap: timeout"));
+
+    let invalid = watsmith(&["exec", "-"], Some("(resv $nothing)"));
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(text(&invalid.stderr).contains("error[unknown-local]"));
+
+    let unknown_capability = watsmith(&["exec", "-", "--allow", "teleport"], Some("nop"));
+    assert_eq!(unknown_capability.status.code(), Some(64));
+    assert!(text(&unknown_capability.stderr).contains(
+        "unknown capability `teleport`; known: core, str, arr, json, math, http, time, rand, kv, fs"
+    ));
+}
+
+#[test]
+fn capability_flags_are_checked_before_anything_runs() {
+    let fs_write_alone = watsmith(&["exec", "-", "--fs-write"], None);
+    assert_eq!(fs_write_alone.status.code(), Some(64));
+    assert!(text(&fs_write_alone.stderr).contains("--fs-root"));
+
+    let bad_host = watsmith(&["exec", "-", "--allow-host", "http://x.com/"], None);
+    assert_eq!(bad_host.status.code(), Some(64));
+    assert!(text(&bad_host.stderr).contains("invalid host rule `http://x.com/`"));
+
+    let kv_nowhere = watsmith(
+        &["exec", "-", "--kv-file", "/nonexistent/dir/kv.json"],
+        None,
+    );
+    assert_eq!(kv_nowhere.status.code(), Some(66));
+    assert!(text(&kv_nowhere.stderr).contains("/nonexistent/dir/kv.json"));
+}
+
+#[test]
+fn io_capabilities_are_denied_unless_granted() {
+    let body = "(local $v str)\n(check $v (call $kv.get \"k\"))";
+    let denied = watsmith(&["exec", "-"], Some(body));
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(text(&denied.stderr).contains("capability `kv` is not granted"));
+    assert!(text(&denied.stderr).contains("--allow kv"));
+    let granted = watsmith(&["exec", "-", "--allow", "kv"], Some(body));
+    assert_eq!(granted.status.code(), Some(1));
+    assert!(text(&granted.stderr).contains("status 4 (ENOENT)"));
+}
+
+#[test]
+fn a_seed_makes_rand_reproducible() {
+    let body = "(local $x i64)\n(local.set $x (call $rand.i64))\n(resv $x)";
+    let first = watsmith(&["exec", "-", "--seed", "42"], Some(body));
+    let second = watsmith(&["exec", "-", "--seed", "42"], Some(body));
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(first.stdout, second.stdout);
+    let other = watsmith(&["exec", "-", "--seed", "43"], Some(body));
+    assert_ne!(first.stdout, other.stdout);
+}
+
+#[test]
+fn json_prints_the_outcome() {
+    let out = watsmith(&["exec", PRIMES, "30", "--json"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON outcome");
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["code_name"], "SUCCESS");
+    // 2 3 5 7 11 13 17 19 23 29: ten primes below 30.
+    assert_eq!(json["results"][0]["type"], "i64");
+    assert_eq!(json["results"][0]["value"], 10);
+    assert_eq!(json["logs"][0], "counted the primes below n");
+    assert_eq!(json["cache"], "miss");
+    assert!(json["trap"].is_null());
+    assert!(json["fuel_used"].as_u64().is_some_and(|f| f > 1000));
+}
+
+#[test]
+fn expand_module_prints_the_assembled_module() {
+    let out = watsmith(&["expand", "--module", PRIMES], None);
+    assert_eq!(out.status.code(), Some(0));
+    let module = text(&out.stdout);
+    assert!(module.starts_with("(module\n"));
+    assert!(module.contains(
+        "(import \"core\" \"arg_i64\" (func $core.arg_i64 (param i32) (result i64 i32)))"
+    ));
+    assert!(module.contains("(import \"core\" \"log\" (func $core.log (param i32)))"));
+    assert!(module.contains("(func $run (export \"run\") (result i32)"));
+    assert!(module.contains("(block $body\n"));
+}

@@ -1,0 +1,784 @@
+//! The runtime: one engine, the catalog pre-linked on it, the store and the model, behind the
+//! calls every front end makes.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use watsmith_agent::demo::{self, Recording, Script};
+use watsmith_agent::{
+    Agent, AgentParts, Event, EventSink, Finish, ModelSettings, Session, SystemPrompt,
+    TranscriptLine,
+};
+use watsmith_catalog::{
+    CallError, Catalog, CatalogError, Checker, CheckerError, Invocation, Literal, Prepared,
+};
+use watsmith_engine::{
+    Engine, EngineConfig, EngineError, GrantHint, Limits, LimitsError, LimitsSpec, Outcome, Policy,
+    PolicyError, PolicySpec, Resources, Value,
+};
+use watsmith_preprocessor::{Diagnostic, Diagnostics, Expanded};
+
+use crate::model::{ModelChoice, ModelError, connect_model};
+use crate::settings::Effective;
+use crate::store::{
+    Database, Imported, MemoryStore, ModelRecord, SessionRecord, Store, StoreError, now_ms,
+};
+
+/// When the catalog's programs are compiled and pre-linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prewarm {
+    /// All of them, before [`Runtime::start`] returns (a server, before it says it is ready).
+    Now,
+    /// All of them, on the blocking pool, while the runtime already serves (an agent's first
+    /// request to its model takes longer than the catalog); a call of a program not yet warm
+    /// prepares it then.
+    Background,
+    /// Each program when it is first called, and only then (a process that runs one program
+    /// and exits).
+    OnDemand,
+}
+
+/// How a runtime is started.
+#[derive(Clone)]
+pub struct RuntimeOptions {
+    /// The merged settings.
+    pub settings: Effective,
+    /// When the catalog is pre-warmed.
+    pub prewarm: Prewarm,
+    /// How the front end says a refused capability is granted (`--allow kv`), for the hints of
+    /// refusals.
+    pub hint: Option<GrantHint>,
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("settings", &self.settings)
+            .field("prewarm", &self.prewarm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeOptions {
+    /// `settings`, with the catalog pre-warmed in the background and the engine's hints.
+    pub fn new(settings: Effective) -> Self {
+        Self {
+            settings,
+            prewarm: Prewarm::Background,
+            hint: None,
+        }
+    }
+}
+
+/// A runtime could not do what it was asked for. Each message names the setting, the
+/// capability or the file, not a front end's flag: the front end adds its own hint.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// The engine could not be built.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A catalog directory could not be read.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The catalog's checker could not be set up.
+    #[error(transparent)]
+    Checker(#[from] CheckerError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No model could be connected.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The policy spec is not valid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The limits are not valid.
+    #[error(transparent)]
+    Limits(#[from] LimitsError),
+    /// A catalog call does not fit.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// A session name that cannot be used.
+    #[error(
+        "the session name {name:?} {reason}; a name is 1 to {MAX_SESSION_NAME_BYTES} bytes without control characters"
+    )]
+    SessionName {
+        /// The name given.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A resumed session's policy names another kv namespace than the session's.
+    #[error(
+        "the session {session:?} keeps its programs' keys in the kv namespace {namespace:?}; it cannot be resumed in {asked:?} (leave the namespace out)"
+    )]
+    ResumedNamespace {
+        /// The session.
+        session: String,
+        /// Its namespace.
+        namespace: String,
+        /// The namespace its policy names now.
+        asked: String,
+    },
+    /// A new session's policy names the kv namespace of another session (`session:OTHER`).
+    #[error(
+        "the policy of the new session {session:?} names the kv namespace {namespace:?}, another session's; name one outside `session:` or leave it out (the session then gets its own)"
+    )]
+    SessionNamespace {
+        /// The session being made.
+        session: String,
+        /// The namespace its policy names.
+        namespace: String,
+    },
+}
+
+/// Runs a WAT-plus body.
+#[derive(Debug, Clone, Default)]
+pub struct ExecSpec {
+    /// The body.
+    pub body: String,
+    /// Its arguments.
+    pub args: Vec<Value>,
+    /// What it may do.
+    pub policy: PolicySpec,
+    /// Its limits, over the settings'.
+    pub limits: LimitsSpec,
+}
+
+/// How a catalog call names its program and arguments (the owned form of [`Invocation`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallSpec {
+    /// `fib(30)`, `@use fib(30)`.
+    Text(String),
+    /// A name and words typed by the program's parameters.
+    Words {
+        /// The program.
+        name: String,
+        /// The arguments.
+        words: Vec<String>,
+    },
+    /// A name and literals.
+    Literals {
+        /// The program.
+        name: String,
+        /// The arguments.
+        args: Vec<Literal>,
+    },
+}
+
+impl CallSpec {
+    fn invocation(&self) -> Invocation<'_> {
+        match self {
+            Self::Text(text) => Invocation::Text(text),
+            Self::Words { name, words } => Invocation::Words { name, words },
+            Self::Literals { name, args } => Invocation::Literals { name, args },
+        }
+    }
+}
+
+/// Runs a catalog program.
+#[derive(Debug, Clone)]
+pub struct UseSpec {
+    /// The program and its arguments.
+    pub call: CallSpec,
+    /// What it may do.
+    pub policy: PolicySpec,
+    /// Its limits, over the settings'.
+    pub limits: LimitsSpec,
+}
+
+/// Starts (or resumes) an agent's session.
+#[derive(Debug, Clone, Default)]
+pub struct AgentSpec {
+    /// The stored session's name: resumed if the store holds it, created otherwise. `None`: a
+    /// session that is not stored.
+    pub session: Option<String>,
+    /// What its programs may do; `None`: a resumed session's own, or the standard compute
+    /// capabilities for a new one.
+    pub policy: Option<PolicySpec>,
+    /// The limits of each run, over the settings'; `None`: a resumed session's own.
+    pub limits: Option<LimitsSpec>,
+}
+
+/// The catalog's examples, run.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// Programs checked.
+    pub programs: usize,
+    /// Examples run.
+    pub examples: usize,
+    /// Each example that did not give its results, described.
+    pub failures: Vec<String>,
+    /// The files that did not load.
+    pub problems: Vec<CatalogError>,
+}
+
+/// One engine, the catalog pre-linked on it, the store and the model; see the crate
+/// documentation.
+pub struct Runtime {
+    engine: Arc<Engine>,
+    catalog: Arc<Prepared>,
+    store: Arc<dyn Store>,
+    settings: Effective,
+    hint: Option<GrantHint>,
+    /// The settings' model, connected on first need.
+    model: OnceLock<Result<ModelChoice, ModelError>>,
+    /// What the front end should tell the user (a catalog file that did not load, a store
+    /// imported).
+    notes: Vec<Notice>,
+    /// The pre-warming under way in the background.
+    warming: std::sync::Mutex<Option<tokio::task::JoinHandle<Vec<CatalogError>>>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("catalog", &self.catalog)
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Builds the engine, loads the catalog (the built-in programs and the settings'
+    /// directories), opens the store (the settings' file, or memory) and pre-warms the catalog
+    /// as `options` say. Must be called on a multi-threaded tokio runtime with time and I/O.
+    pub async fn start(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let RuntimeOptions {
+            settings,
+            prewarm,
+            hint,
+        } = options;
+        let store_path = settings.store.clone();
+        let (store, mut notes): (Arc<dyn Store>, Vec<Notice>) = match store_path {
+            Some(path) => {
+                let opened = tokio::task::spawn_blocking(move || Database::open(&path))
+                    .await
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
+                let notes = opened.imported.into_iter().map(Notice::Imported).collect();
+                (Arc::new(opened.database), notes)
+            }
+            None => (Arc::new(MemoryStore::new()), Vec::new()),
+        };
+        let config = EngineConfig {
+            disk_cache: settings.module_cache.clone(),
+            ..EngineConfig::default()
+        };
+        let engine = Arc::new(Engine::new(&config)?);
+        let mut catalog = Catalog::builtin();
+        for dir in &settings.catalog {
+            catalog.add_dir(&dir.dir, dir.shadow)?;
+        }
+        notes.extend(
+            catalog
+                .problems()
+                .iter()
+                .cloned()
+                .map(Notice::CatalogProblem),
+        );
+        let catalog = Arc::new(Prepared::new(Arc::new(catalog), Arc::clone(&engine)));
+        let warming = match prewarm {
+            Prewarm::OnDemand => None,
+            Prewarm::Background => {
+                let catalog = Arc::clone(&catalog);
+                Some(tokio::task::spawn_blocking(move || catalog.prewarm()))
+            }
+            Prewarm::Now => {
+                let warming = Arc::clone(&catalog);
+                let problems = tokio::task::spawn_blocking(move || warming.prewarm())
+                    .await
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+                notes.extend(problems.into_iter().map(Notice::CatalogProblem));
+                None
+            }
+        };
+        Ok(Self {
+            engine,
+            catalog,
+            store,
+            settings,
+            hint,
+            model: OnceLock::new(),
+            notes,
+            warming: std::sync::Mutex::new(warming),
+        })
+    }
+
+    /// What the front end should tell the user: catalog files that did not load, a store that
+    /// was imported.
+    pub fn notes(&self) -> &[Notice] {
+        &self.notes
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        self.catalog.catalog()
+    }
+
+    /// The catalog, pre-linked on the engine.
+    pub fn prepared(&self) -> &Arc<Prepared> {
+        &self.catalog
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The settings the runtime was started with.
+    pub fn settings(&self) -> &Effective {
+        &self.settings
+    }
+
+    /// Waits for the pre-warming under way in the background, if any; the catalog programs
+    /// that did not compile.
+    pub async fn prewarmed(&self) -> Vec<CatalogError> {
+        let handle = self
+            .warming
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match handle {
+            Some(handle) => handle
+                .await
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic())),
+            None => Vec::new(),
+        }
+    }
+
+    /// The model the settings name, connected once.
+    pub fn model(&self) -> Result<&ModelChoice, ModelError> {
+        self.model
+            .get_or_init(|| connect_model(&self.settings.agent))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The preprocessor's expansion of `body` (what `watsmith expand` prints).
+    pub fn expand(&self, body: &str) -> Result<Expanded, Diagnostics> {
+        watsmith_preprocessor::preprocess(body)
+    }
+
+    /// The module the engine compiles for `body`, with the imports it calls.
+    pub fn assemble(&self, body: &str) -> Result<String, Vec<Diagnostic>> {
+        self.engine
+            .assemble(body)
+            .map(|(_, assembled)| assembled.text)
+    }
+
+    /// The policy and limits of a run of `policy` and `limits`: validated, with the store and
+    /// the model the grants need, the front end's hint, and the settings' limits underneath.
+    pub fn grants(
+        &self,
+        policy: &PolicySpec,
+        limits: &LimitsSpec,
+    ) -> Result<(Policy, Limits), RuntimeError> {
+        self.grants_with(policy, limits, None)
+    }
+
+    fn grants_with(
+        &self,
+        policy: &PolicySpec,
+        limits: &LimitsSpec,
+        model: Option<&ModelChoice>,
+    ) -> Result<(Policy, Limits), RuntimeError> {
+        let base = self.settings.limits.apply(Limits::default())?;
+        let limits = policy.limits(limits.apply(base)?);
+        let model = if policy.grants(watsmith_engine::capabilities::ai::NAME) {
+            Some(match model {
+                Some(model) => model.as_engine_model(),
+                None => self.model()?.as_engine_model(),
+            })
+        } else {
+            None
+        };
+        let resources = Resources {
+            kv: Some(self.store.kv()),
+            model,
+        };
+        let mut resolved = policy.resolve(self.engine.registry(), &resources)?;
+        if let Some(hint) = &self.hint {
+            resolved = resolved.with_hint(Arc::clone(hint));
+        }
+        Ok((resolved, limits))
+    }
+
+    /// Runs a body; its outcome (a body that does not compile is an `invalid` outcome, not an
+    /// error). Compiling never blocks the executor (see [`Engine::prepare_async`]).
+    pub async fn exec(&self, spec: ExecSpec) -> Result<Outcome, RuntimeError> {
+        let (policy, limits) = self.grants(&spec.policy, &spec.limits)?;
+        Ok(self
+            .engine
+            .exec_async(&spec.body, spec.args, &policy, &limits)
+            .await)
+    }
+
+    /// Runs a catalog program, pre-linked (prepared now if it is not warm yet).
+    pub async fn use_program(&self, spec: UseSpec) -> Result<Outcome, RuntimeError> {
+        let bound = self
+            .catalog
+            .catalog()
+            .bind(spec.call.invocation(), self.engine.registry())?;
+        let (policy, limits) = self.grants(&spec.policy, &spec.limits)?;
+        Ok(match self.catalog.program_async(bound.program).await {
+            Ok(program) => {
+                self.engine
+                    .run_async(&program, bound.args, &policy, &limits)
+                    .await
+            }
+            Err(outcome) => *outcome,
+        })
+    }
+
+    /// Runs every example of the catalog (or of the programs of `dir`), each in a fresh world
+    /// made from its fixture.
+    pub async fn check_catalog(&self, dir: Option<&Path>) -> Result<CheckReport, RuntimeError> {
+        let catalog = match dir {
+            Some(dir) => Catalog::from_dir(dir)?,
+            None => self.catalog().clone(),
+        };
+        let config = EngineConfig {
+            disk_cache: self.settings.module_cache.clone(),
+            ..EngineConfig::default()
+        };
+        let report = tokio::task::spawn_blocking(move || -> Result<CheckReport, RuntimeError> {
+            let checker = Checker::new(&config)?;
+            let programs = catalog.programs();
+            Ok(CheckReport {
+                programs: programs.len(),
+                examples: programs.iter().map(|p| p.front.examples.len()).sum(),
+                failures: programs.iter().flat_map(|p| checker.check(p)).collect(),
+                problems: catalog.problems().to_vec(),
+            })
+        })
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
+        Ok(report)
+    }
+
+    /// An agent's session: stored under `spec.session` (resumed when the store holds it), with
+    /// the settings' model, which programs granted `ai` ask too.
+    pub async fn agent(&self, spec: AgentSpec) -> Result<AgentSession, RuntimeError> {
+        let model = self.model()?.clone();
+        let stored = match &spec.session {
+            Some(name) => {
+                check_session_name(name)?;
+                self.store.load_session(name).await?
+            }
+            None => None,
+        };
+        let resumed = stored.as_ref().map(|record| record.messages.len());
+        let policy = spec
+            .policy
+            .clone()
+            .or_else(|| stored.as_ref().map(|record| record.policy.clone()))
+            .unwrap_or_else(PolicySpec::standard);
+        let limits = spec
+            .limits
+            .or_else(|| stored.as_ref().map(|record| record.limits))
+            .unwrap_or_default();
+        // A resumed session keeps its namespace: what its programs stored is there. A new
+        // stored session gets its own (`session:NAME`) unless the policy names one, so that two
+        // sessions never see each other's keys by accident.
+        let namespace = match (&stored, &spec.session) {
+            (Some(record), _) => match &policy.kv_namespace {
+                // What its programs stored is in its namespace: another would hide it.
+                Some(named) if *named != record.kv_namespace => {
+                    return Err(RuntimeError::ResumedNamespace {
+                        session: record.id.clone(),
+                        namespace: record.kv_namespace.clone(),
+                        asked: named.clone(),
+                    });
+                }
+                _ => Some(record.kv_namespace.clone()),
+            },
+            (None, Some(name)) => Some(match &policy.kv_namespace {
+                // `session:OTHER` is the session OTHER's, made now or later: sharing it would
+                // give one session's keys to the other without either asking.
+                Some(named)
+                    if named.starts_with(SESSION_NAMESPACE_PREFIX)
+                        && *named != session_namespace(name) =>
+                {
+                    return Err(RuntimeError::SessionNamespace {
+                        session: name.clone(),
+                        namespace: named.clone(),
+                    });
+                }
+                Some(named) => named.clone(),
+                None => session_namespace(name),
+            }),
+            (None, None) => None,
+        };
+        let policy = match &namespace {
+            Some(namespace) => policy.in_kv_namespace(namespace.clone()),
+            None => policy,
+        };
+        let (resolved, run_limits) = self.grants_with(&policy, &limits, Some(&model))?;
+        let agent_settings = &self.settings.agent;
+        let mut settings = ModelSettings::new(model.model.clone(), model.protocol);
+        settings.max_tokens = agent_settings.max_tokens;
+        settings.temperature = agent_settings.temperature;
+        settings.stream = agent_settings.stream;
+        let agent = Agent::new(AgentParts {
+            provider: Arc::clone(&model.provider),
+            catalog: Arc::clone(&self.catalog),
+            policy: resolved,
+            limits: run_limits,
+            agent_limits: agent_settings.limits.clone(),
+            settings,
+        });
+        let now = now_ms();
+        let record = spec.session.as_ref().map(|name| {
+            let mut record = stored.clone().unwrap_or_else(|| SessionRecord {
+                id: name.clone(),
+                messages: Vec::new(),
+                kv_namespace: namespace.clone().unwrap_or_else(|| session_namespace(name)),
+                model: None,
+                policy: policy.clone(),
+                limits,
+                tasks: 0,
+                created_ms: now,
+                updated_ms: now,
+                expires_ms: now,
+                revision: 0,
+            });
+            record.model = Some(ModelRecord {
+                provider: model.provider.name().to_owned(),
+                model: model.model.clone(),
+            });
+            record.policy = policy.clone();
+            record.limits = limits;
+            record
+        });
+        let conversation = Session {
+            messages: stored.map(|record| record.messages).unwrap_or_default(),
+        };
+        Ok(AgentSession {
+            agent,
+            conversation,
+            record,
+            store: Arc::clone(&self.store),
+            label: model.label(),
+            resumed,
+            ttl: self.settings.session_ttl,
+            unsent: Vec::new(),
+        })
+    }
+
+    /// A recorded session of `watsmith demo`: the agent it was recorded with, answering from the
+    /// recording, on this runtime's catalog (which must be the built-in one), and its script.
+    pub fn demo(&self, recording: &Recording) -> Result<(Agent, Script), DemoError> {
+        let script = recording.script().map_err(|e| DemoError {
+            recording: recording.name,
+            reason: e.to_string(),
+        })?;
+        let replay =
+            watsmith_agent::Replay::from_transcript(recording.transcript).map_err(|e| {
+                DemoError {
+                    recording: recording.name,
+                    reason: e.to_string(),
+                }
+            })?;
+        let agent = Agent::new(demo::parts(Arc::new(replay), Arc::clone(&self.catalog)));
+        Ok((agent, script))
+    }
+}
+
+/// The longest session name, in bytes.
+pub const MAX_SESSION_NAME_BYTES: usize = 128;
+
+/// What the kv namespaces of sessions begin with; a new session's policy may name no other
+/// session's.
+const SESSION_NAMESPACE_PREFIX: &str = "session:";
+
+/// The kv namespace of a new stored session whose policy names none: `session:NAME`.
+pub fn session_namespace(name: &str) -> String {
+    format!("{SESSION_NAMESPACE_PREFIX}{name}")
+}
+
+/// Why a session name cannot be used, if it cannot: names are 1 to
+/// [`MAX_SESSION_NAME_BYTES`] bytes without control characters.
+fn check_session_name(name: &str) -> Result<(), RuntimeError> {
+    let reason = if name.is_empty() {
+        "is empty"
+    } else if name.len() > MAX_SESSION_NAME_BYTES {
+        "is too long"
+    } else if name.chars().any(char::is_control) {
+        "has a control character"
+    } else {
+        return Ok(());
+    };
+    Err(RuntimeError::SessionName {
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// What a runtime tells the user when it starts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A catalog program that did not load (the others did), or does not compile.
+    CatalogProblem(CatalogError),
+    /// The store was an older JSON kv file, and was imported.
+    Imported(Imported),
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CatalogProblem(problem) => problem.fmt(f),
+            Self::Imported(imported) => write!(
+                f,
+                "imported the JSON kv store {} ({} keys in {} namespaces) into a database at the same path; the JSON is kept in {}",
+                imported.path.display(),
+                imported.keys,
+                imported.namespaces,
+                imported.backup.display()
+            ),
+        }
+    }
+}
+
+/// A recording of the demo that cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+#[error("the demo recording `{recording}`: {reason}")]
+pub struct DemoError {
+    /// The recording.
+    pub recording: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+/// An agent's session: the agent, its conversation, and (when stored) its record, saved with
+/// the task's events after every task.
+pub struct AgentSession {
+    agent: Agent,
+    conversation: Session,
+    record: Option<SessionRecord>,
+    store: Arc<dyn Store>,
+    label: String,
+    resumed: Option<usize>,
+    ttl: Duration,
+    /// The events of tasks not in the store yet (their save failed, or appending them did),
+    /// each with its task's number: appended after the next save.
+    unsent: Vec<(String, Vec<TranscriptLine>)>,
+}
+
+impl std::fmt::Debug for AgentSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSession")
+            .field("label", &self.label)
+            .field("name", &self.name())
+            .field("messages", &self.conversation.messages.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Passes events on, and keeps them (but the streamed deltas) for the store.
+struct Recorder<'a> {
+    sink: &'a mut dyn EventSink,
+    lines: Vec<TranscriptLine>,
+}
+
+impl EventSink for Recorder<'_> {
+    fn event(&mut self, event: &Event) {
+        self.sink.event(event);
+        if !matches!(event, Event::Delta { .. }) {
+            self.lines.push(TranscriptLine {
+                ts_ms: u128::from(now_ms()),
+                event: event.clone(),
+            });
+        }
+    }
+}
+
+impl AgentSession {
+    /// `provider:model`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The session's name, if it is stored.
+    pub fn name(&self) -> Option<&str> {
+        self.record.as_ref().map(|record| record.id.as_str())
+    }
+
+    /// The number of messages a resumed session came back with (`None` for a new one).
+    pub fn resumed(&self) -> Option<usize> {
+        self.resumed
+    }
+
+    /// The system prompt the model is given.
+    pub fn prompt(&self) -> &SystemPrompt {
+        self.agent.prompt()
+    }
+
+    /// The conversation so far.
+    pub fn conversation(&self) -> &Session {
+        &self.conversation
+    }
+
+    /// Solves `task` in the session, telling `sink` every event, unless `cancelled` completes
+    /// first (then the conversation forgets the task). A stored session is saved after it,
+    /// with the task's events; a store that fails is the error, after the task.
+    pub async fn run(
+        &mut self,
+        task: &str,
+        sink: &mut dyn EventSink,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<Finish, RuntimeError> {
+        let mut recorder = Recorder {
+            sink,
+            lines: Vec::new(),
+        };
+        let finish = self
+            .agent
+            .run_until(&mut self.conversation, task, &mut recorder, cancelled)
+            .await;
+        if let Some(record) = &mut self.record {
+            record.tasks += 1;
+            self.unsent.push((
+                record.tasks.to_string(),
+                std::mem::take(&mut recorder.lines),
+            ));
+        }
+        // Saved first: a session another process saved meanwhile is refused there, before
+        // this task's events are numbered after that one's. A save that fails keeps the events
+        // for the next one (the conversation keeps the task).
+        self.save().await?;
+        Ok(finish)
+    }
+
+    /// Forgets the conversation (the kv namespace keeps what programs stored).
+    pub async fn reset(&mut self) -> Result<(), RuntimeError> {
+        self.conversation.messages.clear();
+        self.save().await
+    }
+
+    /// Saves a stored session's record, its expiry pushed back, then the events not yet stored.
+    async fn save(&mut self) -> Result<(), RuntimeError> {
+        let Some(record) = &mut self.record else {
+            return Ok(());
+        };
+        let now = now_ms();
+        record.messages = self.conversation.messages.clone();
+        record.updated_ms = now;
+        record.expires_ms =
+            now.saturating_add(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX));
+        record.revision = self.store.save_session(record).await?;
+        while let Some((task, lines)) = self.unsent.first() {
+            self.store.append_events(&record.id, task, lines).await?;
+            self.unsent.remove(0);
+        }
+        Ok(())
+    }
+}
