@@ -119,6 +119,13 @@ pub struct Usage {
     pub ai_tokens: u64,
     /// kv and fs operations.
     pub io_ops: u32,
+    /// Bytes written to files by `fs.write` and `fs.append`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fs_write_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Everything a run produced.
