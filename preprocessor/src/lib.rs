@@ -242,7 +242,7 @@ impl Preprocessor {
         }
         let mut declarations = Vec::new();
         if delimiters::check(&text, &mut reporter, &mut declarations) {
-            return Err(cap(reporter.finish()));
+            return Err(reporter.finish());
         }
 
         let tree = self
@@ -253,29 +253,11 @@ impl Preprocessor {
             expand::Expander::new(&text, &mut reporter).run(tree.root_node(), &declarations);
         let diagnostics = reporter.finish();
         if diagnostics.has_errors() {
-            return Err(cap(diagnostics));
+            return Err(diagnostics);
         }
         expanded.warnings = diagnostics.into_iter().collect();
         Ok(expanded)
     }
-}
-
-/// Keeps the first [`limits::MAX_DIAGNOSTICS`] diagnostics and says how many more there were.
-fn cap(diagnostics: Diagnostics) -> Diagnostics {
-    if diagnostics.len() <= limits::MAX_DIAGNOSTICS {
-        return diagnostics;
-    }
-    let mut kept: Vec<Diagnostic> = diagnostics.into_iter().collect();
-    let dropped = kept.len() - limits::MAX_DIAGNOSTICS;
-    kept.truncate(limits::MAX_DIAGNOSTICS);
-    let mut last = kept[kept.len() - 1].clone();
-    last.kind = DiagnosticKind::Limit;
-    last.severity = Severity::Error;
-    last.message = format!("{dropped} more diagnostics not shown");
-    last.hint = Some("fix the errors above first".to_owned());
-    last.related = None;
-    kept.push(last);
-    Diagnostics::from(kept)
 }
 
 thread_local! {
