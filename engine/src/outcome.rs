@@ -98,7 +98,9 @@ pub struct TrapInfo {
     pub message: String,
 }
 
-/// Whether the compiled program came from the cache.
+/// Whether the compiled program came from a cache: `hit` (this engine's, in memory), `disk`
+/// (the on-disk cache: neither preprocessed nor compiled by this process) or `miss` (compiled
+/// for this run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheState {
@@ -106,6 +108,8 @@ pub enum CacheState {
     Hit,
     /// Compiled for this run.
     Miss,
+    /// Loaded from the on-disk cache ([`crate::EngineConfig::disk_cache`]) for this run.
+    Disk,
 }
 
 /// What a run spent of its host-call budgets.

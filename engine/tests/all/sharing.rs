@@ -239,3 +239,31 @@ fn a_relative_disk_cache_path_is_taken_from_the_working_directory() {
     assert_eq!(outcome.results, [Value::I64(0)], "{outcome:#?}");
     assert!(here.path().join("cache/programs").is_dir());
 }
+
+#[test]
+fn a_body_from_the_disk_cache_is_reported_as_such() {
+    let directory = private_dir();
+    let config = EngineConfig {
+        disk_cache: Some(directory.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let body = "(local $n i64) (argv 0 $n) (resv $n)";
+    let first = Engine::new(&config).expect("engine");
+    let compiled = crate::exec(&first, body, vec![Value::I64(1)]);
+    assert_eq!(compiled.cache, Some(CacheState::Miss));
+    assert_eq!(
+        crate::exec(&first, body, vec![Value::I64(2)]).cache,
+        Some(CacheState::Hit)
+    );
+    // A new process: served from the disk, neither preprocessed nor compiled here.
+    let second = Engine::new(&config).expect("engine");
+    let loaded = crate::exec(&second, body, vec![Value::I64(3)]);
+    assert_eq!(
+        (loaded.cache, loaded.results.clone()),
+        (Some(CacheState::Disk), vec![Value::I64(3)])
+    );
+    assert_eq!(
+        crate::exec(&second, body, vec![Value::I64(4)]).cache,
+        Some(CacheState::Hit)
+    );
+}
