@@ -24,10 +24,14 @@ pub struct Spent {
 impl Spent {
     /// Adds a run's usage.
     pub fn add_run(&mut self, outcome: &Outcome) {
-        self.fuel += outcome.fuel_used;
-        self.http_requests += u64::from(outcome.usage.http_requests);
-        self.ai_calls += u64::from(outcome.usage.ai_calls);
-        self.tokens += outcome.usage.ai_tokens;
+        self.fuel = self.fuel.saturating_add(outcome.fuel_used);
+        self.http_requests = self
+            .http_requests
+            .saturating_add(u64::from(outcome.usage.http_requests));
+        self.ai_calls = self
+            .ai_calls
+            .saturating_add(u64::from(outcome.usage.ai_calls));
+        self.tokens = self.tokens.saturating_add(outcome.usage.ai_tokens);
     }
 }
 

@@ -503,7 +503,7 @@ impl Task<'_> {
             }
             Ok(Ok(response)) => response,
         };
-        self.spent.tokens += response.usage.prompt_tokens + response.usage.completion_tokens;
+        self.spent.tokens = self.spent.tokens.saturating_add(response.usage.total());
         sink.event(&Event::Response {
             step,
             retry: self.retry,

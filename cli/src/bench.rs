@@ -434,6 +434,7 @@ fn cache_word(state: Option<CacheState>) -> &'static str {
     match state {
         Some(CacheState::Hit) => "hit",
         Some(CacheState::Miss) => "miss",
+        Some(CacheState::Disk) => "disk",
         None => "bypass",
     }
 }

@@ -1,6 +1,6 @@
 //! `watsmith expand`: print what the preprocessor makes of a body.
 
-use std::io::Read as _;
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -98,13 +98,34 @@ pub(crate) async fn module(file: &Path, env: &watsmith_runtime::Environment) -> 
     }
 }
 
+/// The body in `file` (`-`: standard input), read only up to the preprocessor's limit: a longer
+/// input is refused as soon as the limit is passed, without reading the rest or echoing it.
 pub(crate) fn read_source(file: &Path) -> anyhow::Result<String> {
-    if file == Path::new("-") {
-        let mut source = String::new();
-        std::io::stdin()
-            .read_to_string(&mut source)
-            .context("cannot read standard input")?;
-        return Ok(source);
+    let limit = watsmith_preprocessor::limits::MAX_BODY_BYTES;
+    let (name, reader): (String, Box<dyn Read>) = if file == Path::new("-") {
+        (
+            "standard input".to_owned(),
+            Box::new(std::io::stdin().lock()),
+        )
+    } else {
+        let opened = std::fs::File::open(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        (format!("`{}`", file.display()), Box::new(opened))
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {name}"))?;
+    if bytes.len() > limit {
+        anyhow::bail!(
+            "{name} holds more than {limit} bytes, the limit of a body; write a shorter program (move data into arguments or files)"
+        );
     }
-    std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))
+    String::from_utf8(bytes).map_err(|error| {
+        anyhow::anyhow!(
+            "{name} is not UTF-8 text (at byte {})",
+            error.utf8_error().valid_up_to()
+        )
+    })
 }

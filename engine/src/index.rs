@@ -41,6 +41,68 @@ const SUBDIRECTORY: &str = "programs";
 /// The subdirectory of the disk cache given to Wasmtime's module cache.
 pub(crate) const WASMTIME_SUBDIRECTORY: &str = "wasmtime";
 
+/// The disk cache's directory, absolute, created private (mode 0700) if it is missing, and
+/// checked if it is not: the cache holds native code the engine runs, so a directory (or one of
+/// its two subdirectories) that belongs to another user, or that another user may write into, is
+/// refused rather than used; the cache directory itself must also be closed to others, since
+/// whoever can read compiled bodies can read the bodies. Errors: why, with the fix.
+pub(crate) fn private_directory(dir: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let dir =
+        std::path::absolute(dir).map_err(|e| format!("cannot make the path absolute: {e}"))?;
+    if !dir.exists() {
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create its parent directory: {e}"))?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            // Made meanwhile by another process: checked below like any other.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create it: {e}")),
+        }
+    }
+    let me = rustix::process::geteuid().as_raw();
+    for (path, top) in [
+        (dir.clone(), true),
+        (dir.join(SUBDIRECTORY), false),
+        (dir.join(WASMTIME_SUBDIRECTORY), false),
+    ] {
+        // The directory itself may be reached through a symbolic link; its subdirectories,
+        // written by the engine, may not.
+        let meta = if top {
+            std::fs::metadata(&path)
+        } else {
+            std::fs::symlink_metadata(&path)
+        };
+        let meta = match meta {
+            Ok(meta) => meta,
+            Err(e) if !top && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+        };
+        let shown = path.display();
+        if !meta.is_dir() {
+            return Err(format!("`{shown}` is not a directory"));
+        }
+        if meta.uid() != me {
+            return Err(format!(
+                "`{shown}` belongs to another user (uid {}); use a directory of your own",
+                meta.uid()
+            ));
+        }
+        let open_to_others = if top { 0o077 } else { 0o022 };
+        if meta.mode() & open_to_others != 0 {
+            return Err(format!(
+                "other users may {} `{shown}` (mode {:o}); make it private: chmod 700 {}",
+                if top { "read or write" } else { "write into" },
+                meta.mode() & 0o777,
+                path.display()
+            ));
+        }
+    }
+    Ok(dir)
+}
+
 /// What running a program needs besides its binary and its imports.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Meta {

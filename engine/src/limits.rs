@@ -42,6 +42,9 @@ pub const DEFAULT_MAX_AI_CALLS: u32 = 4;
 pub const DEFAULT_MAX_AI_TOKENS: u64 = 8192;
 /// Default cap on storage operations (kv and fs calls) per run.
 pub const DEFAULT_MAX_IO_OPS: u32 = 10_000;
+/// Default cap on the bytes `fs.write` and `fs.append` may write in one run (as a kv namespace
+/// holds at most 16 MiB).
+pub const DEFAULT_MAX_FS_WRITE_BYTES: u64 = 16 << 20;
 /// Stack left to host code on a run's fiber, past the wasm stack (async host calls are polled
 /// there).
 pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
@@ -103,6 +106,9 @@ pub struct Limits {
     pub max_ai_tokens: u64,
     /// Cap on kv and fs operations (a host-call budget).
     pub max_io_ops: u32,
+    /// Cap on the bytes `fs.write` and `fs.append` write in one run; a write that would pass it
+    /// fails with ENOMEM (and a log line) before anything is written.
+    pub max_fs_write_bytes: u64,
 }
 
 impl Default for Limits {
@@ -120,6 +126,7 @@ impl Default for Limits {
             max_ai_calls: DEFAULT_MAX_AI_CALLS,
             max_ai_tokens: DEFAULT_MAX_AI_TOKENS,
             max_io_ops: DEFAULT_MAX_IO_OPS,
+            max_fs_write_bytes: DEFAULT_MAX_FS_WRITE_BYTES,
         }
     }
 }

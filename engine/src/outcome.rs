@@ -98,7 +98,9 @@ pub struct TrapInfo {
     pub message: String,
 }
 
-/// Whether the compiled program came from the cache.
+/// Whether the compiled program came from a cache: `hit` (this engine's, in memory), `disk`
+/// (the on-disk cache: neither preprocessed nor compiled by this process) or `miss` (compiled
+/// for this run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheState {
@@ -106,6 +108,8 @@ pub enum CacheState {
     Hit,
     /// Compiled for this run.
     Miss,
+    /// Loaded from the on-disk cache ([`crate::EngineConfig::disk_cache`]) for this run.
+    Disk,
 }
 
 /// What a run spent of its host-call budgets.
@@ -119,6 +123,13 @@ pub struct Usage {
     pub ai_tokens: u64,
     /// kv and fs operations.
     pub io_ops: u32,
+    /// Bytes written to files by `fs.write` and `fs.append`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fs_write_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Everything a run produced.

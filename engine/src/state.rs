@@ -21,6 +21,8 @@ pub enum Budget {
     AiTokens,
     /// kv and fs operations ([`Limits::max_io_ops`]).
     IoOps,
+    /// Bytes written to files ([`Limits::max_fs_write_bytes`]).
+    FsWriteBytes,
 }
 
 /// A host-call budget ran out (a trap, reported as `host_budget`).
@@ -179,6 +181,11 @@ impl RunState {
                 u64::from(limits.max_io_ops),
                 "storage operations",
             ),
+            Budget::FsWriteBytes => (
+                usage.fs_write_bytes,
+                limits.max_fs_write_bytes,
+                "bytes written to files",
+            ),
         };
         let total = used.saturating_add(amount);
         let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
@@ -187,6 +194,7 @@ impl RunState {
             Budget::AiCalls => usage.ai_calls = clamp(total.min(limit)),
             Budget::AiTokens => usage.ai_tokens = total.min(limit),
             Budget::IoOps => usage.io_ops = clamp(total.min(limit)),
+            Budget::FsWriteBytes => usage.fs_write_bytes = total.min(limit),
         }
         if total > limit {
             return Err(HostBudgetExceeded { what, limit });
@@ -215,6 +223,7 @@ impl RunState {
                 u64::from(self.usage.io_ops),
                 u64::from(self.limits.max_io_ops),
             ),
+            Budget::FsWriteBytes => (self.usage.fs_write_bytes, self.limits.max_fs_write_bytes),
         };
         limit.saturating_sub(used)
     }

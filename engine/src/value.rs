@@ -3,6 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 /// An argument or a result, tagged with its type: `{"type": "i64", "value": 55}`.
+///
+/// A finite `f64` is a JSON number, written so that it reads back exactly; JSON has no NaN or
+/// infinity, so those are strings in WebAssembly's text form: `"inf"`, `"-inf"`, `"nan"`, and
+/// `"nan:0x..."` (with `-` for the sign bit) for a NaN whose payload is not the canonical one,
+/// so that every f64 survives the round trip bit for bit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "lowercase")]
 pub enum Value {
@@ -11,11 +16,77 @@ pub enum Value {
     /// 64-bit integer.
     I64(i64),
     /// 64-bit float.
-    F64(f64),
+    F64(#[serde(with = "f64_text")] f64),
     /// UTF-8 text.
     Str(String),
     /// Raw bytes.
     Bytes(Vec<u8>),
+}
+
+/// An `f64` in JSON: a number when finite, else a string in WebAssembly's text form.
+mod f64_text {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    /// The quiet bit and payload of a canonical NaN.
+    const CANONICAL: u64 = 1 << 51;
+    const PAYLOAD: u64 = (1 << 52) - 1;
+
+    pub(super) fn serialize<S: Serializer>(x: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            return serializer.serialize_f64(*x);
+        }
+        let sign = if x.is_sign_negative() { "-" } else { "" };
+        let text = if x.is_infinite() {
+            format!("{sign}inf")
+        } else {
+            match x.to_bits() & PAYLOAD {
+                CANONICAL => format!("{sign}nan"),
+                payload => format!("{sign}nan:0x{payload:x}"),
+            }
+        };
+        serializer.serialize_str(&text)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Number(f64),
+        Text(String),
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        match Form::deserialize(deserializer)? {
+            Form::Number(x) => Ok(x),
+            Form::Text(text) => parse(&text).ok_or_else(|| {
+                de::Error::custom(format!(
+                    "{text:?} is not an f64: a number, or \"inf\", \"-inf\", \"nan\", \"nan:0x...\""
+                ))
+            }),
+        }
+    }
+
+    /// `inf`, `-inf`, `nan`, `-nan`, `nan:0x8` (the WebAssembly text forms; `+` allowed).
+    pub(super) fn parse(text: &str) -> Option<f64> {
+        let (negative, rest) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let sign = if negative { 1u64 << 63 } else { 0 };
+        let bits = match rest {
+            "inf" => 0x7ff0_0000_0000_0000,
+            "nan" => 0x7ff0_0000_0000_0000 | CANONICAL,
+            _ => {
+                let hex = rest.strip_prefix("nan:0x")?.replace('_', "");
+                let payload = u64::from_str_radix(&hex, 16).ok()?;
+                if payload == 0 || payload > PAYLOAD {
+                    return None;
+                }
+                0x7ff0_0000_0000_0000 | payload
+            }
+        };
+        Some(f64::from_bits(sign | bits))
+    }
 }
 
 impl Value {
@@ -79,6 +150,32 @@ pub fn format_f64(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_f64_survives_json_bit_for_bit() {
+        let payload_nan = f64::from_bits(0x7ff0_0000_0000_0001);
+        for (x, json) in [
+            (1.5, "1.5"),
+            (-0.0, "-0.0"),
+            (0.1, "0.1"),
+            (f64::INFINITY, r#""inf""#),
+            (f64::NEG_INFINITY, r#""-inf""#),
+            (f64::NAN, r#""nan""#),
+            (-f64::NAN, r#""-nan""#),
+            (payload_nan, r#""nan:0x1""#),
+            (-payload_nan, r#""-nan:0x1""#),
+        ] {
+            let written = serde_json::to_string(&Value::F64(x)).expect("serialises");
+            assert_eq!(written, format!(r#"{{"type":"f64","value":{json}}}"#));
+            let Value::F64(back) = serde_json::from_str(&written).expect("parses") else {
+                panic!("not an f64: {written}");
+            };
+            assert_eq!(back.to_bits(), x.to_bits(), "{written}");
+        }
+        let error = serde_json::from_str::<Value>(r#"{"type":"f64","value":"NaN!"}"#)
+            .expect_err("not a float");
+        assert!(error.to_string().contains("is not an f64"), "{error}");
+    }
 
     #[test]
     fn floats_are_written_short_and_read_back_exactly() {

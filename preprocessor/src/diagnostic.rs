@@ -9,6 +9,7 @@ use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES};
 use crate::span::{LineIndex, Position, Span};
 
 /// How serious a diagnostic is.
@@ -148,8 +149,14 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, when known.
     pub hint: Option<String>,
-    /// The whole input line holding the start of `span`.
+    /// The input line holding the start of `span`; a line longer than
+    /// [`MAX_FRAME_BYTES`](crate::limits::MAX_FRAME_BYTES) is
+    /// cut to a window around the span, marked with `…` where it was cut.
     pub source_line: String,
+    /// Where the span starts in `source_line`, 1-based in characters, when the line was cut
+    /// (otherwise it is `column`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_column: Option<u32>,
     /// A second location that explains this one.
     pub related: Option<Related>,
 }
@@ -178,7 +185,9 @@ impl Diagnostic {
         );
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, "{line_no} | {}", self.source_line);
-        let caret_at = usize::try_from(self.column).unwrap_or(1).saturating_sub(1);
+        let caret_at = usize::try_from(self.frame_column.unwrap_or(self.column))
+            .unwrap_or(1)
+            .saturating_sub(1);
         let width = self.caret_width();
         let pad: String = self
             .source_line
@@ -201,7 +210,9 @@ impl Diagnostic {
 
     /// Width of the caret run: the span's characters on its first line, at least one.
     fn caret_width(&self) -> usize {
-        let start = usize::try_from(self.column).unwrap_or(1).saturating_sub(1);
+        let start = usize::try_from(self.frame_column.unwrap_or(self.column))
+            .unwrap_or(1)
+            .saturating_sub(1);
         let rest = self.source_line.chars().count().saturating_sub(start);
         let span_chars = self.span.end.saturating_sub(self.span.start);
         span_chars.min(rest).max(1)
@@ -284,6 +295,13 @@ pub struct Reporter<'s> {
     source: &'s str,
     lines: LineIndex,
     diagnostics: Vec<Diagnostic>,
+    /// Diagnostics found past [`MAX_DIAGNOSTICS`]: counted, never built (a body of thousands of
+    /// errors on one long line must not cost memory per error).
+    dropped: usize,
+    /// Whether one of those was an error.
+    dropped_errors: bool,
+    /// What a diagnostic past the cap is built into, to be thrown away.
+    overflow: Diagnostic,
 }
 
 impl<'s> Reporter<'s> {
@@ -293,7 +311,51 @@ impl<'s> Reporter<'s> {
             source,
             lines: LineIndex::new(source),
             diagnostics: Vec::new(),
+            dropped: 0,
+            dropped_errors: false,
+            overflow: Diagnostic {
+                severity: Severity::Error,
+                kind: DiagnosticKind::Limit,
+                line: 0,
+                column: 0,
+                span: Span::new(0, 0),
+                message: String::new(),
+                hint: None,
+                source_line: String::new(),
+                frame_column: None,
+                related: None,
+            },
         }
+    }
+
+    /// The line of `span`'s start, cut to a window around it if it is long, and where the span
+    /// starts in what is quoted (if it was cut).
+    fn frame(&self, span: Span) -> (String, Option<u32>) {
+        let line = self
+            .lines
+            .line_range(self.source, self.lines.line_of(span.start));
+        if line.len() <= MAX_FRAME_BYTES {
+            return (self.source[line].to_owned(), None);
+        }
+        let floor = |mut at: usize| {
+            while !self.source.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        let at = span.start.clamp(line.start, line.end);
+        let start = floor(at.saturating_sub(MAX_FRAME_BYTES / 3).max(line.start));
+        let end = floor((start + MAX_FRAME_BYTES).min(line.end));
+        let mut quoted = String::with_capacity(end - start + 8);
+        if start > line.start {
+            quoted.push('…');
+        }
+        let column = quoted.chars().count() + self.source[start..at].chars().count() + 1;
+        quoted.push_str(&self.source[start..end]);
+        if end < line.end {
+            quoted.push('…');
+        }
+        (quoted, Some(u32::try_from(column).unwrap_or(u32::MAX)))
     }
 
     /// The position of a byte offset.
@@ -310,7 +372,7 @@ impl<'s> Reporter<'s> {
         message: impl Into<String>,
     ) -> Diagnostic {
         let at = self.position(span.start);
-        let line = self.lines.line_of(span.start);
+        let (source_line, frame_column) = self.frame(span);
         Diagnostic {
             severity,
             kind,
@@ -319,7 +381,8 @@ impl<'s> Reporter<'s> {
             span,
             message: message.into(),
             hint: None,
-            source_line: self.source[self.lines.line_range(self.source, line)].to_owned(),
+            source_line,
+            frame_column,
             related: None,
         }
     }
@@ -342,8 +405,7 @@ impl<'s> Reporter<'s> {
         span: Span,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        let diagnostic = self.diagnostic(Severity::Error, kind, span, message);
-        self.push(diagnostic)
+        self.record(Severity::Error, kind, span, message)
     }
 
     /// Records a warning and returns it for adding a hint or note.
@@ -353,11 +415,25 @@ impl<'s> Reporter<'s> {
         span: Span,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        let diagnostic = self.diagnostic(Severity::Warning, kind, span, message);
-        self.push(diagnostic)
+        self.record(Severity::Warning, kind, span, message)
     }
 
-    fn push(&mut self, diagnostic: Diagnostic) -> &mut Diagnostic {
+    /// Records a diagnostic, or past [`MAX_DIAGNOSTICS`] only counts it (what is returned is
+    /// then thrown away).
+    fn record(
+        &mut self,
+        severity: Severity,
+        kind: DiagnosticKind,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+            self.dropped += 1;
+            self.dropped_errors |= severity == Severity::Error;
+            self.overflow.severity = severity;
+            return &mut self.overflow;
+        }
+        let diagnostic = self.diagnostic(severity, kind, span, message);
         self.diagnostics.push(diagnostic);
         let last = self.diagnostics.len() - 1;
         &mut self.diagnostics[last]
@@ -368,11 +444,13 @@ impl<'s> Reporter<'s> {
         self.diagnostics.last_mut()
     }
 
-    /// Whether an error was recorded.
+    /// Whether an error was recorded (or counted past the cap).
     pub fn has_errors(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
+        self.dropped_errors
+            || self
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
     }
 
     /// Number of recorded diagnostics.
@@ -385,8 +463,30 @@ impl<'s> Reporter<'s> {
         self.diagnostics.is_empty()
     }
 
-    /// The recorded diagnostics, sorted by position.
-    pub fn finish(self) -> Diagnostics {
+    /// The recorded diagnostics, sorted by position, and, if more were found than
+    /// [`MAX_DIAGNOSTICS`], one more saying how many are not shown (an error if any was).
+    pub fn finish(mut self) -> Diagnostics {
+        if self.dropped > 0 {
+            let span = self
+                .diagnostics
+                .iter()
+                .map(|d| d.span)
+                .max_by_key(|span| span.start)
+                .unwrap_or(Span::new(0, 0));
+            let severity = if self.has_errors() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let mut more = self.diagnostic(
+                severity,
+                DiagnosticKind::Limit,
+                span,
+                format!("{} more diagnostics not shown", self.dropped),
+            );
+            more.hint = Some("fix the errors above first".to_owned());
+            self.diagnostics.push(more);
+        }
         Diagnostics::from_sorted(self.diagnostics)
     }
 }

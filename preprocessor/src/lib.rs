@@ -206,7 +206,8 @@ impl Preprocessor {
             return Err(reporter.finish());
         }
 
-        let (text, stripped) = fence::strip(source);
+        let plain = plain_text(source);
+        let (text, stripped) = fence::strip(&plain);
         if let Some(&first) = stripped.fences.first() {
             let count = stripped.fences.len();
             let message = if count == 1 {
@@ -242,7 +243,7 @@ impl Preprocessor {
         }
         let mut declarations = Vec::new();
         if delimiters::check(&text, &mut reporter, &mut declarations) {
-            return Err(cap(reporter.finish()));
+            return Err(reporter.finish());
         }
 
         let tree = self
@@ -253,29 +254,33 @@ impl Preprocessor {
             expand::Expander::new(&text, &mut reporter).run(tree.root_node(), &declarations);
         let diagnostics = reporter.finish();
         if diagnostics.has_errors() {
-            return Err(cap(diagnostics));
+            return Err(diagnostics);
         }
         expanded.warnings = diagnostics.into_iter().collect();
         Ok(expanded)
     }
 }
 
-/// Keeps the first [`limits::MAX_DIAGNOSTICS`] diagnostics and says how many more there were.
-fn cap(diagnostics: Diagnostics) -> Diagnostics {
-    if diagnostics.len() <= limits::MAX_DIAGNOSTICS {
-        return diagnostics;
+/// The text the parser reads: a UTF-8 byte-order mark first (what some editors write) blanked,
+/// three spaces for its three bytes, and every `\r` that ends a line alone (old Mac line ends)
+/// made a `\n`, one byte for one, so that comments end there. Offsets are the model's, and
+/// positions agree: [`LineIndex`] ends lines at a lone `\r` too.
+fn plain_text(source: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = source.as_bytes();
+    let lone_return = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    let marked = source.starts_with('\u{feff}');
+    if !marked && !(0..bytes.len()).any(lone_return) {
+        return std::borrow::Cow::Borrowed(source);
     }
-    let mut kept: Vec<Diagnostic> = diagnostics.into_iter().collect();
-    let dropped = kept.len() - limits::MAX_DIAGNOSTICS;
-    kept.truncate(limits::MAX_DIAGNOSTICS);
-    let mut last = kept[kept.len() - 1].clone();
-    last.kind = DiagnosticKind::Limit;
-    last.severity = Severity::Error;
-    last.message = format!("{dropped} more diagnostics not shown");
-    last.hint = Some("fix the errors above first".to_owned());
-    last.related = None;
-    kept.push(last);
-    Diagnostics::from(kept)
+    let mut out = String::with_capacity(source.len());
+    for (i, c) in source.char_indices() {
+        match c {
+            '\u{feff}' if i == 0 => out.push_str("   "),
+            '\r' if lone_return(i) => out.push('\n'),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 thread_local! {

@@ -10,6 +10,9 @@ pub const MAX_NESTING: usize = 256;
 
 /// Most diagnostics reported for one body; past this, the rest are summarised in one more.
 pub const MAX_DIAGNOSTICS: usize = 50;
+/// The longest source line a diagnostic quotes whole, in bytes; a longer one is cut to about
+/// this much around the span, so that a diagnostic's size does not grow with its line.
+pub const MAX_FRAME_BYTES: usize = 240;
 
 /// Address of the first data segment. Address 0 stays unused, so a zero pointer is never a
 /// valid string.

@@ -193,8 +193,8 @@ impl Usage {
     fn prompt_tokens(&self) -> Option<u64> {
         self.input_tokens.map(|input| {
             input
-                + self.cache_creation_input_tokens.unwrap_or(0)
-                + self.cache_read_input_tokens.unwrap_or(0)
+                .saturating_add(self.cache_creation_input_tokens.unwrap_or(0))
+                .saturating_add(self.cache_read_input_tokens.unwrap_or(0))
         })
     }
 }

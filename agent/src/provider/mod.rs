@@ -166,6 +166,14 @@ pub struct TokenUsage {
     pub completion_tokens: u64,
 }
 
+impl TokenUsage {
+    /// Prompt and answer together, saturating: a provider's count near `u64::MAX` must not
+    /// wrap past a token budget.
+    pub fn total(&self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+}
+
 /// Why the model stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -417,3 +417,29 @@ fn a_transcript_replays_to_the_same_answer_and_a_divergence_is_reported() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn token_counts_near_the_maximum_do_not_wrap_past_the_budget() {
+    // Two answers whose counts sum past u64::MAX: wrapping would bring the total back under
+    // the budget and the loop would go on asking.
+    let huge = |answer: ChatResponse| ChatResponse {
+        usage: TokenUsage {
+            prompt_tokens: u64::MAX - 1,
+            completion_tokens: 3,
+        },
+        ..answer
+    };
+    let setup = text_setup(vec![huge(wat(COUNT_TO_10)), text("The answer is 10.")]);
+    let (finish, _) = run(&setup.agent, &mut Session::default(), "count to ten");
+    assert_eq!(finish.spent.tokens, u64::MAX);
+    assert!(
+        matches!(finish.ending, Ending::Stopped(Stop::TokenBudget { .. })),
+        "{:?}",
+        finish.ending
+    );
+    assert_eq!(
+        setup.provider.requests().len(),
+        1,
+        "no request after the budget"
+    );
+}

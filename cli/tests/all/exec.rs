@@ -125,3 +125,38 @@ fn expand_module_prints_the_assembled_module() {
     assert!(module.contains("(func $run (export \"run\") (result i32)"));
     assert!(module.contains("(block $body\n"));
 }
+
+#[test]
+fn an_endless_body_on_stdin_is_refused_at_the_limit_without_reading_the_rest() {
+    let mut child = command(&["exec", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut input = child.stdin.take().expect("piped stdin");
+    // An endless writer: it stops only when the reader goes away (a broken pipe). Were all of
+    // standard input read before the check, the binary would never finish.
+    let writer = std::thread::spawn(move || {
+        let line = [b';'; 4096];
+        let mut written = 0usize;
+        while input.write_all(&line).is_ok() {
+            written += line.len();
+        }
+        written
+    });
+    let out = child.wait_with_output().expect("the binary finishes");
+    let written = writer.join().expect("the writer ends");
+    assert_eq!(out.status.code(), Some(66), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("more than 1048576 bytes, the limit of a body"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.len() < 1024,
+        "nothing read is echoed: {} bytes",
+        stderr.len()
+    );
+    assert!(written >= 1 << 20, "it read up to the limit first");
+}

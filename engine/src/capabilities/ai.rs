@@ -166,7 +166,10 @@ async fn ask(
         Ok(completion) => {
             caller.data_mut().charge(
                 Budget::AiTokens,
-                completion.prompt_tokens + completion.completion_tokens,
+                // Saturating: a count near `u64::MAX` must not wrap past the budget.
+                completion
+                    .prompt_tokens
+                    .saturating_add(completion.completion_tokens),
             )?;
             state::return_bytes(caller, Ok::<_, StatusCode>(completion.text))
         }

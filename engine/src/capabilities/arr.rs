@@ -207,6 +207,35 @@ impl Arrays {
         Ok(())
     }
 
+    /// Whether `elements` more elements of `text` bytes in all could be created within `room`:
+    /// ENOMEM if not, before anything is built (what `create` would charge them).
+    pub(crate) fn admit(&self, elements: u64, text: u64, room: u64) -> Result<(), StatusCode> {
+        let cost = elements
+            .saturating_mul(ELEMENT_BYTES)
+            .saturating_add(text)
+            .saturating_add(ARRAY_BYTES);
+        if self.bytes.saturating_add(cost) > room {
+            return Err(StatusCode::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// The length `join` would give, computed without building it.
+    pub(crate) fn joined_len(&self, handle: i32, separator: &str) -> Result<u64, StatusCode> {
+        let array = self.array(handle)?;
+        let separators =
+            (array.len().saturating_sub(1) as u64).saturating_mul(separator.len() as u64);
+        let elements = array
+            .iter()
+            .map(|element| match element {
+                Element::Str(text) => text.len() as u64,
+                // At most 24 bytes: `-9223372036854775808`, or an f64 as `format_f64` writes it.
+                Element::I64(_) | Element::F64(_) => 24,
+            })
+            .fold(0u64, u64::saturating_add);
+        Ok(separators.saturating_add(elements))
+    }
+
     /// A new array holding `elements`: its handle, or ENOMEM if the arrays would take more than
     /// `room` bytes.
     pub(crate) fn create(&mut self, elements: Vec<Element>, room: u64) -> Result<i32, StatusCode> {
@@ -370,6 +399,8 @@ fn get_str(caller: &mut Caller<'_, RunState>, handle: i32, index: i32) -> Result
 
 fn join(caller: &mut Caller<'_, RunState>, handle: i32, separator: i32) -> Result<i32, Failure> {
     let separator = text(caller, separator)?;
+    // Sized first: a 1 MB separator between many elements must not be built past the memory.
+    super::fits(caller, caller.data().arrays.joined_len(handle, separator)?)?;
     let joined = caller.data().arrays.join(handle, separator)?;
     store(caller, joined.as_bytes())
 }

@@ -14,20 +14,22 @@
 //! |---|---|
 //! | the path leads outside the root, is absolute, or the OS denies access; a write on a read-only grant | EACCESS |
 //! | no such file or directory | ENOENT |
-//! | the file does not fit in the memory limit; the disk is full | ENOMEM |
+//! | the file does not fit in the memory limit; a write past the run's quota of bytes written; the disk is full | ENOMEM |
 //! | wrong kind of entry (a directory to `read`, `write` or `delete`, a file to `list`, a file in the way of `mkdir`, a device or pipe); an invalid path; any other I/O error | EBOUND |
 //! | the path is not UTF-8 | ETRFM |
 //!
 //! `read` checks the file's size before reading and reads at most `Limits::memory_bytes`.
 //! Only regular files are read or written: a named pipe would block the run where no deadline
 //! reaches it. Every call, refused or not, spends one storage operation of the run's budget
-//! (`Limits::max_io_ops`); past it the run stops with a `host_budget` trap.
+//! (`Limits::max_io_ops`); past it the run stops with a `host_budget` trap. `write` and `append`
+//! together write at most `Limits::max_fs_write_bytes` per run: a write that would pass it fails
+//! with ENOMEM and a log line, before anything is written.
 
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, OpenOptions};
+use cap_std::fs::{Dir, File, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
@@ -447,6 +449,40 @@ fn expect_file(dir: &Dir, path: &Path, missing_ok: bool) -> Result<(), Refusal> 
     }
 }
 
+/// Opens the file at `path` with `options` and checks what was opened, not the name (which may
+/// have been swapped since it was looked at): only a regular file with no other hard link.
+/// Opened non-blocking, so that a named pipe put in its place never holds the run (a write to
+/// one without a reader fails at once).
+fn open_file(dir: &Dir, path: &Path, options: &mut OpenOptions) -> Result<File, Refusal> {
+    options.custom_flags(libc::O_NONBLOCK);
+    let file = dir.open_with(path, options)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(Refusal::Status(
+            StatusCode::EBOUND,
+            "it is a directory (fs.list lists it)".to_owned(),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(Refusal::Status(
+            StatusCode::EBOUND,
+            "it is not a regular file".to_owned(),
+        ));
+    }
+    // A hard link names the same file as another name, which may be outside the jail: no path
+    // check can tell, so a file with more than one name is neither read nor written.
+    if meta.nlink() > 1 {
+        return Err(Refusal::Status(
+            StatusCode::EACCESS,
+            format!(
+                "refused: the file has {} hard links, and another may lead outside the jail",
+                meta.nlink()
+            ),
+        ));
+    }
+    Ok(file)
+}
+
 /// The file's bytes, if they fit in `cap` bytes of memory (with their length prefix).
 fn read_file(dir: &Dir, path: &Path, cap: u64) -> Result<Vec<u8>, Refusal> {
     expect_file(dir, path, false)?;
@@ -456,7 +492,7 @@ fn read_file(dir: &Dir, path: &Path, cap: u64) -> Result<Vec<u8>, Refusal> {
             format!("the file is {size} bytes; the run's memory holds at most {cap}"),
         )
     };
-    let file = dir.open(path)?;
+    let file = open_file(dir, path, OpenOptions::new().read(true))?;
     let size = file.metadata()?.len();
     if size.saturating_add(4) > cap {
         return Err(too_big(size));
@@ -492,24 +528,42 @@ fn write_linked(
             return Ok(status(Err(code)));
         }
     };
+    // The run's quota of bytes written, checked before anything is: a refusal writes nothing.
+    let size = data.len() as u64;
+    let left = caller.data().remaining(Budget::FsWriteBytes);
+    if size > left {
+        let quota = caller.data().limits().max_fs_write_bytes;
+        let name = path.as_deref().unwrap_or_default();
+        caller.data_mut().log(format!(
+            "fs.{function} {name:?}: refused: {size} bytes would pass the run's quota of {quota} bytes written to files ({} written so far)",
+            quota - left
+        ));
+        return Ok(status(Err(StatusCode::ENOMEM)));
+    }
+    caller.data_mut().charge(Budget::FsWriteBytes, size)?;
     let done = in_jail(caller, function, path, |dir, path| {
         expect_file(dir, path, true)?;
         let mut options = OpenOptions::new();
-        options.write(true).create(true);
-        match mode {
-            Mode::Replace => options.truncate(true),
-            Mode::Append => options.append(true),
-        };
-        let mut file = dir.open_with(path, &options).map_err(|error| {
-            if error.kind() == io::ErrorKind::NotFound {
-                Refusal::Status(
-                    StatusCode::ENOENT,
-                    "its directory does not exist (fs.mkdir creates it)".to_owned(),
-                )
-            } else {
-                error.into()
+        // Truncated only once the opened file is checked: truncating at open would empty a
+        // hard-linked file before its links were seen.
+        options
+            .write(true)
+            .create(true)
+            .append(mode == Mode::Append);
+        let mut file = open_file(dir, path, &mut options).map_err(|refusal| match refusal {
+            Refusal::Io(error) if error.kind() == io::ErrorKind::NotFound => Refusal::Status(
+                StatusCode::ENOENT,
+                "its directory does not exist (fs.mkdir creates it)".to_owned(),
+            ),
+            // A named pipe without a reader, put in place of the file after the check.
+            Refusal::Io(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+                Refusal::Status(StatusCode::EBOUND, "it is not a regular file".to_owned())
             }
+            other => other,
         })?;
+        if mode == Mode::Replace {
+            file.set_len(0)?;
+        }
         file.write_all(&data)?;
         Ok(())
     })?;
@@ -544,4 +598,33 @@ fn delete_file(dir: &Dir, path: &Path) -> Result<(), Refusal> {
         ));
     }
     Ok(dir.remove_file(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A named pipe put where a file was checked (the race `expect_file` cannot close) is
+    /// refused by what was opened, at once, for reading and for writing.
+    #[test]
+    fn a_named_pipe_is_refused_by_the_opened_descriptor_without_blocking() {
+        let dir = tempfile::tempdir().expect("dir");
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let jail = Dir::open_ambient_dir(dir.path(), ambient_authority()).expect("opens");
+        let read = open_file(&jail, Path::new("pipe"), OpenOptions::new().read(true));
+        assert!(
+            matches!(&read, Err(Refusal::Status(StatusCode::EBOUND, reason)) if reason.contains("not a regular file")),
+            "{read:?}"
+        );
+        // No reader: a non-blocking open for writing fails at once (ENXIO).
+        let write = open_file(&jail, Path::new("pipe"), OpenOptions::new().write(true));
+        assert!(
+            matches!(&write, Err(Refusal::Io(error)) if error.raw_os_error() == Some(libc::ENXIO)),
+            "{write:?}"
+        );
+    }
 }

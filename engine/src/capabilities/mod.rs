@@ -95,6 +95,16 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&Text, Failure> {
 }
 
 /// Copies `bytes` into fresh memory as a length-prefixed value: its address, or ENOMEM.
+/// ENOMEM unless `len` bytes of output could be stored in the run's memory at all (its cap):
+/// what builds output on the host checks its size with this first, so that no input makes the
+/// host build more than a run could ever hold.
+pub(crate) fn fits(caller: &Caller<'_, RunState>, len: u64) -> Result<(), Failure> {
+    if len.saturating_add(4) > caller.data().limits().memory_bytes {
+        return Err(StatusCode::ENOMEM.into());
+    }
+    Ok(())
+}
+
 pub(crate) fn store(caller: &mut Caller<'_, RunState>, bytes: &[u8]) -> Result<i32, Failure> {
     Ok(state::write_value(caller, bytes)?? as i32)
 }

@@ -167,7 +167,9 @@ fn transformed(
 }
 
 fn concat(caller: &mut Caller<'_, RunState>, a: i32, b: i32) -> Result<i32, Failure> {
-    let joined = [text(caller, a)?, text(caller, b)?].concat();
+    let (a, b) = (text(caller, a)?, text(caller, b)?);
+    super::fits(caller, (a.len() as u64).saturating_add(b.len() as u64))?;
+    let joined = [a, b].concat();
     store(caller, joined.as_bytes())
 }
 
@@ -185,6 +187,13 @@ fn slice(caller: &mut Caller<'_, RunState>, s: i32, start: i32, end: i32) -> Res
 
 fn replace(caller: &mut Caller<'_, RunState>, s: i32, from: i32, to: i32) -> Result<i32, Failure> {
     let (s, from, to) = (text(caller, s)?, text(caller, from)?, text(caller, to)?);
+    // Sized first: few matches of a short FROM with a 1 MB TO must not be built past the
+    // memory (counting matches is linear in S, as the replacement is).
+    if !from.is_empty() && to.len() > from.len() {
+        let matches = s.matches(from).count() as u64;
+        let grown = matches.saturating_mul((to.len() - from.len()) as u64);
+        super::fits(caller, (s.len() as u64).saturating_add(grown))?;
+    }
     let replaced = if from.is_empty() {
         s.to_owned()
     } else {
@@ -195,6 +204,15 @@ fn replace(caller: &mut Caller<'_, RunState>, s: i32, from: i32, to: i32) -> Res
 
 fn split(caller: &mut Caller<'_, RunState>, s: i32, separator: i32) -> Result<i32, Failure> {
     let (s, separator) = (text(caller, s)?, text(caller, separator)?);
+    // Admitted first: splitting 60 MB into characters must not build millions of pieces past
+    // what the run's arrays may hold.
+    let pieces = if separator.is_empty() {
+        s.chars().count()
+    } else {
+        s.matches(separator).count() + 1
+    } as u64;
+    let room = arr::room(caller)?;
+    caller.data().arrays.admit(pieces, s.len() as u64, room)?;
     let pieces: Vec<Element> = if separator.is_empty() {
         s.chars().map(|c| Element::Str(c.to_string())).collect()
     } else {

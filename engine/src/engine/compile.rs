@@ -54,21 +54,26 @@ impl Engine {
 
     /// Compiles `body` and keeps it in the cache.
     fn compile_and_keep(&self, body: &str) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
-        let program = Arc::new(self.compile(body).map_err(|diagnostics| {
-            Box::new(Outcome::refused(
-                Status::Invalid,
-                StatusCode::SUCCESS,
-                diagnostics,
-            ))
-        })?);
+        let (program, state) = match self.load_indexed(body) {
+            Some(program) => (program, CacheState::Disk),
+            None => (
+                self.compile_now(body).map_err(|diagnostics| {
+                    Box::new(Outcome::refused(
+                        Status::Invalid,
+                        StatusCode::SUCCESS,
+                        diagnostics,
+                    ))
+                })?,
+                CacheState::Miss,
+            ),
+        };
+        let program = Arc::new(program);
         self.cache.insert(body, Arc::clone(&program));
-        Ok((program, CacheState::Miss))
+        Ok((program, state))
     }
 
-    pub(super) fn compile(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
-        if let Some(program) = self.load_indexed(body) {
-            return Ok(program);
-        }
+    /// Preprocesses, assembles, compiles and pre-links `body`, indexing it on disk.
+    fn compile_now(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
         let (expanded, assembled) = self.assemble(body)?;
         let binary = encode(body, &expanded, &assembled)?;
         let module = Module::from_binary(&self.wasm, &binary).map_err(|error| {

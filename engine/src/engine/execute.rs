@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use wasmtime::{Store, Trap, UpdateDeadline};
+use std::sync::atomic::Ordering;
+
+use wasmtime::{CallHook, Store, Trap, UpdateDeadline};
 
 use super::trap::{DeadlineDuringHostCall, classify};
 use super::{Engine, Program};
@@ -202,6 +204,25 @@ impl Engine {
         }
         let mut store = Store::new(&self.wasm, state);
         store.limiter(|state| &mut state.memory_cap);
+        if let Some(ticker) = &self.ticker {
+            // Compiled code checks the deadline; a host call (a long `str.replace`, a kv call)
+            // is checked when it returns, so a run never ends `ok` past its deadline, even one
+            // whose last act is that call.
+            let clock = ticker.clock();
+            let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+            let until = clock
+                .load(Ordering::Relaxed)
+                .saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX));
+            let ms = limits.timeout.as_millis();
+            store.call_hook(move |_, hook| {
+                if matches!(hook, CallHook::ReturningFromHost)
+                    && clock.load(Ordering::Relaxed) >= until
+                {
+                    return Err(DeadlineDuringHostCall(ms).into());
+                }
+                Ok(())
+            });
+        }
         if self.fuel_metering {
             let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
             store.set_fuel(budget).map_err(|error| {

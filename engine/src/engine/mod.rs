@@ -75,6 +75,12 @@ impl Engine {
         let mut disk_cache = None;
         let mut index = None;
         if let Some(directory) = &config.disk_cache {
+            let directory = &index::private_directory(directory).map_err(|reason| {
+                EngineError(format!(
+                    "cannot use `{}` as the module cache: {reason}",
+                    directory.display()
+                ))
+            })?;
             index = Some(Index::open(directory, &registry).map_err(|e| {
                 EngineError(format!(
                     "cannot use {} as the module cache: {e}",

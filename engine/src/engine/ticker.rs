@@ -1,17 +1,20 @@
 //! The epoch ticker: the clock of every run's deadline.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use super::EngineError;
 use crate::limits::EPOCH_TICK;
 
 /// Increments the engine's epoch every [`EPOCH_TICK`]: one thread per engine, whatever the
-/// number of runs, stopped when the engine is dropped.
+/// number of runs, stopped when the engine is dropped. It also counts the ticks where the host
+/// can read them ([`Ticker::clock`]): Wasmtime checks the epoch only in compiled code, and the
+/// host checks a run's deadline against this when its host calls return.
 #[derive(Debug)]
 pub(super) struct Ticker {
     stop: Arc<AtomicBool>,
+    clock: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -19,19 +22,28 @@ impl Ticker {
     pub(super) fn start(engine: wasmtime::Engine) -> Result<Self, EngineError> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let clock = Arc::new(AtomicU64::new(0));
+        let ticks = Arc::clone(&clock);
         let thread = std::thread::Builder::new()
             .name("watsmith-epoch".to_owned())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
+                    ticks.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .map_err(|e| EngineError(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Self {
             stop,
+            clock,
             thread: Some(thread),
         })
+    }
+
+    /// The ticks counted so far, one per [`EPOCH_TICK`] (shared: read it with `Relaxed`).
+    pub(super) fn clock(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.clock)
     }
 }
 

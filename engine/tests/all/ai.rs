@@ -10,7 +10,8 @@ use watsmith_engine::capabilities::ai::{
 };
 use watsmith_engine::{Engine, EngineConfig, Limits, Policy, Status, StatusCode, TrapKind, Value};
 
-/// Stand-in model: reverses the words of the prompt; fails on prompts that start with "fail".
+/// Stand-in model: reverses the words of the prompt; fails on prompts that start with "fail";
+/// counts `u64::MAX` prompt tokens for prompts that start with "huge" (a provider's bad count).
 #[derive(Debug, Default)]
 struct StandInModel {
     requests: Mutex<Vec<CompletionRequest>>,
@@ -30,9 +31,14 @@ impl Model for StandInModel {
                 return Err(ModelError("the stand-in was told to fail".to_owned()));
             }
             let words: Vec<&str> = request.prompt.split_whitespace().rev().collect();
+            let huge = request.prompt.starts_with("huge");
             Ok(Completion {
                 text: words.join(" "),
-                prompt_tokens: request.prompt.split_whitespace().count() as u64,
+                prompt_tokens: if huge {
+                    u64::MAX
+                } else {
+                    request.prompt.split_whitespace().count() as u64
+                },
                 completion_tokens: words.len() as u64,
             })
         })
@@ -169,4 +175,19 @@ fn two_policies_on_one_engine_ask_their_own_models() {
     assert_eq!((asked(&first), asked(&second)), (2, 1));
     // One program, compiled once, served both.
     assert_eq!(engine.cache_stats().misses, 1);
+}
+
+#[test]
+fn a_token_count_near_the_maximum_does_not_wrap_past_the_budget() {
+    // u64::MAX + 2 tokens would wrap to 1, within any budget.
+    let body = r#"(local $answer str)
+(check $answer (call $ai.complete "huge count"))
+(resv $answer)"#;
+    let outcome = engine().exec(body, vec![], &asking(&Arc::default()), &Limits::default());
+    assert_eq!(
+        outcome.trap.as_ref().map(|t| t.kind),
+        Some(TrapKind::HostBudget),
+        "{outcome:#?}"
+    );
+    assert_eq!(outcome.usage.ai_tokens, Limits::default().max_ai_tokens);
 }

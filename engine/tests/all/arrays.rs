@@ -225,3 +225,30 @@ fn a_policy_without_arr_refuses_the_program() {
     let engine = engine();
     assert_refused_without(&engine, "(local $h i32) (check $h (call $arr.new))", "arr");
 }
+
+#[test]
+fn a_join_larger_than_a_run_could_hold_is_enomem_before_it_is_built() {
+    let engine = super::engine();
+    // 100,000 elements and a 1 MB separator: 100 GB, built on the host before any check, used
+    // to abort the process.
+    let body = "(local $sep str) (local $h i32) (local $i i32) (local $r str) (argv 0 $sep)
+        (check $h (call $arr.new))
+        (loop $more
+          (check (call $arr.push_i64 (local.get $h) (i64.const 1)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $more (i32.lt_u (local.get $i) (i32.const 100000))))
+        (check $r (call $arr.join (local.get $h) (local.get $sep)))";
+    let outcome = super::exec_standard(
+        &engine,
+        body,
+        vec![watsmith_engine::Value::Str("-".repeat(1 << 20))],
+    );
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (
+            watsmith_engine::Status::Error,
+            watsmith_engine::StatusCode::ENOMEM
+        ),
+        "{outcome:?}"
+    );
+}

@@ -590,3 +590,65 @@ fn each_level_of_a_narrowed_jail_is_opened_through_the_one_above() {
     );
     tree.secret_is_intact();
 }
+
+#[test]
+fn a_hard_link_to_a_file_outside_the_jail_is_neither_read_nor_written() {
+    let tree = tree();
+    let engine = engine();
+    std::fs::hard_link(
+        tree.outside.join("secret.txt"),
+        tree.jail.join("linked.txt"),
+    )
+    .expect("hard link");
+    let grant = FsGrant::read_write(&tree.jail);
+    assert_refused(
+        &run(&engine, &grant, READ, &[text("linked.txt")]),
+        StatusCode::EACCESS,
+        "hard links",
+    );
+    for body in [WRITE, APPEND] {
+        let outcome = run(
+            &engine,
+            &grant,
+            body,
+            &[text("linked.txt"), text("overwritten")],
+        );
+        assert_refused(&outcome, StatusCode::EACCESS, "hard links");
+    }
+    tree.secret_is_intact();
+    // Deleting the name inside the jail leaves the file outside as it was.
+    let deleted = run(&engine, &grant, DELETE, &[text("linked.txt")]);
+    assert_eq!(deleted.status, Status::Ok, "{deleted:?}");
+    tree.secret_is_intact();
+}
+
+#[test]
+fn writes_past_the_runs_quota_of_bytes_are_refused_before_anything_is_written() {
+    let tree = tree();
+    let engine = engine();
+    let policy = Policy::deny_all().grant(FsGrant::read_write(&tree.jail));
+    let limits = Limits {
+        max_fs_write_bytes: 10,
+        ..Limits::default()
+    };
+    // Six bytes, then six more: the second would pass the quota of ten.
+    let body = r#"(check (call $fs.write "out.txt" "123456"))
+        (check (call $fs.append "out.txt" "789abc"))"#;
+    let outcome = engine.exec(body, vec![], &policy, &limits);
+    assert_refused(
+        &outcome,
+        StatusCode::ENOMEM,
+        "quota of 10 bytes written to files (6 written so far)",
+    );
+    assert_eq!(outcome.usage.fs_write_bytes, 6);
+    assert_eq!(
+        std::fs::read_to_string(tree.jail.join("out.txt")).expect("written"),
+        "123456",
+        "the refused append wrote nothing"
+    );
+    // A loop of writes ends at the quota too, replaced files counting every time.
+    let flood = r#"(loop $more (check (call $fs.write "flood.txt" "0123456789")) (br $more))"#;
+    let flooded = engine.exec(flood, vec![], &policy, &limits);
+    assert_refused(&flooded, StatusCode::ENOMEM, "quota");
+    assert_eq!(flooded.usage.fs_write_bytes, 10);
+}

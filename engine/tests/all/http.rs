@@ -453,8 +453,11 @@ async fn async_runs_share_the_executor_with_other_tasks() {
         outcome.trap.as_ref().map(|t| t.kind),
         Some(TrapKind::Timeout)
     );
+    // Starved, the ticker would never have run: it is aborted as soon as the run returns,
+    // before this task yields. Any tick shows it ran meanwhile (how many depends on the
+    // machine's load, so no count is asked for).
     assert!(
-        ticks.load(std::sync::atomic::Ordering::Relaxed) >= 5,
+        ticks.load(std::sync::atomic::Ordering::Relaxed) >= 1,
         "the other task starved while the program computed"
     );
 }

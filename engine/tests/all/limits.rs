@@ -186,3 +186,28 @@ fn trap_kinds_are_named_as_in_json() {
         assert_eq!(serde_json::to_value(kind).expect("json"), kind.name());
     }
 }
+
+#[test]
+fn a_host_call_that_returns_past_the_deadline_ends_the_run() {
+    let engine = engine();
+    let limits = Limits {
+        timeout: Duration::from_millis(2),
+        memory_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    // The run's last act is one long host call (32 MB replaced byte by byte); no compiled code
+    // runs after it to notice the deadline, so only the check when it returns can.
+    let body = r#"(local $s str) (argv 0 $s)
+        (call $str.replace (local.get $s) "a" "b") (drop) (drop)"#;
+    let outcome = engine.exec(
+        body,
+        vec![Value::Str("a".repeat(32 << 20))],
+        &Policy::standard(),
+        &limits,
+    );
+    assert_eq!(
+        (outcome.status, outcome.trap.as_ref().map(|t| t.kind)),
+        (Status::Trap, Some(TrapKind::Timeout)),
+        "{outcome:?}"
+    );
+}

@@ -51,7 +51,7 @@ fn the_second_run_of_a_body_is_a_cache_hit() {
 
 #[test]
 fn the_disk_cache_serves_a_new_engine_and_never_another_configuration() {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let directory = private_dir();
     let config = EngineConfig {
         disk_cache: Some(directory.path().to_path_buf()),
         ..EngineConfig::default()
@@ -89,6 +89,15 @@ fn an_unusable_disk_cache_directory_is_an_engine_error() {
     assert!(error.to_string().contains("module cache"), "{error}");
 }
 
+/// A temporary directory only its owner may use, as a disk cache must be.
+fn private_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
+    let directory = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod");
+    directory
+}
+
 /// The files of the body index under a disk cache directory.
 fn index_entries(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(directory.join("programs"))
@@ -105,7 +114,7 @@ fn kv_policy() -> watsmith_engine::Policy {
 
 #[test]
 fn the_body_index_trusts_nothing_it_reads() {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let directory = private_dir();
     let config = EngineConfig {
         disk_cache: Some(directory.path().to_path_buf()),
         ..EngineConfig::default()
@@ -153,7 +162,7 @@ fn the_body_index_trusts_nothing_it_reads() {
 
 #[test]
 fn bodies_with_warnings_are_not_indexed() {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let directory = private_dir();
     let config = EngineConfig {
         disk_cache: Some(directory.path().to_path_buf()),
         ..EngineConfig::default()
@@ -175,5 +184,86 @@ fn bodies_with_warnings_are_not_indexed() {
     assert_eq!(
         again.diagnostics, outcome.diagnostics,
         "the warning is still reported"
+    );
+}
+
+#[test]
+fn the_disk_cache_is_private_and_one_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().expect("temp dir");
+    // Made by the engine: owner-only.
+    let made = parent.path().join("made");
+    let config = |dir: &std::path::Path| EngineConfig {
+        disk_cache: Some(dir.to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(&config(&made)).expect("engine");
+    let outcome = crate::exec(&engine, "(local $n i64) (resv $n)", vec![]);
+    assert_eq!(outcome.results, [Value::I64(0)], "{outcome:#?}");
+    let mode = std::fs::metadata(&made).expect("made").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    // One that other users may read or write into: refused, with the fix, and left alone.
+    let shared = parent.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    for open in [0o755, 0o777, 0o770] {
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(open)).expect("chmod");
+        let error = Engine::new(&config(&shared)).expect_err("not private");
+        let message = error.to_string();
+        assert!(message.contains("chmod 700"), "{open:o}: {message}");
+        assert!(
+            std::fs::read_dir(&shared).expect("reads").next().is_none(),
+            "nothing made in it"
+        );
+    }
+    // A subdirectory others may write into (code could be planted there) is refused too.
+    std::fs::set_permissions(
+        made.join("wasmtime"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .expect("chmod");
+    let error = Engine::new(&config(&made)).expect_err("a writable subdirectory");
+    assert!(error.to_string().contains("write into"), "{error}");
+}
+
+#[test]
+fn a_relative_disk_cache_path_is_taken_from_the_working_directory() {
+    let here = tempfile::tempdir_in(".").expect("temp dir here");
+    let name = here.path().file_name().expect("a name").to_owned();
+    let relative = std::path::Path::new(&name).join("cache");
+    let engine = Engine::new(&EngineConfig {
+        disk_cache: Some(relative),
+        ..EngineConfig::default()
+    })
+    .expect("a relative path works");
+    let outcome = crate::exec(&engine, "(local $n i64) (resv $n)", vec![]);
+    assert_eq!(outcome.results, [Value::I64(0)], "{outcome:#?}");
+    assert!(here.path().join("cache/programs").is_dir());
+}
+
+#[test]
+fn a_body_from_the_disk_cache_is_reported_as_such() {
+    let directory = private_dir();
+    let config = EngineConfig {
+        disk_cache: Some(directory.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let body = "(local $n i64) (argv 0 $n) (resv $n)";
+    let first = Engine::new(&config).expect("engine");
+    let compiled = crate::exec(&first, body, vec![Value::I64(1)]);
+    assert_eq!(compiled.cache, Some(CacheState::Miss));
+    assert_eq!(
+        crate::exec(&first, body, vec![Value::I64(2)]).cache,
+        Some(CacheState::Hit)
+    );
+    // A new process: served from the disk, neither preprocessed nor compiled here.
+    let second = Engine::new(&config).expect("engine");
+    let loaded = crate::exec(&second, body, vec![Value::I64(3)]);
+    assert_eq!(
+        (loaded.cache, loaded.results.clone()),
+        (Some(CacheState::Disk), vec![Value::I64(3)])
+    );
+    assert_eq!(
+        crate::exec(&second, body, vec![Value::I64(4)]).cache,
+        Some(CacheState::Hit)
     );
 }

@@ -288,3 +288,30 @@ fn a_policy_without_str_refuses_the_program() {
     let engine = engine();
     assert_refused_without(&engine, r#"(drop (call $str.len "x"))"#, "str");
 }
+
+#[test]
+fn output_larger_than_a_run_could_hold_is_enomem_before_it_is_built() {
+    let engine = engine();
+    // 60,000 matches of a 1 MB replacement: 60 GB, built on the host before any check, used to
+    // abort the process.
+    let subject = "a".repeat(60_000);
+    let replacement = "b".repeat(1 << 20);
+    let replace = "(local $s str) (local $from str) (local $to str) (local $r str)
+        (argv 0 $s) (argv 1 $from) (argv 2 $to)
+        (check $r (call $str.replace (local.get $s) (local.get $from) (local.get $to)))";
+    assert_eq!(
+        error_code(&engine, replace, vec![s(&subject), s("a"), s(&replacement)]),
+        StatusCode::ENOMEM
+    );
+    // Within the memory, the same call works.
+    let small = "(local $s str) (local $r str) (argv 0 $s)
+        (check $r (call $str.replace (local.get $s) \"a\" \"bb\")) (resv $r)";
+    assert_eq!(results(&engine, small, vec![s("aXa")]), [s("bbXbb")]);
+    // Splitting into more pieces than the run's arrays may hold is refused before they are made.
+    let split = "(local $s str) (local $h i32) (argv 0 $s)
+        (check $h (call $str.split (local.get $s) \"\"))";
+    assert_eq!(
+        error_code(&engine, split, vec![s(&"x".repeat(8 << 20))]),
+        StatusCode::ENOMEM
+    );
+}

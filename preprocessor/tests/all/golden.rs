@@ -102,3 +102,28 @@ fn err_fixtures_fail_with_the_recorded_diagnostics() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn a_byte_order_mark_first_is_ignored() {
+    let body = "(local $n i32) (local.set $n (i32.const 7)) (resv $n)";
+    let plain = watsmith_preprocessor::preprocess(body).expect("valid");
+    let marked = watsmith_preprocessor::preprocess(&format!("\u{feff}{body}"))
+        .expect("valid with a byte-order mark");
+    assert!(marked.warnings.is_empty(), "{:?}", marked.warnings);
+    assert_eq!(marked.body.trim(), plain.body.trim());
+}
+
+#[test]
+fn old_mac_line_endings_end_comments_and_lines() {
+    // A comment, then a macro, each on its own line, with `\r` alone between them.
+    let body = ";; the count\r(local $n i32)\r(local.set $n (i32.const 7))\r(resv $n)";
+    let expanded = watsmith_preprocessor::preprocess(body).expect("valid");
+    assert!(
+        expanded.body.contains("i32.const 7") && !expanded.body.contains("resv"),
+        "the lines after the comment were read and the macro expanded: {}",
+        expanded.body
+    );
+    let wrong = ";; a comment\r(resv $missing)";
+    let diagnostics = watsmith_preprocessor::preprocess(wrong).expect_err("unknown local");
+    assert_eq!(diagnostics.as_slice()[0].line, 2, "{diagnostics}");
+}

@@ -1,5 +1,6 @@
 //! Integration tests of the preprocessor, one module per topic.
 
+mod bounds;
 mod fuzz;
 mod golden;
 mod mapping;

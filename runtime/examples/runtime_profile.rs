@@ -1,6 +1,6 @@
 //! A loop of runtime calls from an async caller, for profilers (`perf record`, callgrind):
-//! `cargo build --release -p watsmith-runtime --example profile`, then
-//! `target/release/examples/profile use 200000` (catalog `fib(20)` through `use_program`) or
+//! `cargo build --release -p watsmith-runtime --example runtime_profile`, then
+//! `target/release/examples/runtime_profile use 200000` (catalog `fib(20)` through `use_program`) or
 //! `... exec 2000` (fresh bodies through `exec`). Prints the calls per second; every result is
 //! checked.
 

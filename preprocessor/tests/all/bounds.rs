@@ -1,0 +1,73 @@
+//! Bodies made to exhaust the host: thousands of errors on one long line cost no more than the
+//! first fifty, and a quoted line is cut to a window around its error.
+
+use watsmith_preprocessor::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES};
+use watsmith_preprocessor::{DiagnosticKind, preprocess};
+
+#[test]
+fn thousands_of_errors_on_one_long_line_stop_at_the_cap_with_short_frames() {
+    // 128 KB on one line, a stray `)` every four bytes: 32,000 errors. Each used to copy the
+    // whole line, and all were built before the cap: gigabytes.
+    let body = format!("({}", ") ) ".repeat(32_000));
+    let diagnostics = preprocess(&body).expect_err("errors");
+    assert_eq!(
+        diagnostics.len(),
+        MAX_DIAGNOSTICS + 1,
+        "the cap, and one saying how many more"
+    );
+    let last = diagnostics.as_slice().last().expect("one");
+    assert_eq!(last.kind, DiagnosticKind::Limit);
+    assert!(
+        last.message.ends_with("more diagnostics not shown"),
+        "{}",
+        last.message
+    );
+    for diagnostic in diagnostics.as_slice() {
+        assert!(
+            diagnostic.source_line.len() <= MAX_FRAME_BYTES + 2 * '…'.len_utf8(),
+            "{} bytes quoted",
+            diagnostic.source_line.len()
+        );
+    }
+    assert!(
+        diagnostics.render().len() < 64 * 1024,
+        "the rendering is small too"
+    );
+}
+
+#[test]
+fn a_cut_line_still_puts_the_caret_under_the_error() {
+    // An unknown local far into a long line.
+    let padding = "(i32.const 1) (drop) ".repeat(40);
+    let body = format!("{padding}(resv $nowhere)");
+    let diagnostics = preprocess(&body).expect_err("an unknown local");
+    let diagnostic = diagnostics
+        .as_slice()
+        .iter()
+        .find(|d| d.kind == DiagnosticKind::UnknownLocal)
+        .expect("the unknown local");
+    assert_eq!(
+        diagnostic.column as usize,
+        padding.len() + "(resv ".len() + 1
+    );
+    assert!(
+        diagnostic.source_line.starts_with('…'),
+        "{}",
+        diagnostic.source_line
+    );
+    let rendered = diagnostic.render();
+    let lines: Vec<&str> = rendered.lines().collect();
+    let quoted = lines
+        .iter()
+        .position(|l| l.contains("(resv $nowhere)"))
+        .expect("quoted");
+    let (code, caret) = (lines[quoted], lines[quoted + 1]);
+    let at = code.find("$nowhere").expect("in the frame");
+    let caret_at = caret.find('^').expect("a caret");
+    // Columns in characters: the frame's `…` is one character of three bytes.
+    assert_eq!(
+        code[..at].chars().count(),
+        caret[..caret_at].chars().count(),
+        "{rendered}"
+    );
+}
