@@ -14,7 +14,9 @@ use crate::limits::EPOCH_TICK;
 #[derive(Debug)]
 pub(super) struct Ticker {
     stop: Arc<AtomicBool>,
-    clock: Arc<AtomicU64>,
+    /// Leaked, one per engine (8 bytes): every run's call hook reads it, and a `&'static` needs
+    /// no reference count, which two threads starting runs at once would contend for.
+    clock: &'static AtomicU64,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -22,8 +24,8 @@ impl Ticker {
     pub(super) fn start(engine: wasmtime::Engine) -> Result<Self, EngineError> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let clock = Arc::new(AtomicU64::new(0));
-        let ticks = Arc::clone(&clock);
+        let clock: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        let ticks = clock;
         let thread = std::thread::Builder::new()
             .name("watsmith-epoch".to_owned())
             .spawn(move || {
@@ -42,8 +44,8 @@ impl Ticker {
     }
 
     /// The ticks counted so far, one per [`EPOCH_TICK`] (shared: read it with `Relaxed`).
-    pub(super) fn clock(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.clock)
+    pub(super) fn clock(&self) -> &'static AtomicU64 {
+        self.clock
     }
 }
 
