@@ -250,7 +250,18 @@ fn init(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
             connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?,
         ))
     };
-    let (application_id, version, tables) = identity(connection).map_err(fail)?;
+    let mut found = identity(connection).map_err(fail)?;
+    if found.0 == 0 && found.2 > 0 {
+        // Tables and no watsmith id: another program's database, or another process creating
+        // the store that committed between the reads. Looked at again under the write lock,
+        // which waits for that process's transaction to end.
+        let settled = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        found = identity(&settled).map_err(fail)?;
+        settled.commit().map_err(fail)?;
+    }
+    let (application_id, version, tables) = found;
     let foreign = |reason: String| StoreError::Foreign {
         location: location.to_owned(),
         reason,
@@ -275,9 +286,19 @@ fn init(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
             )));
         }
     }
-    let mode: String = connection
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(fail)?;
+    // Switching a new file to the write-ahead log needs it to itself for a moment, and SQLite
+    // reports a second process doing the same as busy at once, without waiting: try again.
+    let started = Instant::now();
+    let mut attempt = 0;
+    let mode: String = loop {
+        match connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(error) if is_busy(&error) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(backoff(attempt));
+                attempt += 1;
+            }
+            done => break done.map_err(fail)?,
+        }
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Io {
             location: location.to_owned(),
