@@ -35,49 +35,83 @@ pub struct HostBudgetExceeded {
     pub limit: u64,
 }
 
-/// The linear memory grew past the run's cap (a trap, reported as `memory_limit`).
-#[derive(Debug, thiserror::Error)]
-#[error("linear memory limit of {cap} bytes exceeded (asked for {desired} bytes)")]
-pub struct MemoryLimitExceeded {
-    /// The cap.
-    pub cap: u64,
-    /// What the program asked for.
-    pub desired: u64,
-}
-
 /// A result cap was exceeded (a trap, reported as `output_limit`).
 #[derive(Debug, thiserror::Error)]
 #[error("output limit exceeded: {0}")]
 pub struct OutputLimitExceeded(pub String);
 
-/// Enforces the memory cap. Growth requested by the program's own `memory.grow` traps when it
-/// would pass the cap; growth requested by the host allocator fails softly, so that `core.alloc`
-/// can return ENOMEM and the program decide.
-#[derive(Debug)]
-pub(crate) struct MemoryCap {
-    pub(crate) max_bytes: u64,
-    pub(crate) host_growing: bool,
+/// The one ledger of the host memory a run holds: its arrays and its parsed JSON document,
+/// charged before they are built. The run's memory cap ([`Limits::memory_bytes`]) bounds these
+/// bytes and the linear memory together: the host refuses (ENOMEM) what would pass it, and the
+/// limiter refuses `memory.grow` past what the ledger leaves.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    bytes: u64,
 }
 
-impl ResourceLimiter for MemoryCap {
+impl Ledger {
+    /// Host bytes charged now.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Charges `bytes`, or ENOMEM if the host bytes would pass `room` (the cap less the linear
+    /// memory, as [`room`] gives it).
+    pub(crate) fn charge(&mut self, bytes: u64, room: u64) -> Result<(), StatusCode> {
+        let total = self.bytes.saturating_add(bytes);
+        if total > room {
+            return Err(StatusCode::ENOMEM);
+        }
+        self.bytes = total;
+        Ok(())
+    }
+
+    /// Whether `bytes` more could be charged within `room`, without charging them.
+    pub(crate) fn admits(&self, bytes: u64, room: u64) -> Result<(), StatusCode> {
+        if self.bytes.saturating_add(bytes) > room {
+            return Err(StatusCode::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` charged before.
+    pub(crate) fn release(&mut self, bytes: u64) {
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+}
+
+/// The bytes host data may still take: the memory cap less the linear memory's size.
+pub(crate) fn room(caller: &Caller<'_, RunState>) -> wasmtime::Result<u64> {
+    let linear = memory(caller)?.data_size(caller) as u64;
+    Ok(caller.data().limits.memory_bytes.saturating_sub(linear))
+}
+
+/// The run's limiter: linear memory and host data share the memory cap. Growth past it fails
+/// softly: the program's `memory.grow` returns -1, as the WebAssembly spec says it may (and the
+/// first refusal is logged, so the model learns why), and the host allocator returns ENOMEM.
+impl ResourceLimiter for RunState {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let desired = desired as u64;
-        if desired <= self.max_bytes {
-            Ok(true)
-        } else if self.host_growing {
-            Ok(false)
-        } else {
-            Err(MemoryLimitExceeded {
-                cap: self.max_bytes,
-                desired,
-            }
-            .into())
+        let (cap, host) = (self.limits.memory_bytes, self.ledger.bytes());
+        if (desired as u64).saturating_add(host) <= cap {
+            return Ok(true);
         }
+        if !self.host_growing && !self.grow_refused {
+            self.grow_refused = true;
+            let held = if host > 0 {
+                format!(", of which host data (arrays, parsed JSON) holds {host}")
+            } else {
+                String::new()
+            };
+            self.push_log(format!(
+                "memory.grow refused, returned -1: growing from {current} to {desired} bytes would pass the run's memory cap of {cap} bytes{held}"
+            ));
+        }
+        Ok(false)
     }
 
     fn table_growing(
@@ -109,7 +143,12 @@ pub struct RunState {
     pub(crate) output: Output,
     pub(crate) top: u32,
     pub(crate) memory: Option<Memory>,
-    pub(crate) memory_cap: MemoryCap,
+    /// Set while the host allocator grows the memory, whose refusal is ENOMEM, not a log line.
+    pub(crate) host_growing: bool,
+    /// Whether a `memory.grow` was refused (logged once).
+    grow_refused: bool,
+    /// Host memory held by the run ([`Ledger`]).
+    pub(crate) ledger: Ledger,
     pub(crate) usage: Usage,
     /// The run's host-side arrays (`arr`, and what `str.split` and `json.keys` return).
     pub(crate) arrays: crate::capabilities::arr::Arrays,
@@ -129,17 +168,15 @@ impl std::fmt::Debug for RunState {
 
 impl RunState {
     pub(crate) fn new(args: Vec<Value>, limits: Limits, initial_top: u32) -> Self {
-        let memory_cap = MemoryCap {
-            max_bytes: limits.memory_bytes,
-            host_growing: false,
-        };
         Self {
             args,
             limits,
             output: Output::default(),
             top: initial_top,
             memory: None,
-            memory_cap,
+            host_growing: false,
+            grow_refused: false,
+            ledger: Ledger::default(),
             usage: Usage::default(),
             arrays: crate::capabilities::arr::Arrays::default(),
             states: Vec::new(),
@@ -153,6 +190,15 @@ impl RunState {
     /// The run's state of type `T`, as a capability's [`crate::Capability::new_state`] built it.
     pub fn state_mut<T: Any>(&mut self) -> Option<&mut T> {
         self.states.iter_mut().find_map(|s| s.downcast_mut::<T>())
+    }
+
+    /// The run's state of type `T` and the run's host-memory ledger, to charge what it builds.
+    pub(crate) fn state_and_ledger<T: Any>(&mut self) -> Option<(&mut T, &mut Ledger)> {
+        let ledger = &mut self.ledger;
+        self.states
+            .iter_mut()
+            .find_map(|s| s.downcast_mut::<T>())
+            .map(|state| (state, ledger))
     }
 
     /// The run's limits.
@@ -326,9 +372,9 @@ pub fn alloc(
     let current = memory.data_size(&caller) as u64;
     if end > current {
         let pages = (end - current).div_ceil(WASM_PAGE);
-        caller.data_mut().memory_cap.host_growing = true;
+        caller.data_mut().host_growing = true;
         let grown = memory.grow(caller.as_context_mut(), pages);
-        caller.data_mut().memory_cap.host_growing = false;
+        caller.data_mut().host_growing = false;
         if grown.is_err() {
             return Ok(Err(StatusCode::ENOMEM));
         }

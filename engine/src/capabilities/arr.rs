@@ -4,10 +4,12 @@
 //! run's state rather than to this capability, so that `str.split` and `json.keys` can return
 //! arrays to a program that never imports `arr` itself.
 //!
-//! Host memory is charged against the run's memory cap: each array costs [`ARRAY_BYTES`], each
-//! element [`ELEMENT_BYTES`] plus the length of its text, and growth that would take these bytes
-//! plus the linear memory past [`crate::Limits::memory_bytes`] fails with ENOMEM. A program that
-//! pushes forever therefore ends with ENOMEM, never with the host out of memory.
+//! Host memory is charged to the run's one ledger ([`crate::state::Ledger`]) against its memory
+//! cap: each array costs [`ARRAY_BYTES`], each element [`ELEMENT_BYTES`] plus the length of its
+//! text, and growth that would take the host data plus the linear memory past
+//! [`crate::Limits::memory_bytes`] fails with ENOMEM (and `memory.grow` past what the arrays
+//! leave returns -1). A program that pushes forever therefore ends with ENOMEM, never with the
+//! host out of memory.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -18,7 +20,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 
 use super::{Failure, doc, returned, returned_status, signature, store, text};
 use crate::capability::{Capability, FunctionDoc};
-use crate::state::{self, RunState};
+use crate::state::{self, Ledger, RunState};
 use crate::status::StatusCode;
 use crate::value::format_f64;
 
@@ -189,37 +191,22 @@ fn int_float_order(int: i64, float: f64) -> Ordering {
     }
 }
 
-/// The arrays of one run, and the host bytes they are charged.
+/// The arrays of one run; the host bytes they take are charged to the run's [`Ledger`].
 #[derive(Debug, Default)]
 pub(crate) struct Arrays {
     arrays: Vec<Vec<Element>>,
-    bytes: u64,
+}
+
+/// What `elements` more elements of `text` bytes in all, in a new array, are charged: what
+/// [`Arrays::create`] charges them, known before anything is built.
+pub(crate) fn array_cost(elements: u64, text: u64) -> u64 {
+    elements
+        .saturating_mul(ELEMENT_BYTES)
+        .saturating_add(text)
+        .saturating_add(ARRAY_BYTES)
 }
 
 impl Arrays {
-    /// Charges `bytes`, or ENOMEM if the total would pass `room`.
-    fn charge(&mut self, bytes: u64, room: u64) -> Result<(), StatusCode> {
-        let total = self.bytes.saturating_add(bytes);
-        if total > room {
-            return Err(StatusCode::ENOMEM);
-        }
-        self.bytes = total;
-        Ok(())
-    }
-
-    /// Whether `elements` more elements of `text` bytes in all could be created within `room`:
-    /// ENOMEM if not, before anything is built (what `create` would charge them).
-    pub(crate) fn admit(&self, elements: u64, text: u64, room: u64) -> Result<(), StatusCode> {
-        let cost = elements
-            .saturating_mul(ELEMENT_BYTES)
-            .saturating_add(text)
-            .saturating_add(ARRAY_BYTES);
-        if self.bytes.saturating_add(cost) > room {
-            return Err(StatusCode::ENOMEM);
-        }
-        Ok(())
-    }
-
     /// The length `join` would give, computed without building it.
     pub(crate) fn joined_len(&self, handle: i32, separator: &str) -> Result<u64, StatusCode> {
         let array = self.array(handle)?;
@@ -236,12 +223,17 @@ impl Arrays {
         Ok(separators.saturating_add(elements))
     }
 
-    /// A new array holding `elements`: its handle, or ENOMEM if the arrays would take more than
-    /// `room` bytes.
-    pub(crate) fn create(&mut self, elements: Vec<Element>, room: u64) -> Result<i32, StatusCode> {
+    /// A new array holding `elements`: its handle, or ENOMEM if the run's host data would take
+    /// more than `room` bytes.
+    pub(crate) fn create(
+        &mut self,
+        elements: Vec<Element>,
+        ledger: &mut Ledger,
+        room: u64,
+    ) -> Result<i32, StatusCode> {
         let handle = i32::try_from(self.arrays.len() + 1).map_err(|_| StatusCode::ENOMEM)?;
         let cost = elements.iter().map(Element::cost).sum::<u64>() + ARRAY_BYTES;
-        self.charge(cost, room)?;
+        ledger.charge(cost, room)?;
         self.arrays.push(elements);
         Ok(handle)
     }
@@ -281,10 +273,11 @@ impl Arrays {
         &mut self,
         handle: i32,
         element: Element,
+        ledger: &mut Ledger,
         room: u64,
     ) -> Result<(), StatusCode> {
         self.array(handle)?;
-        self.charge(element.cost(), room)?;
+        ledger.charge(element.cost(), room)?;
         self.array_mut(handle)?.push(element);
         Ok(())
     }
@@ -295,14 +288,15 @@ impl Arrays {
         handle: i32,
         index: i32,
         element: Element,
+        ledger: &mut Ledger,
         room: u64,
     ) -> Result<(), StatusCode> {
         let old = self.element(handle, index)?.cost();
         let new = element.cost();
         if new > old {
-            self.charge(new - old, room)?;
+            ledger.charge(new - old, room)?;
         } else {
-            self.bytes -= old - new;
+            ledger.release(old - new);
         }
         let array = self.array_mut(handle)?;
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| array.get_mut(i)) {
@@ -338,25 +332,20 @@ impl Arrays {
     }
 }
 
-/// The bytes the run's arrays may take: the memory cap less the linear memory's size.
-pub(crate) fn room(caller: &Caller<'_, RunState>) -> Result<u64, Failure> {
-    let memory = state::memory(caller)?;
-    let used = memory.data_size(caller) as u64;
-    Ok(caller.data().limits.memory_bytes.saturating_sub(used))
-}
-
 /// A new array of `elements` in the run's heap: its handle.
 pub(crate) fn create(
     caller: &mut Caller<'_, RunState>,
     elements: Vec<Element>,
 ) -> Result<i32, Failure> {
-    let room = room(caller)?;
-    Ok(caller.data_mut().arrays.create(elements, room)?)
+    let room = state::room(caller)?;
+    let run = caller.data_mut();
+    Ok(run.arrays.create(elements, &mut run.ledger, room)?)
 }
 
 fn push(caller: &mut Caller<'_, RunState>, handle: i32, element: Element) -> Result<(), Failure> {
-    let room = room(caller)?;
-    Ok(caller.data_mut().arrays.push(handle, element, room)?)
+    let room = state::room(caller)?;
+    let run = caller.data_mut();
+    Ok(run.arrays.push(handle, element, &mut run.ledger, room)?)
 }
 
 fn set(
@@ -365,8 +354,11 @@ fn set(
     index: i32,
     element: Element,
 ) -> Result<(), Failure> {
-    let room = room(caller)?;
-    Ok(caller.data_mut().arrays.set(handle, index, element, room)?)
+    let room = state::room(caller)?;
+    let run = caller.data_mut();
+    Ok(run
+        .arrays
+        .set(handle, index, element, &mut run.ledger, room)?)
 }
 
 /// The str at `ptr`, copied into an element.

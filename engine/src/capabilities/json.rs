@@ -24,7 +24,7 @@ use super::arr::{self, Element};
 use super::{Failure, doc, located, returned, signature, store, text, utf8};
 use crate::capability::{Capability, FunctionDoc};
 use crate::policy::Grant;
-use crate::state::{self, RunState};
+use crate::state::{self, Ledger, RunState};
 use crate::status::StatusCode;
 
 /// The `json` capability.
@@ -98,28 +98,207 @@ static FUNCTIONS: [FunctionDoc; 9] = [
 ];
 
 /// The last document a run parsed, kept so that reading many paths of one document parses it
-/// once.
+/// once. Its bytes and its parsed tree are host memory, charged to the run's [`Ledger`] as the
+/// tree is built.
 #[derive(Debug, Default)]
 pub(crate) struct JsonState {
     /// The bytes of the last document, and what parsing them gave.
     last: Option<(Vec<u8>, Result<Value, StatusCode>)>,
+    /// What the last document is charged to the ledger.
+    charged: u64,
     /// How many times a document was parsed.
     parses: u64,
 }
 
 impl JsonState {
     /// The parsed document of `bytes`: from the cache when the bytes are the last document's.
-    fn document(&mut self, bytes: &[u8]) -> Result<&Value, StatusCode> {
+    /// A new document replaces the last one (whose bytes the ledger gets back); ENOMEM if it
+    /// would take the run's host data past `room`, checked as the tree is built.
+    fn document(
+        &mut self,
+        bytes: &[u8],
+        ledger: &mut Ledger,
+        room: u64,
+    ) -> Result<&Value, StatusCode> {
         let cached = matches!(&self.last, Some((last, _)) if last.as_slice() == bytes);
         if !cached {
+            self.last = None;
+            ledger.release(std::mem::take(&mut self.charged));
             self.parses += 1;
-            let parsed = serde_json::from_slice(bytes).map_err(|_| StatusCode::EPARSE);
+            let mut left = room.saturating_sub(ledger.bytes());
+            let copy = bytes.len() as u64;
+            if copy > left {
+                return Err(StatusCode::ENOMEM);
+            }
+            left -= copy;
+            let before = left;
+            let parsed = parse_within(bytes, &mut left)?;
+            // A document that is not JSON keeps only its bytes: its partial tree is gone.
+            let tree = if parsed.is_ok() { before - left } else { 0 };
+            self.charged = copy + tree;
+            ledger.charge(self.charged, room)?;
             self.last = Some((bytes.to_vec(), parsed));
         }
         match &self.last {
             Some((_, Ok(document))) => Ok(document),
             _ => Err(StatusCode::EPARSE),
         }
+    }
+}
+
+/// Parses `bytes` as JSON, taking the heap the tree needs out of `left` (bytes) before each
+/// allocation: `Ok(Err(EPARSE))` for a document that is not JSON (kept, like a parsed one), and
+/// ENOMEM as soon as the tree would need more than `left`, so that no document builds a tree
+/// larger than the run may hold (`[0,0,0,...]` takes about 36 times its text).
+fn parse_within(bytes: &[u8], left: &mut u64) -> Result<Result<Value, StatusCode>, StatusCode> {
+    use serde::de::DeserializeSeed as _;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let mut out_of_room = false;
+    let parsed = Charged {
+        left,
+        out_of_room: &mut out_of_room,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
+        Ok(value) => Ok(Ok(value)),
+        Err(_) if out_of_room => Err(StatusCode::ENOMEM),
+        Err(_) => Ok(Err(StatusCode::EPARSE)),
+    }
+}
+
+/// Bytes charged for each array element or object entry, besides its text: the value's slot,
+/// and for an entry its key's `String` and the map's hash and index (doubled where the
+/// collections grow by doubling).
+const SLOT_BYTES: u64 = std::mem::size_of::<Value>() as u64;
+const ENTRY_BYTES: u64 = 2 * (SLOT_BYTES + std::mem::size_of::<String>() as u64 + 16);
+
+/// A JSON value built by serde, each allocation paid for out of `left` first.
+struct Charged<'a> {
+    left: &'a mut u64,
+    out_of_room: &'a mut bool,
+}
+
+impl Charged<'_> {
+    fn take<E: serde::de::Error>(&mut self, bytes: u64) -> Result<(), E> {
+        match self.left.checked_sub(bytes) {
+            Some(rest) => {
+                *self.left = rest;
+                Ok(())
+            }
+            None => {
+                *self.out_of_room = true;
+                Err(E::custom("the document does not fit the run's memory"))
+            }
+        }
+    }
+
+    fn reborrow(&mut self) -> Charged<'_> {
+        Charged {
+            left: self.left,
+            out_of_room: self.out_of_room,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Charged<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Charged<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        // JSON has no NaN or infinity; serde_json refuses them before they get here.
+        Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_str<E: serde::de::Error>(mut self, text: &str) -> Result<Value, E> {
+        self.take(text.len() as u64)?;
+        Ok(Value::String(text.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(mut self, text: String) -> Result<Value, E> {
+        self.take(text.capacity() as u64)?;
+        Ok(Value::String(text))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<Value, A::Error> {
+        let mut elements: Vec<Value> = Vec::new();
+        loop {
+            if elements.len() == elements.capacity() {
+                let more = elements.capacity().max(4);
+                self.take(more as u64 * SLOT_BYTES)?;
+                elements.reserve_exact(more);
+            }
+            match seq.next_element_seed(self.reborrow())? {
+                Some(element) => elements.push(element),
+                None => return Ok(Value::Array(elements)),
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(Key(self.reborrow()))? {
+            self.take(ENTRY_BYTES)?;
+            let value = map.next_value_seed(self.reborrow())?;
+            entries.insert(key, value);
+        }
+        Ok(Value::Object(entries))
+    }
+}
+
+/// An object's key, paid for before it is copied.
+struct Key<'a>(Charged<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key<'_> {
+    type Value = String;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for Key<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(mut self, key: &str) -> Result<String, E> {
+        self.0.take(key.len() as u64)?;
+        Ok(key.to_owned())
+    }
+
+    fn visit_string<E: serde::de::Error>(mut self, key: String) -> Result<String, E> {
+        self.0.take(key.capacity() as u64)?;
+        Ok(key)
     }
 }
 
@@ -248,14 +427,18 @@ fn lookup<T>(
     path: i32,
     extract: impl FnOnce(&Value) -> Result<T, StatusCode>,
 ) -> Result<T, Failure> {
+    let room = state::room(caller)?;
     let memory = state::memory(caller)?;
-    let (data, state) = memory.data_and_store_mut(&mut *caller);
+    let (data, run) = memory.data_and_store_mut(&mut *caller);
     let steps = parse_path(utf8(located(data, path)?)?)?;
     let document = located(data, doc)?;
-    let json = state
-        .state_mut::<JsonState>()
+    let (json, ledger) = run
+        .state_and_ledger::<JsonState>()
         .ok_or_else(|| wasmtime::format_err!("the json capability has no state in this run"))?;
-    Ok(extract(resolve(json.document(document)?, &steps)?)?)
+    Ok(extract(resolve(
+        json.document(document, ledger, room)?,
+        &steps,
+    )?)?)
 }
 
 fn integer(value: &Value) -> Result<i64, StatusCode> {
@@ -429,19 +612,68 @@ mod tests {
     #[test]
     fn the_same_document_is_parsed_once() {
         let mut state = JsonState::default();
+        let mut ledger = Ledger::default();
+        let room = 1 << 20;
         let doc = br#"{"a":[1,2]}"#;
         for _ in 0..3 {
-            let root = state.document(doc).expect("valid");
+            let root = state.document(doc, &mut ledger, room).expect("valid");
             assert_eq!(
                 resolve(root, &[Step::Key("a".into())]).map(|v| v.to_string()),
                 Ok("[1,2]".to_owned())
             );
         }
         assert_eq!(state.parses, 1);
-        assert_eq!(state.document(b"[1"), Err(StatusCode::EPARSE));
-        assert_eq!(state.document(b"[1"), Err(StatusCode::EPARSE));
+        let charged = ledger.bytes();
+        assert!(charged > doc.len() as u64, "the tree is charged: {charged}");
+        assert_eq!(
+            state.document(b"[1", &mut ledger, room),
+            Err(StatusCode::EPARSE)
+        );
+        assert_eq!(
+            state.document(b"[1", &mut ledger, room),
+            Err(StatusCode::EPARSE)
+        );
         assert_eq!(state.parses, 2, "a failed parse is cached too");
-        assert!(state.document(doc).is_ok());
+        assert_eq!(
+            ledger.bytes(),
+            2,
+            "the last document's charge is given back"
+        );
+        assert!(state.document(doc, &mut ledger, room).is_ok());
         assert_eq!(state.parses, 3);
+        assert_eq!(ledger.bytes(), charged);
+    }
+
+    #[test]
+    fn a_tree_larger_than_the_room_is_enomem_while_it_is_built() {
+        let mut state = JsonState::default();
+        let mut ledger = Ledger::default();
+        // 200,001 bytes of text, a tree of about 36 times that.
+        let doc = format!("[{}0]", "0,".repeat(100_000));
+        assert_eq!(
+            state.document(doc.as_bytes(), &mut ledger, 4 << 20),
+            Err(StatusCode::ENOMEM)
+        );
+        assert_eq!(ledger.bytes(), 0, "nothing stays charged");
+        let root = state
+            .document(doc.as_bytes(), &mut ledger, 64 << 20)
+            .expect("fits");
+        assert_eq!(root.as_array().map(Vec::len), Some(100_001));
+        assert!(ledger.bytes() > 100_001 * SLOT_BYTES, "{}", ledger.bytes());
+    }
+
+    #[test]
+    fn the_charged_parser_reads_what_serde_json_reads() {
+        let doc =
+            br#"{"a":[1,-2,3.5,"x\u00e9",true,null,{"b":{}},[]],"k\"q":18446744073709551615}"#;
+        let mut left = u64::MAX;
+        let ours = parse_within(doc, &mut left).expect("room").expect("valid");
+        let theirs: Value = serde_json::from_slice(doc).expect("valid");
+        assert_eq!(ours, theirs);
+        assert_eq!(
+            parse_within(b"[1] x", &mut left),
+            Ok(Err(StatusCode::EPARSE)),
+            "trailing text is not JSON"
+        );
     }
 }

@@ -94,12 +94,18 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&Text, Failure> {
     Ok(std::str::from_utf8(bytes).map_err(|_| StatusCode::ETRFM)?)
 }
 
-/// Copies `bytes` into fresh memory as a length-prefixed value: its address, or ENOMEM.
-/// ENOMEM unless `len` bytes of output could be stored in the run's memory at all (its cap):
-/// what builds output on the host checks its size with this first, so that no input makes the
-/// host build more than a run could ever hold.
+/// ENOMEM unless a value of `len` bytes could still be stored in the run's memory: above the
+/// allocator's top, within the memory cap less the host data the run holds (its ledger). What
+/// builds output on the host checks its size with this first, so that no input makes the host
+/// build more than the run could still hold.
 pub(crate) fn fits(caller: &Caller<'_, RunState>, len: u64) -> Result<(), Failure> {
-    if len.saturating_add(4) > caller.data().limits().memory_bytes {
+    let run = caller.data();
+    let needed = u64::from(run.top)
+        .saturating_add(8)
+        .saturating_add(len)
+        .saturating_add(4)
+        .saturating_add(run.ledger.bytes());
+    if needed > run.limits().memory_bytes {
         return Err(StatusCode::ENOMEM.into());
     }
     Ok(())

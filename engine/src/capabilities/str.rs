@@ -15,7 +15,7 @@ use watsmith_preprocessor::abi::{HostFunction, ValType};
 use super::arr::{self, Element};
 use super::{Failure, doc, returned, signature, store, text, view};
 use crate::capability::{Capability, FunctionDoc};
-use crate::state::RunState;
+use crate::state::{self, RunState};
 use crate::status::StatusCode;
 use crate::value::format_f64;
 
@@ -211,8 +211,11 @@ fn split(caller: &mut Caller<'_, RunState>, s: i32, separator: i32) -> Result<i3
     } else {
         s.matches(separator).count() + 1
     } as u64;
-    let room = arr::room(caller)?;
-    caller.data().arrays.admit(pieces, s.len() as u64, room)?;
+    let room = state::room(caller)?;
+    caller
+        .data()
+        .ledger
+        .admits(arr::array_cost(pieces, s.len() as u64), room)?;
     let pieces: Vec<Element> = if separator.is_empty() {
         s.chars().map(|c| Element::Str(c.to_string())).collect()
     } else {

@@ -3,7 +3,7 @@
 use wasmtime::Trap;
 
 use crate::outcome::{TrapInfo, TrapKind};
-use crate::state::{HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded};
+use crate::state::{HostBudgetExceeded, OutputLimitExceeded};
 
 /// The deadline passed while the program waited on an async host call.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +15,6 @@ pub(super) fn classify(error: &wasmtime::Error) -> TrapInfo {
     // The trap's own description, not the whole chain with Wasmtime's backtrace.
     let message = if let Some(trap) = error.downcast_ref::<Trap>() {
         trap.to_string()
-    } else if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
-        limit.to_string()
     } else if let Some(limit) = error.downcast_ref::<OutputLimitExceeded>() {
         limit.to_string()
     } else if let Some(budget) = error.downcast_ref::<HostBudgetExceeded>() {
@@ -38,8 +36,6 @@ pub(super) fn classify(error: &wasmtime::Error) -> TrapInfo {
             Trap::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
             _ => TrapKind::Other,
         }
-    } else if error.is::<MemoryLimitExceeded>() {
-        TrapKind::MemoryLimit
     } else if error.is::<OutputLimitExceeded>() {
         TrapKind::OutputLimit
     } else if error.is::<HostBudgetExceeded>() {
