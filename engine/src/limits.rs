@@ -79,6 +79,17 @@ pub const CODE_CACHE_BYTES: usize = 8 << 20;
 /// Default number of compiled programs the cache keeps.
 pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 
+/// Most instructions in a body's function, after macro expansion (checked before compiling,
+/// like the three bounds below: compilation runs outside the run's limits). A 1,000-line program has a
+/// few thousand.
+pub const MAX_OPERATORS: usize = 100_000;
+/// Most values on the operand stack at once. Hand-written code rarely holds more than a dozen.
+pub const MAX_OPERAND_STACK: u32 = 1_000;
+/// Deepest nesting of blocks, loops and ifs (the syntax tree's own limit is 256 levels).
+pub const MAX_CONTROL_DEPTH: u32 = 256;
+/// Most locals in a body's function, parameters and the expansion's own locals included.
+pub const MAX_LOCALS: u32 = 2_000;
+
 /// Per-run limits. `None` fuel means unlimited (the deadline still applies).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Limits {

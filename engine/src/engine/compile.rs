@@ -6,11 +6,11 @@ use std::sync::Arc;
 use wasmtime::Module;
 use watsmith_preprocessor::{Diagnostic, Span};
 
+use super::bounds;
 use super::relocate::{encode, validation_diagnostic};
 use super::{Engine, Program};
 use crate::index;
-use crate::outcome::{CacheState, Outcome, Status};
-use crate::status::StatusCode;
+use crate::outcome::{CacheState, Outcome};
 use crate::template;
 
 impl Engine {
@@ -41,14 +41,10 @@ impl Engine {
         match tokio::task::spawn_blocking(move || engine.compile_and_keep(&body)).await {
             Ok(prepared) => prepared,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(error) => {
-                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
-                outcome.trap = Some(crate::outcome::TrapInfo {
-                    kind: crate::outcome::TrapKind::Host,
-                    message: format!("the compilation was stopped: {error}"),
-                });
-                Err(Box::new(outcome))
-            }
+            Err(error) => Err(Box::new(Outcome::stopped(crate::outcome::TrapInfo {
+                kind: crate::outcome::TrapKind::Host,
+                message: format!("the compilation was stopped: {error}"),
+            }))),
         }
     }
 
@@ -57,13 +53,8 @@ impl Engine {
         let (program, state) = match self.load_indexed(body) {
             Some(program) => (program, CacheState::Disk),
             None => (
-                self.compile_now(body).map_err(|diagnostics| {
-                    Box::new(Outcome::refused(
-                        Status::Invalid,
-                        StatusCode::SUCCESS,
-                        diagnostics,
-                    ))
-                })?,
+                self.compile_now(body)
+                    .map_err(|diagnostics| Box::new(Outcome::invalid(diagnostics)))?,
                 CacheState::Miss,
             ),
         };
@@ -76,6 +67,7 @@ impl Engine {
     fn compile_now(&self, body: &str) -> Result<Program, Vec<Diagnostic>> {
         let (expanded, assembled) = self.assemble(body)?;
         let binary = encode(body, &expanded, &assembled)?;
+        bounds::check(body, &expanded, &assembled, &binary)?;
         let module = Module::from_binary(&self.wasm, &binary).map_err(|error| {
             vec![validation_diagnostic(
                 body,

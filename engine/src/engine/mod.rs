@@ -3,8 +3,10 @@
 //! - [`config`]: the engine-wide settings and the Wasmtime configuration they make;
 //! - [`compile`]: body -> pre-linked [`Program`] (cache, index, preprocess, assemble, encode, compile, link);
 //! - [`execute`]: one run of a program under its policy and limits, to an [`Outcome`];
+//! - [`bounds`]: the compile work a body may ask for, checked before compiling;
 //! - [`trap`]: what stopped a run; [`relocate`]: module errors located in the body; [`ticker`]: the deadline's clock.
 
+mod bounds;
 mod compile;
 mod config;
 mod execute;

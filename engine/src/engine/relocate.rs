@@ -45,7 +45,7 @@ pub(super) fn validation_diagnostic(
 }
 
 /// The text offset of the instruction at binary `offset` of the (single) function body.
-fn instruction_text_offset(text: &str, binary: &[u8], offset: usize) -> Option<usize> {
+pub(super) fn instruction_text_offset(text: &str, binary: &[u8], offset: usize) -> Option<usize> {
     use wasmtime::wasmparser::{Parser, Payload};
     let mut operator_offsets = Vec::new();
     for payload in Parser::new(0).parse_all(binary) {
