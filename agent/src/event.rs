@@ -258,6 +258,7 @@ mod tests {
             http_requests: 1,
             ai_calls: 0,
             tokens: 99,
+            fuel_uncounted: true,
         };
         let engine = watsmith_engine::Engine::new(&watsmith_engine::EngineConfig::default())
             .expect("engine");

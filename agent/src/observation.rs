@@ -11,8 +11,12 @@ use crate::defaults::{OBSERVATION_LOG_BYTES, OBSERVATION_RESULT_BYTES};
 pub struct Spent {
     /// Actions taken.
     pub steps: usize,
-    /// Instructions run, all runs together.
+    /// Instructions run, all runs together, as far as they were counted.
     pub fuel: u64,
+    /// Whether some run's count is missing from `fuel` (a trap in compiled code leaves none):
+    /// then `fuel` is a lower bound.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fuel_uncounted: bool,
     /// HTTP requests, all runs together.
     pub http_requests: u64,
     /// AI calls made by programs, all runs together.
@@ -24,7 +28,10 @@ pub struct Spent {
 impl Spent {
     /// Adds a run's usage.
     pub fn add_run(&mut self, outcome: &Outcome) {
-        self.fuel = self.fuel.saturating_add(outcome.fuel_used);
+        match outcome.fuel_used {
+            Some(fuel) => self.fuel = self.fuel.saturating_add(fuel),
+            None => self.fuel_uncounted = true,
+        }
         self.http_requests = self
             .http_requests
             .saturating_add(u64::from(outcome.usage.http_requests));
@@ -39,10 +46,10 @@ impl Spent {
 pub fn describe(outcome: &Outcome, spent: &Spent, max_steps: usize) -> String {
     let mut text = match outcome.status {
         Status::Ok => "status: ok\n".to_owned(),
-        Status::Error => format!(
-            "status: error: the program ended with status {} ({})\n",
-            outcome.code.0, outcome.code_name
-        ),
+        Status::Error => match outcome.code {
+            Some(code) => format!("status: error: the program ended with status {code}\n"),
+            None => "status: error\n".to_owned(),
+        },
         Status::Trap => {
             let (kind, message) = outcome
                 .trap
@@ -71,8 +78,13 @@ pub fn describe(outcome: &Outcome, spent: &Spent, max_steps: usize) -> String {
             text.push_str(&format!("  {line}\n"));
         }
     }
+    let at_least = if spent.fuel_uncounted {
+        "at least "
+    } else {
+        ""
+    };
     text.push_str(&format!(
-        "used so far: {} of {max_steps} actions, {} instructions, {} HTTP requests, {} AI calls, {} model tokens\n",
+        "used so far: {} of {max_steps} actions, {at_least}{} instructions, {} HTTP requests, {} AI calls, {} model tokens\n",
         spent.steps, spent.fuel, spent.http_requests, spent.ai_calls, spent.tokens
     ));
     text

@@ -162,7 +162,7 @@ impl Checker {
             .exec(&program.body, args, &policy, &Limits::default());
         match (&example.error, outcome.status) {
             (None, Status::Ok) => example.check(&front.results, &outcome.results),
-            (Some(name), Status::Error) if outcome.code_name == name.as_str() => Ok(()),
+            (Some(name), Status::Error) if outcome.code.is_some_and(|c| c.name() == name) => Ok(()),
             (Some(name), _) => Err(format!(
                 "expected the run to end with {name}, {}",
                 ending(&outcome)
@@ -180,10 +180,13 @@ fn ending(outcome: &Outcome) -> String {
         .map(|t| t.message.clone())
         .or_else(|| outcome.diagnostics.first().map(|d| d.message.clone()))
         .or_else(|| outcome.logs.last().cloned());
+    let code = outcome
+        .code
+        .map(|code| format!(" ({})", code.name()))
+        .unwrap_or_default();
     format!(
-        "the run ended `{}` ({}){}",
+        "the run ended `{}`{code}{}",
         outcome.status.name(),
-        outcome.code_name,
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     )
 }

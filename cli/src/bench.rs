@@ -444,7 +444,10 @@ pub(crate) fn describe(outcome: &Outcome) -> String {
     let results: Vec<String> = outcome.results.iter().map(Value::to_string).collect();
     let mut text = match outcome.status {
         Status::Ok => return format!("results [{}]", results.join(", ")),
-        status => format!("status {} ({})", status.name(), outcome.code_name),
+        status => match outcome.code {
+            Some(code) => format!("status {} ({})", status.name(), code.name()),
+            None => format!("status {}", status.name()),
+        },
     };
     if let Some(trap) = &outcome.trap {
         text.push_str(&format!(": {}", trap.message));

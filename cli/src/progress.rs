@@ -126,16 +126,21 @@ impl<W: Write + Send> EventSink for Progress<W> {
                         "ok: {}",
                         watsmith_agent::event::results_line(&outcome.results)
                     ),
-                    Status::Error => format!("error {}", outcome.code_name),
+                    Status::Error => {
+                        format!("error {}", outcome.code.map_or("", |code| code.name()))
+                    }
                     Status::Trap => format!(
                         "trap: {}",
                         outcome.trap.as_ref().map_or("", |t| t.kind.name())
                     ),
                     Status::Invalid => "does not compile".to_owned(),
                 };
+                let fuel = outcome
+                    .fuel_used
+                    .map_or_else(String::new, |fuel| format!("{fuel} instructions, "));
                 self.line(&format!(
-                    "outcome: {verdict} ({} instructions, {} µs)",
-                    outcome.fuel_used, outcome.elapsed_us
+                    "outcome: {verdict} ({fuel}{} µs)",
+                    outcome.elapsed_us
                 ));
             }
             Event::Retry { errors, .. } => {

@@ -44,7 +44,8 @@ pub enum TrapKind {
     OutOfFuel,
     /// The wall-clock deadline passed.
     Timeout,
-    /// The linear memory grew past its cap.
+    /// No longer produced: `memory.grow` past the cap returns -1 and the host allocator ENOMEM.
+    /// Kept so that outcomes recorded by earlier versions (transcripts, stored sessions) read.
     MemoryLimit,
     /// The wasm stack overflowed (deep recursion).
     StackOverflow,
@@ -137,11 +138,18 @@ fn is_zero(n: &u64) -> bool {
 pub struct Outcome {
     /// How the run ended.
     pub status: Status,
-    /// The program's status code (0 unless it returned another, or EACCESS when refused).
-    pub code: StatusCode,
-    /// The code's name (`SUCCESS`, `EBOUND`, ..., `CUSTOM`).
-    #[serde(deserialize_with = "code_name")]
-    pub code_name: Cow<'static, str>,
+    /// The program's status code, when it returned one: SUCCESS for `ok`; for `error` the code it
+    /// returned, or EACCESS when the policy refused it. Absent (`None`) when the program was
+    /// stopped (`trap`) or did not compile (`invalid`): it returned nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<StatusCode>,
+    /// The code's name (`SUCCESS`, `EBOUND`, ..., `CUSTOM`), present with `code`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "code_name"
+    )]
+    pub code_name: Option<Cow<'static, str>>,
     /// The results, in order.
     pub results: Vec<Value>,
     /// The log lines (with a final marker if some were dropped).
@@ -150,11 +158,14 @@ pub struct Outcome {
     pub trap: Option<TrapInfo>,
     /// Errors (and warnings) located in the body as the model wrote it.
     pub diagnostics: Vec<Diagnostic>,
-    /// Instructions consumed (fuel units). Exact for runs that return or run out of fuel; when
-    /// another trap (a deadline, a division by zero) stops a run, it counts what Wasmtime had
-    /// stored by then, which can be less, since compiled code keeps the counter in a register
-    /// between calls.
-    pub fuel_used: u64,
+    /// Instructions consumed (fuel units), exact: for a run that returned, ran out of fuel or
+    /// was stopped by the host (a budget, a cap, a deadline passed in a host call), and 0 for
+    /// one that never ran. Absent (`None`) when compiled code trapped (a division by zero, a
+    /// deadline in a loop): compiled code keeps the count in a register and Wasmtime's stored
+    /// count can be far behind, so no number would be true. Absent too when the engine does
+    /// not meter fuel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_used: Option<u64>,
     /// What the run spent of its host-call budgets.
     pub usage: Usage,
     /// Wall-clock time of the run, including compilation on a cache miss.
@@ -166,17 +177,33 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// An outcome for a program that never ran.
-    pub(crate) fn refused(status: Status, code: StatusCode, diagnostics: Vec<Diagnostic>) -> Self {
+    /// The outcome of a body that did not compile: its diagnostics.
+    pub(crate) fn invalid(diagnostics: Vec<Diagnostic>) -> Self {
+        Self::never_ran(Status::Invalid, None, diagnostics)
+    }
+
+    /// The outcome of a program the policy refused (EACCESS): why, located in the body.
+    pub(crate) fn denied(diagnostics: Vec<Diagnostic>) -> Self {
+        Self::never_ran(Status::Error, Some(StatusCode::EACCESS), diagnostics)
+    }
+
+    /// The outcome of a program stopped before it ran (no runtime, a compilation cut short).
+    pub(crate) fn stopped(trap: TrapInfo) -> Self {
+        let mut outcome = Self::never_ran(Status::Trap, None, Vec::new());
+        outcome.trap = Some(trap);
+        outcome
+    }
+
+    fn never_ran(status: Status, code: Option<StatusCode>, diagnostics: Vec<Diagnostic>) -> Self {
         Self {
             status,
             code,
-            code_name: Cow::Borrowed(code.name()),
+            code_name: code.map(|code| Cow::Borrowed(code.name())),
             results: Vec::new(),
             logs: Vec::new(),
             trap: None,
             diagnostics,
-            fuel_used: 0,
+            fuel_used: Some(0),
             usage: Usage::default(),
             elapsed_us: 0,
             cache: None,
@@ -198,12 +225,16 @@ impl Outcome {
 }
 
 /// A code's name, read back as the name the engine gives it (one of [`StatusCode::NAMES`]).
-fn code_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Cow<'static, str>, D::Error> {
-    let name = String::deserialize(deserializer)?;
+fn code_name<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'static, str>>, D::Error> {
+    let Some(name) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
     StatusCode::NAMES
         .into_iter()
         .find(|known| *known == name)
-        .map(Cow::Borrowed)
+        .map(|known| Some(Cow::Borrowed(known)))
         .ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "unknown status code name `{name}`; the names are {}",

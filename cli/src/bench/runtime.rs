@@ -140,7 +140,7 @@ pub(crate) fn scenarios(
                 let outcome = compile_runtime
                     .exec(ExecSpec {
                         body,
-                        args: vec![Value::I64(FIB_ARG)],
+                        args: vec![Value::I64(FIB_ARG)].into(),
                         policy: PolicySpec::standard(),
                         limits: Default::default(),
                     })

@@ -108,12 +108,10 @@ impl Engine {
         let runtime = match self.runtime() {
             Ok(runtime) => runtime,
             Err(message) => {
-                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
-                outcome.trap = Some(TrapInfo {
+                return Outcome::stopped(TrapInfo {
                     kind: TrapKind::Host,
                     message,
                 });
-                return outcome;
             }
         };
         let run = || runtime.block_on(self.run_async(program, args, policy, limits));
@@ -157,13 +155,7 @@ impl Engine {
         policy: &Policy,
         limits: &Limits,
     ) -> Result<Store<RunState>, Box<Outcome>> {
-        let refuse = |diagnostics| {
-            Box::new(Outcome::refused(
-                Status::Error,
-                StatusCode::EACCESS,
-                diagnostics,
-            ))
-        };
+        let refuse = |diagnostics| Box::new(Outcome::denied(diagnostics));
         if program.capabilities.iter().any(|c| !policy.grants(c)) {
             return Err(refuse(program.refusals(|capability| {
                 (!policy.grants(capability)).then(|| {
@@ -203,7 +195,7 @@ impl Engine {
             }
         }
         let mut store = Store::new(&self.wasm, state);
-        store.limiter(|state| &mut state.memory_cap);
+        store.limiter(|state| state);
         if let Some(ticker) = &self.ticker {
             // Compiled code checks the deadline; a host call (a long `str.replace`, a kv call)
             // is checked when it returns, so a run never ends `ok` past its deadline, even one
@@ -225,11 +217,9 @@ impl Engine {
         }
         if self.fuel_metering {
             let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
-            store.set_fuel(budget).map_err(|error| {
-                let mut outcome = Outcome::refused(Status::Trap, StatusCode::SUCCESS, Vec::new());
-                outcome.trap = Some(classify(&error));
-                Box::new(outcome)
-            })?;
+            store
+                .set_fuel(budget)
+                .map_err(|error| Box::new(Outcome::stopped(classify(&error))))?;
         }
         Ok(store)
     }
@@ -243,9 +233,20 @@ pub(super) fn finish(
     limits: &Limits,
     started: Instant,
 ) -> Outcome {
-    // Without metering `get_fuel` fails and nothing was used.
+    // Without metering `get_fuel` fails: no count. A trap raised by compiled code leaves the
+    // stored count behind the register that held it (see `Outcome::fuel_used`); the host's
+    // own errors, out of fuel included, come after the count was stored.
     let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
-    let fuel_used = budget.saturating_sub(store.get_fuel().unwrap_or(budget));
+    let in_compiled_code = result.as_ref().err().is_some_and(|error| {
+        error
+            .downcast_ref::<Trap>()
+            .is_some_and(|trap| *trap != Trap::OutOfFuel)
+    });
+    let fuel_used = store
+        .get_fuel()
+        .ok()
+        .filter(|_| !in_compiled_code)
+        .map(|left| budget.saturating_sub(left));
     let state = store.into_data();
     let mut logs = state.output.logs;
     if state.output.dropped_logs > 0 {
@@ -255,14 +256,14 @@ pub(super) fn finish(
         ));
     }
     let (status, code, trap) = match result {
-        Ok(0) => (Status::Ok, StatusCode::SUCCESS, None),
-        Ok(code) => (Status::Error, StatusCode(code), None),
-        Err(error) => (Status::Trap, StatusCode::SUCCESS, Some(classify(&error))),
+        Ok(0) => (Status::Ok, Some(StatusCode::SUCCESS), None),
+        Ok(code) => (Status::Error, Some(StatusCode(code)), None),
+        Err(error) => (Status::Trap, None, Some(classify(&error))),
     };
     Outcome {
         status,
         code,
-        code_name: std::borrow::Cow::Borrowed(code.name()),
+        code_name: code.map(|code| std::borrow::Cow::Borrowed(code.name())),
         results: state.output.results,
         logs,
         trap,

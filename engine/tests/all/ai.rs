@@ -90,7 +90,7 @@ fn a_model_failure_is_eremote_with_the_reason_logged() {
     let body = r#"(local $answer str)
 (check $answer (call $ai.complete "fail please"))"#;
     let outcome = engine().exec(body, vec![], &asking(&Arc::default()), &Limits::default());
-    assert_eq!(outcome.code, StatusCode::EREMOTE, "{outcome:#?}");
+    assert_eq!(outcome.code, Some(StatusCode::EREMOTE), "{outcome:#?}");
     assert!(outcome.logs[0].contains("the stand-in was told to fail"));
 }
 
@@ -133,7 +133,7 @@ fn the_token_budget_ends_the_run() {
 #[test]
 fn ai_is_denied_unless_granted_and_refused_without_a_model() {
     let denied = engine().exec(ASK, vec![], &Policy::standard(), &Limits::default());
-    assert_eq!(denied.code, StatusCode::EACCESS);
+    assert_eq!(denied.code, Some(StatusCode::EACCESS));
     assert!(
         denied.diagnostics[0]
             .message
@@ -149,7 +149,7 @@ fn ai_is_denied_unless_granted_and_refused_without_a_model() {
     );
     assert_eq!(
         without_model.code,
-        StatusCode::EACCESS,
+        Some(StatusCode::EACCESS),
         "{without_model:#?}"
     );
     assert!(

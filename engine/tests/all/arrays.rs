@@ -199,7 +199,7 @@ fn a_push_loop_ends_with_enomem_at_the_memory_cap() {
     let outcome = engine.exec(checked, vec![], &Policy::standard(), &limits);
     assert_eq!(
         (outcome.status, outcome.code),
-        (Status::Error, StatusCode::ENOMEM)
+        (Status::Error, Some(StatusCode::ENOMEM))
     );
 }
 
@@ -215,7 +215,7 @@ fn arrays_and_linear_memory_share_the_cap() {
     let outcome = engine.exec(body, vec![], &Policy::standard(), &limits);
     assert_eq!(
         (outcome.status, outcome.code),
-        (Status::Error, StatusCode::ENOMEM),
+        (Status::Error, Some(StatusCode::ENOMEM)),
         "{outcome:?}"
     );
 }
@@ -247,7 +247,7 @@ fn a_join_larger_than_a_run_could_hold_is_enomem_before_it_is_built() {
         (outcome.status, outcome.code),
         (
             watsmith_engine::Status::Error,
-            watsmith_engine::StatusCode::ENOMEM
+            Some(watsmith_engine::StatusCode::ENOMEM)
         ),
         "{outcome:?}"
     );

@@ -21,7 +21,7 @@ fn an_infinite_loop_runs_out_of_fuel() {
         outcome.trap.as_ref().map(|t| t.kind),
         Some(TrapKind::OutOfFuel)
     );
-    assert_eq!(outcome.fuel_used, 1_000_000);
+    assert_eq!(outcome.fuel_used, Some(1_000_000));
 }
 
 #[test]
@@ -45,19 +45,114 @@ fn with_unlimited_fuel_the_deadline_stops_it() {
 }
 
 #[test]
-fn a_memory_bomb_hits_the_memory_limit() {
+fn memory_grow_past_the_cap_returns_minus_one_and_says_why() {
     let engine = engine();
     let limits = Limits {
         memory_bytes: 2 << 20,
         ..Limits::default()
     };
+    // Grows a page at a time until `memory.grow` answers -1, as the spec says it may, then
+    // reports the size it reached: the program goes on after the refusal.
+    let body = "(local $r i32) (local $size i32)
+        (block $full (loop $more
+            (local.set $r (memory.grow (i32.const 1)))
+            (br_if $full (i32.eq (local.get $r) (i32.const -1)))
+            (br $more)))
+        (local.set $size (memory.size)) (resv $size) (resv $r)";
+    let outcome = engine.exec(body, vec![], &Policy::deny_all(), &limits);
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert_eq!(
+        outcome.results,
+        [Value::I32(32), Value::I32(-1)],
+        "2 MiB is 32 pages"
+    );
+    let refusals: Vec<_> = outcome
+        .logs
+        .iter()
+        .filter(|line| line.starts_with("memory.grow refused, returned -1"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "logged once: {:?}", outcome.logs);
+    assert!(
+        refusals[0].contains("memory cap of 2097152 bytes"),
+        "{}",
+        refusals[0]
+    );
+}
+
+#[test]
+fn a_memory_bomb_ends_at_its_fuel_not_in_the_host() {
+    let engine = engine();
+    let limits = Limits {
+        memory_bytes: 2 << 20,
+        fuel: Some(10_000_000),
+        ..Limits::default()
+    };
+    // Ignores every -1: it spins until its fuel ends, holding no more than the cap.
     let body = "(loop $more (drop (memory.grow (i32.const 1))) (br $more))";
     let outcome = engine.exec(body, vec![], &Policy::deny_all(), &limits);
     assert_eq!(
         outcome.trap.as_ref().map(|t| t.kind),
-        Some(TrapKind::MemoryLimit),
+        Some(TrapKind::OutOfFuel),
         "{outcome:?}"
     );
+    assert_eq!(outcome.logs.len(), 1, "{:?}", outcome.logs);
+}
+
+#[test]
+fn host_data_counts_when_the_program_grows_its_memory() {
+    let engine = engine();
+    let limits = Limits {
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    // Two copies of a 1 MiB str in a host array (2 MiB of host data), beside the linear memory
+    // holding the argument: growing by 1 MiB more would pass the 4 MiB cap.
+    let body = "(local $s str) (local $h i32) (local $r i32) (argv 0 $s)
+        (check $h (call $arr.new))
+        (check (call $arr.push_str (local.get $h) (local.get $s)))
+        (check (call $arr.push_str (local.get $h) (local.get $s)))
+        (local.set $r (memory.grow (i32.const 16))) (resv $r)";
+    let outcome = engine.exec(
+        body,
+        vec![Value::Str("x".repeat(1 << 20))],
+        &Policy::standard(),
+        &limits,
+    );
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert_eq!(outcome.results, [Value::I32(-1)]);
+    assert!(
+        outcome.logs[0].contains("host data (arrays, parsed JSON) holds"),
+        "{:?}",
+        outcome.logs
+    );
+}
+
+#[test]
+fn a_parsed_json_document_is_charged_to_the_run() {
+    let engine = engine();
+    let limits = Limits {
+        memory_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    // 1 MB of `0,` parses to a tree of about 36 MB: refused while it is built.
+    let doc = format!("[{}0]", "0,".repeat(500_000));
+    let body = "(local $doc str) (local $n i32) (argv 0 $doc)
+        (check $n (call $json.len (local.get $doc) \"\")) (resv $n)";
+    let outcome = engine.exec(body, vec![Value::Str(doc)], &Policy::standard(), &limits);
+    assert_eq!(
+        (outcome.status, outcome.code),
+        (Status::Error, Some(StatusCode::ENOMEM)),
+        "{outcome:?}"
+    );
+    // With room for its tree, the same document is read.
+    let doc = format!("[{}0]", "0,".repeat(500_000));
+    let outcome = engine.exec(
+        body,
+        vec![Value::Str(doc)],
+        &Policy::standard(),
+        &Limits::default(),
+    );
+    assert_eq!(outcome.results, [Value::I32(500_001)], "{outcome:?}");
 }
 
 #[test]
@@ -72,8 +167,8 @@ fn the_host_allocator_returns_enomem_at_the_memory_limit() {
         "(local $p i32) (loop $more (check $p (call $core.alloc (i32.const 1048576))) (br $more))";
     let outcome = engine.exec(body, vec![], &Policy::deny_all(), &limits);
     assert_eq!(outcome.status, Status::Error, "{outcome:?}");
-    assert_eq!(outcome.code, StatusCode::ENOMEM);
-    assert_eq!(outcome.code_name, "ENOMEM");
+    assert_eq!(outcome.code, Some(StatusCode::ENOMEM));
+    assert_eq!(outcome.code_name.as_deref(), Some("ENOMEM"));
 }
 
 #[test]
@@ -210,4 +305,72 @@ fn a_host_call_that_returns_past_the_deadline_ends_the_run() {
         (Status::Trap, Some(TrapKind::Timeout)),
         "{outcome:?}"
     );
+}
+
+/// The diagnostic of a body refused before compiling.
+fn refused_before_compiling(body: &str) -> watsmith_preprocessor::Diagnostic {
+    let outcome = engine().exec(body, vec![], &Policy::deny_all(), &Limits::default());
+    assert_eq!(outcome.status, Status::Invalid, "{outcome:?}");
+    assert_eq!(outcome.diagnostics.len(), 1, "{:?}", outcome.diagnostics);
+    let diagnostic = outcome.diagnostics[0].clone();
+    assert_eq!(
+        diagnostic.kind,
+        watsmith_preprocessor::DiagnosticKind::Limit
+    );
+    assert!(diagnostic.hint.is_some(), "{diagnostic:?}");
+    diagnostic
+}
+
+#[test]
+fn a_body_that_holds_thousands_of_values_is_refused_at_the_line_that_passes_the_bound() {
+    // 40,000 constants, then 39,999 adds: under 1 MiB of text, it kept 40,000 values live at
+    // once and compiled for 8 s, outside every limit.
+    let body = format!(
+        "(local $x i32)\n{}{}(local.set $x)",
+        "i32.const 1\n".repeat(40_000),
+        "i32.add\n".repeat(39_999)
+    );
+    let diagnostic = refused_before_compiling(&body);
+    // Line 1 declares the local; the 1,001st constant, on line 1,002, passes 1,000 values.
+    assert_eq!(diagnostic.line, 1002, "{diagnostic:?}");
+    assert!(diagnostic.message.contains("1000 values"), "{diagnostic:?}");
+    // Under the bound, the same shape compiles and runs.
+    let body = format!(
+        "(local $x i32)\n{}{}(local.set $x) (resv $x)",
+        "i32.const 1\n".repeat(900),
+        "i32.add\n".repeat(899)
+    );
+    let outcome = engine().exec(&body, vec![], &Policy::deny_all(), &Limits::default());
+    assert_eq!(outcome.results, [Value::I32(900)], "{outcome:?}");
+}
+
+#[test]
+fn a_body_of_too_many_instructions_is_refused_before_compiling() {
+    let diagnostic = refused_before_compiling(&"nop\n".repeat(100_001));
+    assert!(
+        diagnostic.message.contains("instructions"),
+        "{diagnostic:?}"
+    );
+    assert!(
+        diagnostic.line > 99_000,
+        "at the instruction past the bound: {diagnostic:?}"
+    );
+}
+
+#[test]
+fn blocks_nested_too_deep_in_the_flat_form_are_refused_before_compiling() {
+    let body = format!("{}{}", "block\n".repeat(300), "end\n".repeat(300));
+    let diagnostic = refused_before_compiling(&body);
+    assert!(diagnostic.message.contains("nest"), "{diagnostic:?}");
+    assert!(
+        (240..=256).contains(&diagnostic.line),
+        "at the block that passes 256 levels, the template's own included: {diagnostic:?}"
+    );
+}
+
+#[test]
+fn a_body_of_too_many_locals_is_refused_before_compiling() {
+    let body: String = (0..2_001).map(|i| format!("(local $l{i} i32)\n")).collect();
+    let diagnostic = refused_before_compiling(&body);
+    assert!(diagnostic.message.contains("locals"), "{diagnostic:?}");
 }

@@ -384,7 +384,7 @@ fn a_refusal_says_how_whoever_made_the_policy_grants_it() {
     let engine = super::engine();
     let body = r#"(local $v str) (check $v (call $kv.get "k"))"#;
     let plain = engine.exec(body, vec![], &Policy::standard(), &Limits::default());
-    assert_eq!(plain.code, StatusCode::EACCESS);
+    assert_eq!(plain.code, Some(StatusCode::EACCESS));
     assert_eq!(
         plain.diagnostics[0].hint.as_deref(),
         Some("the run's policy must allow `kv`, or solve the task without it")
@@ -395,7 +395,7 @@ fn a_refusal_says_how_whoever_made_the_policy_grants_it() {
     let outcome = engine.exec(body, vec![], &hinted, &Limits::default());
     assert_eq!(
         (outcome.status, outcome.code),
-        (Status::Error, StatusCode::EACCESS)
+        (Status::Error, Some(StatusCode::EACCESS))
     );
     assert_eq!(
         outcome.diagnostics[0].hint.as_deref(),
