@@ -14,7 +14,8 @@
 //! double or single quotes with the escapes `\n \t \r \0 \\ \" \' \u{...}`. Whitespace is free
 //! around every token. Errors give the column (1-based, in characters) and what was expected.
 
-use watsmith_engine::{Registry, Value};
+use watsmith_engine::{NumberError, Registry, Value, parse_number};
+use watsmith_preprocessor::abi::ValType;
 
 use crate::catalog::Catalog;
 use crate::program::{Example, FrontMatter, Program, Type};
@@ -73,6 +74,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next character, consumed; at the end, `None`, and the cursor stays at the end.
+    /// Whether the text from the cursor on starts with `word`.
+    fn rest_starts_with(&self, word: &str) -> bool {
+        let mut rest = self.chars[self.at.min(self.chars.len())..]
+            .iter()
+            .map(|&(_, c)| c);
+        word.chars().all(|c| rest.next() == Some(c))
+    }
+
     fn bump(&mut self) -> Option<char> {
         let c = self.peek();
         if c.is_some() {
@@ -169,6 +178,13 @@ fn literal(cursor: &mut Cursor<'_>) -> Result<Literal, ParseError> {
             string(cursor, quote).map(Literal::Str)
         }
         Some(c) if c.is_ascii_digit() || matches!(c, '-' | '+' | '.') => number(cursor),
+        Some('i' | 'n')
+            if ["inf", "nan"]
+                .iter()
+                .any(|word| cursor.rest_starts_with(word)) =>
+        {
+            number(cursor)
+        }
         Some(c) => Err(cursor.error(format!(
             "expected an argument (a number or a quoted string), found `{c}`"
         ))),
@@ -180,7 +196,7 @@ fn number(cursor: &mut Cursor<'_>) -> Result<Literal, ParseError> {
     let start = cursor.at;
     while cursor
         .peek()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.' | '_'))
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.' | '_' | ':'))
     {
         cursor.at += 1;
     }
@@ -188,17 +204,27 @@ fn number(cursor: &mut Cursor<'_>) -> Result<Literal, ParseError> {
         .iter()
         .map(|&(_, c)| c)
         .collect();
-    let digits = text.replace('_', "");
-    if let Ok(n) = digits.parse::<i64>() {
-        return Ok(Literal::Int(n));
+    // WebAssembly's text forms: `0xff`, `1_000`, `2.5e3`, `-inf`, `nan:0x1`; an integer up to
+    // 2^64-1 (the upper half wrapping, as in `i64.const`), typed when it is bound.
+    let error = match parse_number(&text, ValType::I64) {
+        Ok(Value::I64(n)) => return Ok(Literal::Int(n)),
+        Ok(_) => unreachable!("an i64 is read as an i64"),
+        Err(NumberError::NotAnInteger { .. }) => match parse_number(&text, ValType::F64) {
+            Ok(Value::F64(x)) => return Ok(Literal::Float(x)),
+            Ok(_) => unreachable!("an f64 is read as an f64"),
+            Err(error) => error,
+        },
+        Err(error) => error,
+    };
+    // A decimal float WebAssembly text does not write but people do: `.5`, `5.`.
+    if let Ok(x) = text.parse::<f64>()
+        && x.is_finite()
+        && matches!(error, NumberError::NotANumber { .. })
+    {
+        return Ok(Literal::Float(x));
     }
-    match digits.parse::<f64>() {
-        Ok(x) if x.is_finite() => Ok(Literal::Float(x)),
-        _ => {
-            cursor.at = start;
-            Err(cursor.error(format!("`{text}` is not a number")))
-        }
-    }
+    cursor.at = start;
+    Err(cursor.error(error.to_string()))
 }
 
 fn string(cursor: &mut Cursor<'_>, quote: char) -> Result<String, ParseError> {
@@ -335,6 +361,17 @@ pub enum CallError {
         /// The program's signature.
         signature: String,
     },
+    /// A number argument that does not read as its parameter's type.
+    #[error("argument `{param}`: {error}; the signature is {signature}")]
+    Number {
+        /// The parameter.
+        param: String,
+        /// Why the number does not read.
+        #[source]
+        error: Box<NumberError>,
+        /// The program's signature.
+        signature: String,
+    },
     /// The program needs capabilities the engine does not have.
     #[error("`{program}` needs {}, which this engine does not have", capabilities.iter().map(|c| format!("the `{c}` capability")).collect::<Vec<_>>().join(" and "))]
     Unavailable {
@@ -420,19 +457,20 @@ fn bind_words(front: &FrontMatter, words: &[String]) -> Result<Vec<Value>, CallE
         .iter()
         .zip(&front.params)
         .map(|(word, param)| {
-            let value = match param.ty {
-                Type::I32 => word.parse().ok().map(Value::I32),
-                Type::I64 => word.parse().ok().map(Value::I64),
-                Type::F64 => word.parse().ok().map(Value::F64),
-                Type::Str => Some(Value::Str(word.clone())),
-                Type::Bytes => Some(Value::Bytes(word.clone().into_bytes())),
+            let number = |ty| {
+                parse_number(word, ty).map_err(|error| CallError::Number {
+                    param: param.name.clone(),
+                    error: Box::new(error),
+                    signature: front.signature(),
+                })
             };
-            value.ok_or_else(|| CallError::Type {
-                param: param.name.clone(),
-                expected: param.ty,
-                given: Some(word.clone()),
-                signature: front.signature(),
-            })
+            match param.ty {
+                Type::I32 => number(ValType::I32),
+                Type::I64 => number(ValType::I64),
+                Type::F64 => number(ValType::F64),
+                Type::Str => Ok(Value::Str(word.clone())),
+                Type::Bytes => Ok(Value::Bytes(word.clone().into_bytes())),
+            }
         })
         .collect()
 }
@@ -444,7 +482,16 @@ fn bind_literals(front: &FrontMatter, args: &[Literal]) -> Result<Vec<Value>, Ca
         .zip(&front.params)
         .map(|(arg, param)| {
             let value = match (param.ty, arg) {
-                (Type::I32, Literal::Int(n)) => i32::try_from(*n).ok().map(Value::I32),
+                // As the text `n` reads for an i32: up to 2^32-1, the upper half wrapping.
+                (Type::I32, Literal::Int(n)) => {
+                    return parse_number(&n.to_string(), ValType::I32).map_err(|error| {
+                        CallError::Number {
+                            param: param.name.clone(),
+                            error: Box::new(error),
+                            signature: front.signature(),
+                        }
+                    });
+                }
                 (Type::I64, Literal::Int(n)) => Some(Value::I64(*n)),
                 (Type::F64, Literal::Int(n)) => Some(Value::F64(*n as f64)),
                 (Type::F64, Literal::Float(x)) => Some(Value::F64(*x)),

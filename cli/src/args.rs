@@ -337,6 +337,43 @@ pub(crate) enum Context {
 /// Prints a runtime error with this command line's hint, and gives its exit status: the
 /// command line or the settings were wrong (64), a file could not be read or written (66), the
 /// runtime could not start (70).
+/// Marks a negative WebAssembly number, which clap would read as short flags: clap takes a word
+/// after `-` for a number only in plain decimal, so `-inf`, `-nan:0x1`, `-0x10` and `-1_000`
+/// (and `-7`, for one rule) get this private-use character in front before parsing, and
+/// [`unmark`] takes it off where the words are read as arguments.
+const NUMBER_MARK: char = '\u{E000}';
+
+/// The command line with every negative WebAssembly number before `--` marked (see
+/// [`NUMBER_MARK`]), so that clap gives it to the positional arguments.
+pub(crate) fn mark_negative_numbers(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut escaped = false;
+    args.into_iter()
+        .map(|arg| {
+            escaped |= arg == "--";
+            match arg.to_str() {
+                Some(word)
+                    if !escaped
+                        && word.starts_with('-')
+                        && !matches!(
+                            watsmith_engine::Value::from_literal(word),
+                            watsmith_engine::Value::Str(_)
+                        ) =>
+                {
+                    format!("{NUMBER_MARK}{word}").into()
+                }
+                _ => arg,
+            }
+        })
+        .collect()
+}
+
+/// A positional word as it was written, without the mark [`mark_negative_numbers`] gave it.
+pub(crate) fn unmark(word: &str) -> String {
+    word.strip_prefix(NUMBER_MARK).unwrap_or(word).to_owned()
+}
+
 pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
     match error {
         RuntimeError::Model(model) => {
@@ -369,6 +406,7 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
         RuntimeError::Policy(_)
         | RuntimeError::Limits(_)
         | RuntimeError::Call(_)
+        | RuntimeError::Argument { .. }
         | RuntimeError::SessionName { .. }
         | RuntimeError::SessionNamespace { .. }
         | RuntimeError::ResumedNamespace { .. } => usage(&error.to_string()),

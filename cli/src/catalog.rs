@@ -6,12 +6,14 @@ use watsmith_catalog::{Fixture, Program, SERVER_PLACEHOLDER, call};
 use watsmith_runtime::{CallSpec, Environment, Prewarm, Runtime, UseSpec};
 
 use crate::Exit;
-use crate::args::{Context, Flags, ModelArgs, RunArgs, Sources, failure, usage};
+use crate::args::{Context, Flags, ModelArgs, RunArgs, Sources, failure, unmark, usage};
 
 #[derive(Debug, Args)]
 pub(crate) struct UseArgs {
     /// `'fib(30)'` (an `@use` call: integers, floats, quoted strings), or a program's name
-    /// followed by its arguments (`fib 30`), which are typed by the program's parameters.
+    /// followed by its arguments (`fib 30`), which are typed by the program's parameters and
+    /// read as WebAssembly text writes numbers (`0xff`, `1_000`, `-inf`, `nan:0x1`). Negative
+    /// numbers are arguments; other words that start with `-` go after `--`.
     #[arg(required = true, allow_negative_numbers = true)]
     call: Vec<String>,
     /// Print the outcome as JSON, as `watsmith exec --json` does.
@@ -84,7 +86,13 @@ pub(crate) async fn run_use(args: &UseArgs, env: &Environment) -> Exit {
         Err(exit) => return exit,
     };
     let spec = UseSpec {
-        call: call_spec(&args.call),
+        call: call_spec(
+            &args
+                .call
+                .iter()
+                .map(|word| unmark(word))
+                .collect::<Vec<_>>(),
+        ),
         policy: args.run.policy_or_standard(),
         limits: Default::default(),
     };

@@ -7,15 +7,18 @@ use watsmith_engine::{Outcome, Status, Value};
 use watsmith_runtime::{Environment, ExecSpec, Prewarm};
 
 use crate::Exit;
-use crate::args::{Context, Flags, ModelArgs, RunArgs, failure};
+use crate::args::{Context, Flags, ModelArgs, RunArgs, failure, unmark};
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecArgs {
     /// The body to run; `-` reads standard input.
     file: PathBuf,
-    /// Arguments of the program, available to `argv` (`42` is an integer, `4.5` a float,
-    /// anything else text). Negative numbers are arguments; other values that start with `-`
-    /// go after `--`.
+    /// Arguments of the program, available to `argv`, typed by the local each `argv` reads
+    /// into: an i32, i64 or float local reads a WebAssembly number (`42`, `-7`, `0xff`,
+    /// `1_000`, `4294967295` for the i32 -1, `2.5`, `-0`, `-inf`, `nan:0x1`), a str local text.
+    /// An argument no `argv` reads by a constant index is an integer or a float by its form,
+    /// else text. Negative numbers are arguments (`-inf` and `-0x10` too); other words that
+    /// start with `-` go after `--`.
     #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
     /// Treat every argument as text, whatever its form.
@@ -36,17 +39,14 @@ pub(crate) struct ExecArgs {
 }
 
 impl ExecArgs {
-    fn values(&self) -> Vec<Value> {
-        self.args
-            .iter()
-            .map(|a| {
-                if self.all_text {
-                    Value::Str(a.clone())
-                } else {
-                    Value::from_literal(a)
-                }
-            })
-            .collect()
+    fn values(&self) -> watsmith_runtime::Args {
+        if self.all_text {
+            watsmith_runtime::Args::Values(
+                self.args.iter().map(|a| Value::Str(unmark(a))).collect(),
+            )
+        } else {
+            watsmith_runtime::Args::Words(self.args.iter().map(|a| unmark(a)).collect())
+        }
     }
 }
 
@@ -111,7 +111,10 @@ fn print_plain(outcome: &Outcome) {
         crate::emit(&format!("{result}\n"));
     }
     match (outcome.status, &outcome.trap) {
-        (Status::Error, _) => eprintln!("error: the program ended with status {}", outcome.code),
+        (Status::Error, _) => match outcome.code {
+            Some(code) => eprintln!("error: the program ended with status {code}"),
+            None => eprintln!("error: the program ended with an error"),
+        },
         (Status::Trap, Some(trap)) => eprintln!("trap: {}: {}", trap.kind.name(), trap.message),
         _ => {}
     }

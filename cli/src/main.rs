@@ -171,7 +171,7 @@ fn emit(text: &str) {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args::mark_negative_numbers(std::env::args_os())) {
         Ok(cli) => cli,
         Err(error) => {
             let exit = if error.use_stderr() {

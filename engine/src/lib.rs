@@ -16,9 +16,10 @@
 //! - The compile cache is keyed by the body's text, so a hit skips preprocessing entirely; the
 //!   policy is still checked on every run against the capabilities the program imports.
 //! - Deadlines use epoch interruption with one ticker thread per engine ([`limits::EPOCH_TICK`]).
-//! - Growth of the linear memory past its cap by the program's own `memory.grow` traps with
-//!   `memory_limit`; the host allocator (`core.alloc`, string arguments) returns ENOMEM instead,
-//!   so a program can handle it.
+//! - The linear memory and the host data of a run (its arrays, its parsed JSON) share one memory
+//!   cap, charged before anything is built. Growth past it fails softly: the program's own
+//!   `memory.grow` returns -1, as the spec allows (the first refusal is logged), and the host
+//!   functions return ENOMEM, so a program can handle both.
 //! - Capabilities ([`Capability`]) are registered in a [`Registry`] and granted per run by a
 //!   [`Policy`], with settings where they need them ([`HttpGrant`], [`FsGrant`], [`KvGrant`],
 //!   [`RandGrant`], [`AiGrant`]); each imported capability builds fresh per-run state from its
@@ -40,6 +41,7 @@ mod code_cache;
 mod engine;
 mod index;
 pub mod limits;
+mod number;
 mod outcome;
 mod policy;
 mod state;
@@ -65,14 +67,13 @@ pub use crate::capabilities::random::RandGrant;
 pub use crate::capability::{Capability, FunctionDoc, Registry};
 pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
 pub use crate::limits::{Limits, LimitsError, LimitsSpec};
+pub use crate::number::{NumberError, parse_number};
 pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind, Usage};
 pub use crate::policy::{
     AiBudget, FsSpec, Grant, GrantHint, GrantSettings, Policy, PolicyError, PolicySpec, Resources,
     Widening,
 };
-pub use crate::state::{
-    Budget, HostBudgetExceeded, MemoryLimitExceeded, OutputLimitExceeded, RunState,
-};
+pub use crate::state::{Budget, HostBudgetExceeded, OutputLimitExceeded, RunState};
 pub use crate::status::StatusCode;
 pub use crate::template::{Assembled, assemble};
 pub use crate::value::{Value, format_f64};

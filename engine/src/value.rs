@@ -1,6 +1,7 @@
 //! Values crossing the boundary: program arguments and results.
 
 use serde::{Deserialize, Serialize};
+use watsmith_preprocessor::abi::ValType;
 
 /// An argument or a result, tagged with its type: `{"type": "i64", "value": 55}`.
 ///
@@ -90,16 +91,20 @@ mod f64_text {
 }
 
 impl Value {
-    /// Types a command-line argument by its literal form: `42` is an integer; a word that starts
-    /// like a number (a digit, a sign or a dot) and reads as a float is a float (`4.5`, `1e3`,
-    /// `-inf`); anything else is text (so `inf` and `nan` alone are words, not numbers).
+    /// Types an argument by its literal form alone, where no parameter type is known: a word
+    /// written as a WebAssembly integer is an i64 (`42`, `-7`, `0xff`, `1_000`; up to 2^64-1,
+    /// the upper half wrapping to negative as in `i64.const`); a word that starts like a number
+    /// (a digit, a sign or a dot) and reads as a WebAssembly float is an f64 (`4.5`, `1e3`,
+    /// `-inf`, `nan:0x1`, `0x1.8p3`); anything else is text (so `inf` and `nan` alone are
+    /// words). Where the type is known, [`crate::parse_number`] reads the word as that type
+    /// instead (`-0` as an f64 is negative zero there).
     pub fn from_literal(text: &str) -> Self {
-        if let Ok(n) = text.parse::<i64>() {
-            return Self::I64(n);
+        if let Ok(value) = crate::number::parse_number(text, ValType::I64) {
+            return value;
         }
         let looks_numeric =
             text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.');
-        if looks_numeric && let Ok(x) = text.parse::<f64>() {
+        if looks_numeric && let Some(x) = crate::number::float(text) {
             return Self::F64(x);
         }
         Self::Str(text.to_owned())
@@ -205,6 +210,14 @@ mod tests {
         assert_eq!(Value::from_literal("hello"), Value::Str("hello".into()));
         assert_eq!(Value::from_literal("inf"), Value::Str("inf".into()));
         assert_eq!(Value::from_literal("12abc"), Value::Str("12abc".into()));
+        assert_eq!(Value::from_literal("0xff"), Value::I64(255));
+        assert_eq!(Value::from_literal("1_000"), Value::I64(1000));
+        assert_eq!(Value::from_literal("18446744073709551615"), Value::I64(-1));
+        assert_eq!(Value::from_literal("-inf"), Value::F64(f64::NEG_INFINITY));
+        assert!(
+            matches!(Value::from_literal("+nan:0x1"), Value::F64(x) if x.to_bits() == 0x7ff0_0000_0000_0001)
+        );
+        assert_eq!(Value::from_literal("nan:0x1"), Value::Str("nan:0x1".into()));
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub struct Expanded {
     pub initial_top: u32,
     /// The functions the body calls, in order of first call: the imports it needs.
     pub calls: Vec<Call>,
+    /// The arguments the body reads with `argv`, as `(index, type)`: the type of the local the
+    /// first `argv` of each index reads it into, in order of first use. What a front end types
+    /// arguments by when its caller wrote them as words.
+    pub arguments: Vec<(u32, LocalType)>,
     /// From every byte of `body` back to the input.
     #[serde(skip)]
     pub source_map: SourceMap,

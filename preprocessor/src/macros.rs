@@ -54,6 +54,8 @@ pub(crate) struct Expansion<'t> {
     pub(crate) calls: Vec<&'static HostFunction>,
     /// Whether the expansion uses the hidden error local.
     pub(crate) uses_err: bool,
+    /// The argument an `argv` reads, and the type of the local it reads it into.
+    pub(crate) argument: Option<(u32, LocalType)>,
 }
 
 impl<'t> Expansion<'t> {
@@ -64,6 +66,7 @@ impl<'t> Expansion<'t> {
             suffix: String::new(),
             calls: Vec::new(),
             uses_err: true,
+            argument: None,
         }
     }
 }
@@ -208,6 +211,7 @@ fn expand_argv<'t>(
         propagate(ERR_LOCAL)
     ));
     expansion.calls.push(function);
+    expansion.argument = Some((index, local.ty));
     Some(expansion)
 }
 
@@ -299,6 +303,7 @@ fn expand_check<'t>(
             suffix: format!(") {}", propagate(ERR_LOCAL)),
             calls: Vec::new(),
             uses_err: true,
+            argument: None,
         }),
         [Argument::Local(name, name_span), Argument::Expr(expr)] if is_expression(expr) => {
             resolve(MacroKind::Check, name, name_span, locals, reporter)?;
@@ -311,6 +316,7 @@ fn expand_check<'t>(
                 ),
                 calls: Vec::new(),
                 uses_err: true,
+                argument: None,
             })
         }
         [_] | [_, _] => usage(

@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 runtime
                     .exec(ExecSpec {
                         body: format!("{fib}\n(drop (i64.const {n}))"),
-                        args: vec![Value::I64(20)],
+                        args: vec![Value::I64(20)].into(),
                         policy: PolicySpec::standard(),
                         limits: Default::default(),
                     })

@@ -14,7 +14,7 @@
 //! let outcome = runtime
 //!     .exec(ExecSpec {
 //!         body: "(local $n i64) (argv 0 $n) (local.set $n (i64.mul (local.get $n) (local.get $n))) (resv $n)".into(),
-//!         args: vec![Value::I64(12)],
+//!         args: vec![Value::I64(12)].into(),
 //!         policy: PolicySpec::standard(),
 //!         ..ExecSpec::default()
 //!     })
@@ -54,8 +54,9 @@ pub mod store;
 
 pub use crate::model::{ModelChoice, ModelError};
 pub use crate::runtime::{
-    AgentSession, AgentSpec, CallSpec, CheckReport, DemoError, ExecSpec, MAX_SESSION_NAME_BYTES,
-    Notice, Prewarm, Runtime, RuntimeError, RuntimeOptions, UseSpec, session_namespace,
+    AgentSession, AgentSpec, Args, CallSpec, CheckReport, DemoError, ExecSpec,
+    MAX_SESSION_NAME_BYTES, Notice, Prewarm, Runtime, RuntimeError, RuntimeOptions, UseSpec,
+    session_namespace,
 };
 pub use crate::settings::{
     Effective, Environment, Settings, SettingsError, Source, Sourced, merge,

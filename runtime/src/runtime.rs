@@ -15,10 +15,11 @@ use watsmith_catalog::{
     CallError, Catalog, CatalogError, Checker, CheckerError, Invocation, Literal, Prepared,
 };
 use watsmith_engine::{
-    Engine, EngineConfig, EngineError, GrantHint, Limits, LimitsError, LimitsSpec, Outcome, Policy,
-    PolicyError, PolicySpec, Resources, Value,
+    Engine, EngineConfig, EngineError, GrantHint, Limits, LimitsError, LimitsSpec, NumberError,
+    Outcome, Policy, PolicyError, PolicySpec, Resources, Value, parse_number,
 };
-use watsmith_preprocessor::{Diagnostic, Diagnostics, Expanded};
+use watsmith_preprocessor::abi::ValType;
+use watsmith_preprocessor::{Diagnostic, Diagnostics, Expanded, LocalType};
 
 use crate::model::{ModelChoice, ModelError, connect_model};
 use crate::settings::Effective;
@@ -133,6 +134,81 @@ pub enum RuntimeError {
         /// The namespace its policy names.
         namespace: String,
     },
+    /// An argument written as a word does not read as the type the body reads it as.
+    #[error("argument {index}: {error}")]
+    Argument {
+        /// Its position, from 0.
+        index: usize,
+        /// Why it does not read.
+        #[source]
+        error: Box<NumberError>,
+    },
+}
+
+/// A body's arguments: values, or words as a person typed them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Args {
+    /// Typed values, as they are.
+    Values(Vec<Value>),
+    /// Words, typed by the body: a word that an `argv` reads into an i32, i64 or float local
+    /// is read as a WebAssembly number of that type ([`watsmith_engine::parse_number`]: `0xff`,
+    /// `1_000`, `4294967295` as the i32 -1, `-0` as a float's negative zero, `nan:0x1`), one
+    /// read into a str or bytes local is its text, and one that no `argv` reads by a constant
+    /// index is typed by its form ([`Value::from_literal`]).
+    Words(Vec<String>),
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Self::Values(Vec::new())
+    }
+}
+
+impl From<Vec<Value>> for Args {
+    fn from(values: Vec<Value>) -> Self {
+        Self::Values(values)
+    }
+}
+
+impl Args {
+    /// The values, words typed by `body` (see [`Args::Words`]).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Argument`] for a word that does not read as its type.
+    pub fn typed_for(self, body: &str) -> Result<Vec<Value>, RuntimeError> {
+        let words = match self {
+            Self::Values(values) => return Ok(values),
+            Self::Words(words) => words,
+        };
+        // A body that does not preprocess types nothing; its run reports why.
+        let types = watsmith_preprocessor::preprocess(body)
+            .map(|expanded| expanded.arguments)
+            .unwrap_or_default();
+        words
+            .into_iter()
+            .enumerate()
+            .map(|(index, word)| {
+                let ty = types
+                    .iter()
+                    .find(|&&(at, _)| usize::try_from(at).is_ok_and(|at| at == index))
+                    .map(|&(_, ty)| ty);
+                let number = |ty| {
+                    parse_number(&word, ty).map_err(|error| RuntimeError::Argument {
+                        index,
+                        error: Box::new(error),
+                    })
+                };
+                match ty {
+                    Some(LocalType::I32) => number(ValType::I32),
+                    Some(LocalType::I64) => number(ValType::I64),
+                    Some(LocalType::F32 | LocalType::F64) => number(ValType::F64),
+                    Some(LocalType::Str) => Ok(Value::Str(word)),
+                    Some(LocalType::Bytes) => Ok(Value::Bytes(word.into_bytes())),
+                    None => Ok(Value::from_literal(&word)),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Runs a WAT-plus body.
@@ -141,7 +217,7 @@ pub struct ExecSpec {
     /// The body.
     pub body: String,
     /// Its arguments.
-    pub args: Vec<Value>,
+    pub args: Args,
     /// What it may do.
     pub policy: PolicySpec,
     /// Its limits, over the settings'.
@@ -415,9 +491,10 @@ impl Runtime {
     /// error). Compiling never blocks the executor (see [`Engine::prepare_async`]).
     pub async fn exec(&self, spec: ExecSpec) -> Result<Outcome, RuntimeError> {
         let (policy, limits) = self.grants(&spec.policy, &spec.limits)?;
+        let args = spec.args.typed_for(&spec.body)?;
         Ok(self
             .engine
-            .exec_async(&spec.body, spec.args, &policy, &limits)
+            .exec_async(&spec.body, args, &policy, &limits)
             .await)
     }
 

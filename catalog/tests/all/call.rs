@@ -72,7 +72,17 @@ fn malformed_calls_say_where_and_what_was_expected() {
             10,
             "expected an argument (a number or a quoted string), found `a`",
         ),
-        ("@use fib(1.2.3)", 10, "`1.2.3` is not a number"),
+        (
+            "@use fib(1.2.3)",
+            10,
+            "`1.2.3` is not a number: write it as WebAssembly text does",
+        ),
+        (
+            "@use fib(99999999999999999999)",
+            10,
+            "`99999999999999999999` is out of range for i64: write an i64 from -9223372036854775808 to 18446744073709551615",
+        ),
+        ("@use fib(1__0)", 10, "`1__0` is not a number"),
         ("@use f(\"abc)", 13, "unclosed string"),
         ("@use f(\"a\\qb\")", 10, "unknown escape `\\q`"),
         ("@use f(\"\\u{d800}\")", 12, "is not a Unicode scalar value"),
@@ -125,6 +135,45 @@ fn every_form_binds_to_the_programs_signature() {
 }
 
 #[test]
+fn numbers_take_the_webassembly_text_forms() {
+    let catalog = catalog();
+    let registry = Registry::builtin();
+    let words = ["0x10".to_owned(), "1_000".to_owned()];
+    for invocation in [
+        Invocation::Text("gcd(0x10, 1_000)"),
+        Invocation::Words {
+            name: "gcd",
+            words: &words,
+        },
+    ] {
+        let bound = catalog.bind(invocation, &registry).expect("binds");
+        assert_eq!(
+            bound.args,
+            [Value::I64(16), Value::I64(1000)],
+            "{invocation:?}"
+        );
+    }
+    let floats = parse("@use f(0x1.8p3, -inf, nan:0x1, 2.5e-1)").expect("parses");
+    let bits: Vec<u64> = floats
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Literal::Float(x) => x.to_bits(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        bits,
+        [
+            12.0f64.to_bits(),
+            f64::NEG_INFINITY.to_bits(),
+            0x7ff0_0000_0000_0001,
+            0.25f64.to_bits()
+        ]
+    );
+}
+
+#[test]
 fn a_call_that_does_not_fit_says_how_to_fix_it() {
     let catalog = catalog();
     let registry = Registry::builtin();
@@ -148,7 +197,15 @@ fn a_call_that_does_not_fit_says_how_to_fix_it() {
             name: "gcd",
             words: &words
         }),
-        "argument `b` must be an i64 (an integer), not `x`; the signature is gcd(a: i64, b: i64) -> (gcd: i64)"
+        "argument `b`: `x` is not a number: write it as WebAssembly text does, e.g. `42`, `-7`, `0xff`, `1_000`, `2.5`, `-1e-3`, `inf`, `nan`; the signature is gcd(a: i64, b: i64) -> (gcd: i64)"
+    );
+    let words = ["1".to_owned(), "1e3".to_owned()];
+    assert_eq!(
+        error(Invocation::Words {
+            name: "gcd",
+            words: &words
+        }),
+        "argument `b`: `1e3` is not an integer, and an i64 is one: write it without a fraction or exponent; the signature is gcd(a: i64, b: i64) -> (gcd: i64)"
     );
     assert_eq!(
         error(Invocation::Text("gdc(1, 2)")),

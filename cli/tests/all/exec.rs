@@ -13,14 +13,36 @@ fn results_print_one_per_line_and_logs_go_to_stderr() {
 }
 
 #[test]
-fn arguments_are_typed_by_their_form_unless_str_is_given() {
+fn arguments_are_typed_by_the_locals_that_read_them() {
     let body = "(local $s str) (argv 0 $s) (resv $s)";
     let text_arg = watsmith(&["exec", "-", "hello"], Some(body));
     assert_eq!(text(&text_arg.stdout), "hello\n");
-    let number = watsmith(&["exec", "-", "42"], Some(body));
+    let digits = watsmith(&["exec", "-", "42"], Some(body));
+    assert_eq!(text(&digits.stdout), "42\n", "a str local reads 42 as text");
+    // WebAssembly's text forms, a leading `-` included, typed by each local.
+    let body = "(local $a i32) (local $b f64) (local $c i64)
+        (argv 0 $a) (argv 1 $b) (argv 2 $c) (resv $a) (resv $b) (resv $c)";
+    let forms = watsmith(&["exec", "-", "4294967295", "-inf", "-0x10"], Some(body));
+    assert_eq!(forms.status.code(), Some(0), "{}", text(&forms.stderr));
+    assert_eq!(text(&forms.stdout), "-1\n-inf\n-16\n");
+    let out_of_range = watsmith(&["exec", "-", "4294967296", "1", "1"], Some(body));
+    assert_eq!(
+        out_of_range.status.code(),
+        Some(64),
+        "a usage error, not the program's"
+    );
+    assert!(
+        text(&out_of_range.stderr).contains("argument 0: `4294967296` is out of range for i32"),
+        "{}",
+        text(&out_of_range.stderr)
+    );
+    // Without a constant `argv` index the form decides: an integer is no str.
+    let dynamic =
+        "(local $s str) (local $i i32) (check $s (call $core.arg_str (local.get $i))) (resv $s)";
+    let number = watsmith(&["exec", "-", "42"], Some(dynamic));
     assert_eq!(number.status.code(), Some(1), "42 is an integer, not a str");
     assert!(text(&number.stderr).contains("status 1 (ETRFM)"));
-    let forced = watsmith(&["exec", "-", "--str", "42"], Some(body));
+    let forced = watsmith(&["exec", "-", "--str", "42"], Some(dynamic));
     assert_eq!(text(&forced.stdout), "42\n");
 }
 
@@ -110,6 +132,24 @@ fn json_prints_the_outcome() {
     assert_eq!(json["cache"], "miss");
     assert!(json["trap"].is_null());
     assert!(json["fuel_used"].as_u64().is_some_and(|f| f > 1000));
+}
+
+#[test]
+fn a_trap_has_no_status_code_and_no_made_up_fuel() {
+    let body =
+        "(local $z i32) (local $r i32) (local.set $r (i32.div_s (i32.const 1) (local.get $z)))";
+    let out = watsmith(&["exec", "-", "--json"], Some(body));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON outcome");
+    assert_eq!(json["status"], "trap");
+    assert_eq!(json["trap"]["kind"], "integer_divide_by_zero");
+    for absent in ["code", "code_name", "fuel_used"] {
+        assert!(json.get(absent).is_none(), "{absent} is absent: {json}");
+    }
+    let invalid = watsmith(&["exec", "-", "--json"], Some("(resv $nothing)"));
+    let json: serde_json::Value = serde_json::from_slice(&invalid.stdout).expect("JSON outcome");
+    assert_eq!(json["status"], "invalid");
+    assert!(json.get("code_name").is_none(), "{json}");
 }
 
 #[test]

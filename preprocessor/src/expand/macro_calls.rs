@@ -72,6 +72,11 @@ impl<'s, 'r> Expander<'s, 'r> {
             return;
         };
         self.uses_err |= expansion.uses_err;
+        if let Some((index, ty)) = expansion.argument
+            && !self.arguments.iter().any(|&(known, _)| known == index)
+        {
+            self.arguments.push((index, ty));
+        }
         for function in &expansion.calls {
             self.add_call(&function.wat_name(), macro_span, true);
         }

@@ -45,6 +45,7 @@ pub(crate) struct Expander<'s, 'r> {
     map: SourceMap,
     data: DataLayout,
     calls: Vec<Call>,
+    arguments: Vec<(u32, LocalType)>,
     called: HashSet<String>,
     uses_err: bool,
     first_use: HashMap<&'s str, usize>,
@@ -67,6 +68,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             map: SourceMap::default(),
             data: DataLayout::default(),
             calls: Vec::new(),
+            arguments: Vec::new(),
             called: HashSet::new(),
             uses_err: false,
             first_use: HashMap::new(),
@@ -175,6 +177,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             data,
             initial_top,
             calls: self.calls,
+            arguments: self.arguments,
             source_map: self.map,
             warnings: Vec::new(),
         }

@@ -4,7 +4,7 @@
 use watsmith_agent::{Ending, Event};
 use watsmith_engine::{PolicySpec, Status, StatusCode, Value};
 use watsmith_runtime::{
-    AgentSpec, CallSpec, Effective, ExecSpec, Prewarm, Runtime, RuntimeError, RuntimeOptions,
+    AgentSpec, Args, CallSpec, Effective, ExecSpec, Prewarm, Runtime, RuntimeError, RuntimeOptions,
     UseSpec,
 };
 
@@ -136,7 +136,7 @@ async fn bad_specs_are_typed_errors_and_refusals_are_outcomes() {
         .expect("an outcome");
     assert_eq!(
         (refused.status, refused.code),
-        (Status::Error, StatusCode::EACCESS)
+        (Status::Error, Some(StatusCode::EACCESS))
     );
     assert_eq!(
         refused.diagnostics[0].hint.as_deref(),
@@ -519,4 +519,54 @@ async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
     let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
     tasks.dedup();
     assert_eq!(tasks, ["1", "2"], "the first task's events are kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn words_are_typed_by_the_locals_argv_reads_them_into() {
+    let runtime = super::runtime(None).await;
+    let body = "(local $a i32) (local $b f64) (local $c str) (local $d i64)
+        (argv 0 $a) (argv 1 $b) (argv 2 $c) (argv 3 $d)
+        (resv $a) (resv $b) (resv $c) (resv $d)";
+    let words = |words: &[&str]| Args::Words(words.iter().map(|w| (*w).to_owned()).collect());
+    let outcome = runtime
+        .exec(ExecSpec {
+            body: body.to_owned(),
+            args: words(&["4294967295", "-0", "0x10", "1_000"]),
+            policy: PolicySpec::standard(),
+            ..ExecSpec::default()
+        })
+        .await
+        .expect("runs");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    // The i32 text form wraps; `-0` read as a float keeps its sign; text stays text.
+    assert_eq!(outcome.results[0], Value::I32(-1));
+    assert!(
+        matches!(outcome.results[1], Value::F64(x) if x == 0.0 && x.is_sign_negative()),
+        "{:?}",
+        outcome.results[1]
+    );
+    assert_eq!(
+        outcome.results[2..],
+        [Value::Str("0x10".into()), Value::I64(1000)]
+    );
+    // A word that does not read as its type is refused before anything runs, by position.
+    let error = runtime
+        .exec(ExecSpec {
+            body: body.to_owned(),
+            args: words(&["4294967296", "0", "x", "0"]),
+            policy: PolicySpec::standard(),
+            ..ExecSpec::default()
+        })
+        .await
+        .expect_err("out of range for i32");
+    assert!(
+        matches!(error, RuntimeError::Argument { index: 0, .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("argument 0: `4294967296` is out of range for i32"),
+        "{error}"
+    );
 }
