@@ -74,7 +74,7 @@ fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
 
 /// A name resolved to a special address: refused.
 #[derive(Debug, thiserror::Error)]
-#[error("`{name}` resolves to {address}, a {kind} address")]
+#[error("`{name}` resolves to {address}, {} {kind} address", article(kind))]
 pub(super) struct SpecialAddress {
     name: String,
     address: IpAddr,
@@ -104,5 +104,14 @@ impl Resolve for PublicResolver {
             }
             Ok(Box::new(addresses.into_iter()) as Addrs)
         })
+    }
+}
+
+/// `a` or `an`, as `kind` (a special address's kind) begins: "an unspecified address".
+pub(super) fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }

@@ -190,8 +190,14 @@ impl HttpGrant {
             .filter(|r| r.matches(&host, port))
             .collect();
         if rules.is_empty() {
+            // The port is named when the url names one: a grant of the host alone allows it
+            // too, but a person reading `127.0.0.1` should see which server was asked.
+            let named = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
             return Some(format!(
-                "the host `{host}` is not in the run's allowlist of hosts (an `http` grant of `{host}` allows it)"
+                "the host `{named}` is not in the run's allowlist of hosts (an `http` grant of `{named}` allows it)"
             ));
         }
         let address = match host {
@@ -208,7 +214,8 @@ impl HttpGrant {
             IpAddr::V4(v4) => format!("{v4}:{port}"),
         };
         Some(format!(
-            "{address} is a {kind} address; only an allowlist entry naming it allows it (`{rule}`)"
+            "{address} is {} {kind} address; only an allowlist entry naming it allows it (`{rule}`)",
+            super::address::article(kind)
         ))
     }
 }

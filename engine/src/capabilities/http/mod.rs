@@ -182,8 +182,15 @@ async fn send(
         mut headers,
         mut body,
     } = request;
-    for _ in 0..=MAX_REDIRECTS {
+    for hop in 0..=MAX_REDIRECTS {
         if let Some(reason) = grant.refusal(&url) {
+            // The log line names the request the program made; a refused redirect names the
+            // hop that was refused too, which the program never wrote.
+            let reason = if hop == 0 {
+                reason
+            } else {
+                format!("redirected to {url}, which is refused: {reason}")
+            };
             return Ok(Err(Failure::new(StatusCode::EACCESS, reason)));
         }
         caller.data_mut().charge(Budget::HttpRequests, 1)?;
