@@ -7,6 +7,8 @@
 
 use std::sync::OnceLock;
 
+use crate::limits::RESERVED_PREFIX;
+
 /// Old or common wrong spellings and the instruction meant.
 const ALIASES: &[(&str, &str)] = &[
     ("get_local", "local.get"),
@@ -77,7 +79,11 @@ pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
         }
     }
     if is_keyword(&lower) {
-        return keywords().iter().map(String::as_str).find(|k| *k == lower);
+        // `I32.ADD` is `i32.add`; a keyword as written is no misspelling to correct.
+        return keywords()
+            .iter()
+            .map(String::as_str)
+            .find(|k| *k == lower && *k != word);
     }
     closest(&lower, keywords().iter().map(String::as_str))
 }
@@ -90,7 +96,8 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let mut best: Option<(usize, &'a str)> = None;
     let mut abbreviation: Option<&'a str> = None;
     for candidate in candidates {
-        if candidate == word {
+        // The expansion's own names (`$__err`) are never a name to write.
+        if candidate == word || candidate.starts_with(RESERVED_PREFIX) {
             continue;
         }
         let distance = edit_distance(word, candidate, budget);
@@ -154,6 +161,14 @@ pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_names_and_the_word_itself_are_never_suggested() {
+        assert_eq!(closest("$_err", ["$__err", "$count"]), None);
+        assert_eq!(closest("$err", ["$__err"]), None);
+        assert_eq!(closest_instruction("data"), None);
+        assert_eq!(closest_instruction("I32.ADD"), Some("i32.add"));
+    }
 
     #[test]
     fn vocabulary_comes_from_the_grammar() {

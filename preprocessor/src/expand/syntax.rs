@@ -25,6 +25,10 @@ impl<'s, 'r> Expander<'s, 'r> {
                 format!("macro `{word}` outside parentheses"),
                 Some(format!("macros are written in parentheses, as in `({word} ...)`")),
             ),
+            "data" | "global" | "table" | "elem" | "type" | "start" => (
+                format!("`{word}` is a module field, and a body is the inside of one function"),
+                Some(module_field_hint(word)),
+            ),
             "local" | "param" | "result" | "func" | "module" | "export" | "import" | "memory" => (
                 format!("unexpected `{word}` outside parentheses"),
                 Some(format!("write it in parentheses, as in `({word} ...)`")),
@@ -55,6 +59,11 @@ impl<'s, 'r> Expander<'s, 'r> {
             .is_some_and(|p| p.kind_id() == self.kinds.macro_);
         let hint = if in_macro && LocalType::parse(word).is_some() {
             Some("leave the type out: a macro uses the type the local was declared with".to_owned())
+        } else if matches!(
+            word,
+            "data" | "global" | "table" | "elem" | "type" | "start"
+        ) {
+            Some(module_field_hint(word))
         } else if word.starts_with(|c: char| c.is_ascii_alphabetic())
             && !suggestion::is_keyword(word)
         {
@@ -138,5 +147,14 @@ impl<'s, 'r> Expander<'s, 'r> {
                 .map(|n| format!("in `({} ...)`", self.node_text(n)));
         }
         None
+    }
+}
+
+/// What to write instead of a module field in a body.
+fn module_field_hint(word: &str) -> String {
+    match word {
+        "data" => "a body has no data segments of its own: write a string literal (\"text\") where the bytes are needed; it becomes a pointer to them".to_owned(),
+        "global" => "keep the value in a local: `(local $g i64)`".to_owned(),
+        _ => format!("a body cannot declare a `{word}`: write the function's statements only"),
     }
 }
