@@ -2,5 +2,6 @@
 //! by the engine's real template assembler and Wasmtime, not by a stand-in.
 
 mod conformance;
+mod dialect;
 mod golden;
 mod mapping;
