@@ -165,6 +165,8 @@ pub(crate) struct Script {
 // Reasons an assertion is skipped; the README lists them with their counts.
 const IMPORTED: &str = "the function is an import";
 const NOT_NUMERIC: &str = "a parameter, result or local of a vector or reference type";
+const BLOCK_TYPE_USE: &str =
+    "a block type names a type the module defines (a body has no type definitions)";
 const REFERENCE: &str = "uses reference instructions (`ref.null`, `ref.is_null`, ...)";
 const CALLS_WITH_PARAMS: &str =
     "calls a function of the module that has parameters or locals (only such helpers are inlined)";
@@ -200,6 +202,7 @@ pub(crate) const REASONS: &[&str] = &[
     IMPORTED,
     NOT_NUMERIC,
     REFERENCE,
+    BLOCK_TYPE_USE,
     ARGUMENT,
     FORM,
     EXHAUSTION,
@@ -219,6 +222,8 @@ struct Uses {
     table: bool,
     indirect: bool,
     reference: bool,
+    /// A block type names a type of the module: `(block (type $t) ...)`.
+    type_use: bool,
 }
 
 impl Uses {
@@ -264,6 +269,9 @@ impl Uses {
                 | I::table_copy(_)
                 | I::table_init(_)
                 | I::elem_drop(_) => uses.table = true,
+                I::block(ty) | I::loop_(ty) | I::if_(ty) if ty.ty.index.is_some() => {
+                    uses.type_use = true;
+                }
                 I::ref_null(_) | I::ref_is_null | I::ref_func(_) | I::ref_as_non_null => {
                     uses.reference = true;
                 }
@@ -509,6 +517,9 @@ fn check(f: &Function, memory: Memory) -> Result<(), &'static str> {
     }
     if uses.reference {
         return Err(REFERENCE);
+    }
+    if uses.type_use {
+        return Err(BLOCK_TYPE_USE);
     }
     if uses.memory {
         match memory {

@@ -80,74 +80,11 @@ const FILES: &[&str] = &[
     "unwind",
 ];
 
-// The open faults, each the reason of the entries below.
-const BLOCK_PARAMS: &str = "a block type with parameters, `(block (param i32) (result i32) ...)`, folded or flat, for `block`, `loop` and `if`, is rejected";
-const SELECT: &str = "a typed `select (result t)` is rejected";
-const QUOTED: &str = "quoted identifiers `$\"...\"` are rejected";
-
 /// Cases known to fail, by script and line of the assertion (or of the function, for one no
 /// assertion invokes), with the fault's reason. Each is an open fault of watsmith; fix it and
-/// remove the entry.
-const EXPECTED_FAILURES: &[(&str, usize, &str)] = &[
-    ("block", 410, BLOCK_PARAMS),
-    ("block", 411, BLOCK_PARAMS),
-    ("block", 412, BLOCK_PARAMS),
-    ("block", 413, BLOCK_PARAMS),
-    ("block", 414, BLOCK_PARAMS),
-    ("block", 415, BLOCK_PARAMS),
-    ("block", 419, BLOCK_PARAMS),
-    ("if", 663, BLOCK_PARAMS),
-    ("if", 664, BLOCK_PARAMS),
-    ("if", 665, BLOCK_PARAMS),
-    ("if", 666, BLOCK_PARAMS),
-    ("if", 667, BLOCK_PARAMS),
-    ("if", 668, BLOCK_PARAMS),
-    ("if", 669, BLOCK_PARAMS),
-    ("if", 670, BLOCK_PARAMS),
-    ("if", 671, BLOCK_PARAMS),
-    ("if", 672, BLOCK_PARAMS),
-    ("if", 673, BLOCK_PARAMS),
-    ("if", 674, BLOCK_PARAMS),
-    ("if", 731, BLOCK_PARAMS),
-    ("loop", 487, BLOCK_PARAMS),
-    ("loop", 488, BLOCK_PARAMS),
-    ("loop", 494, BLOCK_PARAMS),
-    ("loop", 495, BLOCK_PARAMS),
-    ("loop", 496, BLOCK_PARAMS),
-    ("loop", 497, BLOCK_PARAMS),
-    ("loop", 498, BLOCK_PARAMS),
-    ("loop", 499, BLOCK_PARAMS),
-    ("loop", 534, BLOCK_PARAMS),
-    ("select", 247, SELECT),
-    ("select", 248, SELECT),
-    ("select", 249, SELECT),
-    ("select", 250, SELECT),
-    ("select", 254, SELECT),
-    ("select", 255, SELECT),
-    ("select", 256, SELECT),
-    ("select", 257, SELECT),
-    ("select", 261, SELECT),
-    ("select", 262, SELECT),
-    ("select", 263, SELECT),
-    ("select", 264, SELECT),
-    ("select", 265, SELECT),
-    ("select", 266, SELECT),
-    ("select", 267, SELECT),
-    ("select", 268, SELECT),
-    ("select", 270, SELECT),
-    ("select", 271, SELECT),
-    ("select", 272, SELECT),
-    ("select", 273, SELECT),
-    ("select", 274, SELECT),
-    ("select", 275, SELECT),
-    ("select", 276, SELECT),
-    ("select", 277, SELECT),
-    ("select", 586, SELECT),
-    ("select", 587, SELECT),
-    ("select", 588, SELECT),
-    ("select", 589, SELECT),
-    ("id", 16, QUOTED),
-];
+/// remove the entry. (Block types with parameters, typed `select` and quoted identifiers were
+/// here until the dialect took them.)
+const EXPECTED_FAILURES: &[(&str, usize, &str)] = &[];
 
 /// What a run gave, reduced to what an assertion can check.
 #[derive(Debug, Clone, PartialEq)]
