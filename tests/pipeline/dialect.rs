@@ -183,6 +183,13 @@ mod identifiers {
     }
 
     #[test]
+    fn a_quoted_host_function_name_is_imported_as_the_plain_one() {
+        let body = r#"(local $k i32) (local.set $k (call $"core.arg_count")) (resv $k)"#;
+        let args = vec![Value::I32(5), Value::I32(6)];
+        assert_eq!(results(body, args), vec![Value::I32(2)]);
+    }
+
+    #[test]
     fn a_quoted_plain_name_is_the_same_local() {
         let body = r#"(local $x i64) (local $"x" i64)
             (argv 0 $"x") (local.set $x (i64.add (local.get $"x") (i64.const 1))) (resv $x)"#;

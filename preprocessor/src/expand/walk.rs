@@ -211,7 +211,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         // Numeric targets: the open blocks (0 = innermost), then the template's `$body` block.
         if label.kind_id() == self.kinds.number {
             let body_depth = self.labels.len();
-            if !parse_u32(text).is_some_and(|depth| depth as usize <= body_depth) {
+            if parse_u32(text).is_none_or(|depth| depth as usize > body_depth) {
                 self.reporter
                     .error(DiagnosticKind::UnknownLabel, span(label), format!("branch depth {text} is out of range"))
                     .with_hint(format!(
