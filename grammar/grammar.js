@@ -56,7 +56,7 @@ const NUMERIC_OPS = [
 
 /** Instructions without immediates that are not numeric. */
 const CONTROL_OPS = [
-  'nop', 'unreachable', 'return', 'drop', 'select',
+  'nop', 'unreachable', 'return', 'drop',
   'memory.size', 'memory.grow', 'memory.copy', 'memory.fill',
 ];
 
@@ -72,13 +72,34 @@ const STORE_OPS = [
 
 const HEX = /[0-9a-fA-F](_?[0-9a-fA-F])*/.source;
 const DEC = /[0-9](_?[0-9])*/.source;
+/** An unsigned integer immediate (an index, a depth, an offset, an alignment). */
+const NAT = new RegExp(`0x${HEX}|${DEC}`);
+
+/**
+ * The block type of `block`, `loop` and `if`: parameters, then results, each in as many
+ * groups as written (`(param i32) (param i64) (result i32)`), as in the WAT spec.
+ * @param {any} $
+ */
+function blockType($) {
+  return [
+    repeat(field('param', $.param_decl)),
+    repeat(field('type', $.result_type)),
+  ];
+}
 
 module.exports = grammar({
   name: 'watplus',
 
-  externals: ($) => [$.block_comment, $.raw_string],
+  externals: ($) => [$.block_comment, $.raw_string, $.annotation],
 
-  extras: ($) => [/\s/, $.line_comment, $.block_comment],
+  // Annotations `(@name ...)` may stand wherever white space may, and mean nothing here (the
+  // WAT spec lets a tool ignore the ones it does not know).
+  extras: ($) => [/\s/, $.line_comment, $.block_comment, $.annotation],
+
+  conflicts: ($) => [
+    // `select` then `(`: a typed `select (result i32)`, or an untyped one and the next form.
+    [$.select_instr],
+  ],
 
   word: ($) => $.word,
 
@@ -121,6 +142,7 @@ module.exports = grammar({
       $.br_table_instr,
       $.call_instr,
       $.memory_instr,
+      $.select_instr,
       $.simple_instr,
       $.unknown_instr,
     ),
@@ -161,6 +183,12 @@ module.exports = grammar({
       optional(field('align', $.mem_align)),
     ),
 
+    /** `select`, untyped or typed: `select (result i32)`. */
+    select_instr: ($) => seq(
+      field('op', 'select'),
+      repeat(field('type', $.result_type)),
+    ),
+
     simple_instr: (_) => field('op', choice(...NUMERIC_OPS, ...CONTROL_OPS)),
 
     /**
@@ -174,8 +202,8 @@ module.exports = grammar({
 
     word: (_) => /[A-Za-z_][A-Za-z0-9_.\/]*!?/,
 
-    mem_offset: (_) => token(seq('offset=', choice(/0x[0-9a-fA-F_]+/, /[0-9_]+/))),
-    mem_align: (_) => token(seq('align=', /[0-9]+/)),
+    mem_offset: (_) => token(seq('offset=', NAT)),
+    mem_align: (_) => token(seq('align=', NAT)),
 
     // ---- folded forms ------------------------------------------------------------------------
 
@@ -189,7 +217,7 @@ module.exports = grammar({
     block: ($) => seq(
       '(', 'block',
       optional(field('label', $.identifier)),
-      optional(field('type', $.result_type)),
+      ...blockType($),
       repeat($._statement),
       ')',
     ),
@@ -197,7 +225,7 @@ module.exports = grammar({
     loop: ($) => seq(
       '(', 'loop',
       optional(field('label', $.identifier)),
-      optional(field('type', $.result_type)),
+      ...blockType($),
       repeat($._statement),
       ')',
     ),
@@ -205,7 +233,7 @@ module.exports = grammar({
     if: ($) => seq(
       '(', 'if',
       optional(field('label', $.identifier)),
-      optional(field('type', $.result_type)),
+      ...blockType($),
       repeat(field('condition', $._expr)),
       field('then', $.then_block),
       optional(field('else', $.else_block)),
@@ -222,7 +250,7 @@ module.exports = grammar({
     flat_block: ($) => seq(
       'block',
       optional(field('label', $.identifier)),
-      optional(field('type', $.result_type)),
+      ...blockType($),
       repeat($._statement),
       'end',
       optional(field('end_label', $.identifier)),
@@ -231,7 +259,7 @@ module.exports = grammar({
     flat_loop: ($) => seq(
       'loop',
       optional(field('label', $.identifier)),
-      optional(field('type', $.result_type)),
+      ...blockType($),
       repeat($._statement),
       'end',
       optional(field('end_label', $.identifier)),
@@ -240,7 +268,7 @@ module.exports = grammar({
     flat_if: ($) => seq(
       'if',
       optional(field('label', $.identifier)),
-      optional(field('type', $.result_type)),
+      ...blockType($),
       repeat($._statement),
       optional(seq('else', optional(field('else_label', $.identifier)), repeat($._statement))),
       'end',
@@ -293,7 +321,12 @@ module.exports = grammar({
 
     _index: ($) => choice($.identifier, $.number),
 
-    identifier: (_) => /\$[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+/,
+    // `$name`, or a quoted `$"any name"` (WAT escapes), which is the same identifier as
+    // `$any name` would be.
+    identifier: (_) => token(choice(
+      /\$[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+/,
+      /\$"([^"\\\n]|\\[^\n])*"/,
+    )),
 
     number: (_) => token(choice(
       new RegExp(`[+-]?${DEC}(\\.(${DEC})?)?([eE][+-]?${DEC})?`),

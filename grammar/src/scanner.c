@@ -1,8 +1,10 @@
-// External scanner for WAT-plus: the two tokens a regular expression cannot describe.
+// External scanner for WAT-plus: the three tokens a regular expression cannot describe.
 //
 // - BLOCK_COMMENT: `(; ... ;)`, which nests in WAT: `(; a (; b ;) c ;)` is one comment.
 // - RAW_STRING: `"""..."""`, a literal without escapes that may span lines; it ends at the first
 //   `"""`. It must be tried before the ordinary string token, which would read `""` as empty.
+// - ANNOTATION: `(@name ...)`, whose contents are any balanced tokens: parentheses nest, and
+//   those inside strings and comments do not count. One token, since nothing in it matters.
 //
 // The scanner keeps no state between tokens, so (de)serialisation is empty. An unterminated
 // comment or raw string is not a token: the scanner returns false and the parser produces a local
@@ -15,6 +17,7 @@
 enum TokenType {
   BLOCK_COMMENT,
   RAW_STRING,
+  ANNOTATION,
 };
 
 void *tree_sitter_watplus_external_scanner_create(void) { return NULL; }
@@ -58,6 +61,67 @@ static bool scan_block_comment(TSLexer *lexer) {
   return true;
 }
 
+// Called with the lexer just past `"` inside an annotation; consumes up to the closing `"`.
+static bool skip_string(TSLexer *lexer) {
+  while (!lexer->eof(lexer)) {
+    int32_t c = lexer->lookahead;
+    advance(lexer);
+    if (c == '"') {
+      return true;
+    }
+    if (c == '\\' && !lexer->eof(lexer)) {
+      advance(lexer);
+    }
+  }
+  return false;
+}
+
+// Called with the lexer just past `(@`: the rest of the annotation, nested parentheses, strings
+// and comments included.
+static bool scan_annotation(TSLexer *lexer) {
+  unsigned depth = 1;
+  while (depth > 0) {
+    if (lexer->eof(lexer)) {
+      return false;
+    }
+    int32_t c = lexer->lookahead;
+    advance(lexer);
+    if (c == '"') {
+      if (!skip_string(lexer)) {
+        return false;
+      }
+    } else if (c == '(' && lexer->lookahead == ';') {
+      advance(lexer);
+      unsigned comment = 1;
+      while (comment > 0) {
+        if (lexer->eof(lexer)) {
+          return false;
+        }
+        int32_t d = lexer->lookahead;
+        advance(lexer);
+        if (d == '(' && lexer->lookahead == ';') {
+          advance(lexer);
+          comment++;
+        } else if (d == ';' && lexer->lookahead == ')') {
+          advance(lexer);
+          comment--;
+        }
+      }
+    } else if (c == ';' && lexer->lookahead == ';') {
+      while (!lexer->eof(lexer) && lexer->lookahead != '\n') {
+        advance(lexer);
+      }
+    } else if (c == '(') {
+      depth++;
+    } else if (c == ')') {
+      depth--;
+    }
+  }
+  lexer->mark_end(lexer);
+  lexer->result_symbol = ANNOTATION;
+  return true;
+}
+
 // Called with the lexer just past the opening `"""`.
 static bool scan_raw_string(TSLexer *lexer) {
   unsigned quotes = 0;
@@ -82,13 +146,17 @@ bool tree_sitter_watplus_external_scanner_scan(void *payload, TSLexer *lexer,
     lexer->advance(lexer, true);
   }
 
-  if (lexer->lookahead == '(' && valid_symbols[BLOCK_COMMENT]) {
+  if (lexer->lookahead == '(' && (valid_symbols[BLOCK_COMMENT] || valid_symbols[ANNOTATION])) {
     advance(lexer);
-    if (lexer->lookahead != ';') {
-      return false;
+    if (lexer->lookahead == ';' && valid_symbols[BLOCK_COMMENT]) {
+      advance(lexer);
+      return scan_block_comment(lexer);
     }
-    advance(lexer);
-    return scan_block_comment(lexer);
+    if (lexer->lookahead == '@' && valid_symbols[ANNOTATION]) {
+      advance(lexer);
+      return scan_annotation(lexer);
+    }
+    return false;
   }
 
   if (lexer->lookahead == '"' && valid_symbols[RAW_STRING]) {

@@ -159,6 +159,24 @@ pub(crate) fn decode_quoted(
     ok.then_some(out)
 }
 
+/// Decodes the inside of a quoted literal (without its quotes), or `None` at an invalid escape.
+pub(crate) fn decode_escapes(inner: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while i < inner.len() {
+        let b = inner.as_bytes()[i];
+        if b == b'\\' {
+            let (decoded, used) = decode_escape(&inner[i + 1..]).ok()?;
+            out.extend_from_slice(&decoded);
+            i += 1 + used;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// Decodes one escape after its backslash: the bytes and how many input bytes it used, or the
 /// number of bytes of the invalid escape.
 fn decode_escape(rest: &str) -> Result<(Vec<u8>, usize), usize> {

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::diagnostic::{DiagnosticKind, Reporter};
+use crate::identifier::canonical;
 use crate::limits::RESERVED_PREFIX;
 use crate::span::Span;
 
@@ -127,7 +128,8 @@ impl LocalTable {
         decl_span: Span,
         reporter: &mut Reporter<'_>,
     ) {
-        if name.starts_with(RESERVED_PREFIX) {
+        let key = canonical(name);
+        if key.starts_with(RESERVED_PREFIX) {
             reporter
                 .error(
                     DiagnosticKind::ReservedName,
@@ -137,7 +139,7 @@ impl LocalTable {
                 .with_hint(format!("rename it, e.g. `${}`", name.trim_start_matches('$').trim_start_matches('_')));
             return;
         }
-        match self.by_name.get(name) {
+        match self.by_name.get(key.as_ref()) {
             Some(&index) => {
                 let first = &self.locals[index];
                 let related =
@@ -165,7 +167,7 @@ impl LocalTable {
                 }
             }
             None => {
-                self.by_name.insert(name.to_owned(), self.locals.len());
+                self.by_name.insert(key.into_owned(), self.locals.len());
                 self.locals.push(Local {
                     name: name.to_owned(),
                     ty,
@@ -178,8 +180,9 @@ impl LocalTable {
 
     /// Adds a local for the expansion unless present.
     pub(crate) fn declare_hidden(&mut self, name: &str, ty: LocalType) {
-        if !self.by_name.contains_key(name) {
-            self.by_name.insert(name.to_owned(), self.locals.len());
+        if !self.by_name.contains_key(canonical(name).as_ref()) {
+            self.by_name
+                .insert(canonical(name).into_owned(), self.locals.len());
             self.locals.push(Local {
                 name: name.to_owned(),
                 ty,
@@ -189,9 +192,11 @@ impl LocalTable {
         }
     }
 
-    /// The local named `name`.
+    /// The local named `name` (`$"x"` and `$x` name the same one).
     pub(crate) fn get(&self, name: &str) -> Option<&Local> {
-        self.by_name.get(name).map(|&i| &self.locals[i])
+        self.by_name
+            .get(canonical(name).as_ref())
+            .map(|&i| &self.locals[i])
     }
 
     /// Number of locals.

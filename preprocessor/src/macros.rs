@@ -344,11 +344,7 @@ fn is_expression(node: Node<'_>) -> bool {
 
 /// Parses a non-negative decimal or hex integer literal that fits an `i32` index.
 fn parse_index(text: &str) -> Option<u32> {
-    let digits: String = text.chars().filter(|&c| c != '_').collect();
-    let value = match digits.strip_prefix("0x") {
-        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-        None => digits.parse::<u32>().ok()?,
-    };
+    let value = crate::number::parse_u32(text)?;
     i32::try_from(value).is_ok().then_some(value)
 }
 

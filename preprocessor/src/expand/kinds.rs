@@ -33,6 +33,7 @@ pub(super) struct Kinds {
     pub(super) value_type: u16,
     pub(super) line_comment: u16,
     pub(super) block_comment: u16,
+    pub(super) annotation: u16,
     pub(super) field_local: u16,
     pub(super) field_label: u16,
     pub(super) field_function: u16,
@@ -89,6 +90,7 @@ pub(super) fn kinds() -> &'static Kinds {
             value_type: id("value_type"),
             line_comment: id("line_comment"),
             block_comment: id("block_comment"),
+            annotation: id("annotation"),
         }
     })
 }

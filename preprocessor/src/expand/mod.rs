@@ -15,6 +15,7 @@ mod syntax;
 mod walk;
 mod wrappers;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, TreeCursor};
@@ -23,6 +24,7 @@ use self::kinds::{Kinds, kinds};
 use crate::data::DataLayout;
 use crate::diagnostic::{DiagnosticKind, Reporter};
 use crate::hoist::{LocalTable, LocalType};
+use crate::identifier::canonical;
 use crate::limits::ERR_LOCAL;
 use crate::source_map::SourceMap;
 use crate::span::Span;
@@ -39,7 +41,8 @@ pub(crate) struct Expander<'s, 'r> {
     kinds: &'static Kinds,
     reporter: &'r mut Reporter<'s>,
     locals: LocalTable,
-    labels: Vec<Option<&'s str>>,
+    /// The labels of the open blocks, innermost last, in [`canonical`] spelling.
+    labels: Vec<Option<Cow<'s, str>>>,
     out: String,
     copied_to: usize,
     map: SourceMap,
@@ -48,7 +51,7 @@ pub(crate) struct Expander<'s, 'r> {
     arguments: Vec<(u32, LocalType)>,
     called: HashSet<String>,
     uses_err: bool,
-    first_use: HashMap<&'s str, usize>,
+    first_use: HashMap<Cow<'s, str>, usize>,
     bang_reported: bool,
     nesting_reported: bool,
     /// An anonymous local was declared (and reported); numeric indexes cannot be checked.
@@ -147,7 +150,7 @@ impl<'s, 'r> Expander<'s, 'r> {
 
     fn finish(mut self) -> Expanded {
         for local in self.locals_in_order() {
-            let Some(&used_at) = self.first_use.get(local.0.as_str()) else {
+            let Some(&used_at) = self.first_use.get(canonical(&local.0).as_ref()) else {
                 continue;
             };
             if local.1.start > used_at {

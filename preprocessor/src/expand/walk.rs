@@ -6,7 +6,9 @@ use super::{Expander, span};
 use crate::Call;
 use crate::data::decode_quoted;
 use crate::diagnostic::DiagnosticKind;
+use crate::identifier::canonical;
 use crate::limits::{BODY_LABEL, MAX_NESTING};
+use crate::number::parse_u32;
 use crate::source_map::Origin;
 use crate::span::Span;
 use crate::suggestion;
@@ -50,7 +52,9 @@ impl<'s, 'r> Expander<'s, 'r> {
         }
         let kind = node.kind_id();
         let k = self.kinds;
-        if kind == k.local_decl {
+        if kind == k.local_decl || kind == k.annotation {
+            // Annotations `(@name ...)` mean nothing in a body (the WAT spec lets a tool ignore
+            // those it does not know), so Wasmtime is not shown them.
             self.blank(span(node));
         } else if kind == k.macro_ {
             self.expand_macro(cursor, depth);
@@ -97,7 +101,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         {
             self.labels.push(
                 node.child_by_field_id(k.field_label)
-                    .map(|l| self.node_text(l)),
+                    .map(|l| canonical(self.node_text(l))),
             );
             self.visit_children(cursor, depth);
             self.labels.pop();
@@ -134,7 +138,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         let label = cursor
             .node()
             .child_by_field_id(self.kinds.field_label)
-            .map(|l| self.node_text(l));
+            .map(|l| canonical(self.node_text(l)));
         let mut scoped = false;
         if cursor.goto_first_child() {
             loop {
@@ -143,7 +147,7 @@ impl<'s, 'r> Expander<'s, 'r> {
                     && (child.kind_id() == self.kinds.then_block
                         || child.kind_id() == self.kinds.else_block)
                 {
-                    self.labels.push(label);
+                    self.labels.push(label.clone());
                     scoped = true;
                 }
                 self.visit(cursor, depth + 1);
@@ -168,7 +172,7 @@ impl<'s, 'r> Expander<'s, 'r> {
     }
 
     pub(super) fn note_use(&mut self, name: &'s str, at: usize) {
-        self.first_use.entry(name).or_insert(at);
+        self.first_use.entry(canonical(name)).or_insert(at);
     }
 
     pub(super) fn check_local<'t>(&mut self, local: Node<'t>) {
@@ -177,7 +181,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             if self.anonymous_locals {
                 return;
             }
-            let in_range = text.parse::<usize>().is_ok_and(|i| i < self.locals.len());
+            let in_range = parse_u32(text).is_some_and(|i| (i as usize) < self.locals.len());
             if !in_range {
                 self.reporter
                     .error(DiagnosticKind::UnknownLocal, span(local), format!("local index {text} is out of range"))
@@ -207,7 +211,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         // Numeric targets: the open blocks (0 = innermost), then the template's `$body` block.
         if label.kind_id() == self.kinds.number {
             let body_depth = self.labels.len();
-            if !text.parse::<usize>().is_ok_and(|depth| depth <= body_depth) {
+            if parse_u32(text).is_none_or(|depth| depth as usize > body_depth) {
                 self.reporter
                     .error(DiagnosticKind::UnknownLabel, span(label), format!("branch depth {text} is out of range"))
                     .with_hint(format!(
@@ -217,14 +221,15 @@ impl<'s, 'r> Expander<'s, 'r> {
             }
             return;
         }
-        if text == BODY_LABEL || self.labels.iter().flatten().any(|l| *l == text) {
+        let key = canonical(text);
+        if key == BODY_LABEL || self.labels.iter().flatten().any(|l| *l == key) {
             return;
         }
         let in_scope: Vec<&str> = self
             .labels
             .iter()
             .flatten()
-            .copied()
+            .map(|l| l.as_ref())
             .chain([BODY_LABEL])
             .collect();
         let hint = match suggestion::closest(text, in_scope.iter().copied()) {
@@ -262,7 +267,7 @@ impl<'s, 'r> Expander<'s, 'r> {
                 .with_hint("call host functions by name, as in `(call $str.len (local.get $s))`");
             return;
         }
-        self.add_call(text, span(function), false);
+        self.add_call(&canonical(text), span(function), false);
     }
 
     pub(super) fn add_call(&mut self, name: &str, at: Span, from_macro: bool) {

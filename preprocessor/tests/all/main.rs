@@ -1,6 +1,7 @@
 //! Integration tests of the preprocessor, one module per topic.
 
 mod bounds;
+mod dialect;
 mod fuzz;
 mod golden;
 mod mapping;
