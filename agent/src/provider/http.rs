@@ -24,7 +24,7 @@ use super::{ChatResponse, Deltas, ProviderError};
 use crate::defaults;
 
 /// The body of an answer, as it arrives.
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+pub(crate) type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// The same, for readers that want `io` errors.
 type IoStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
@@ -154,27 +154,12 @@ impl Http {
 
     /// The server-sent events of a successful answer.
     pub(crate) fn events(&self, response: Response) -> Events {
-        let bytes: ByteStream = Box::pin(response.bytes_stream());
-        Events {
-            inner: bytes.eventsource(),
-            timeout: self.timeout,
-        }
+        Events::new(Box::pin(response.bytes_stream()), self.timeout)
     }
 
     /// The lines of a successful newline-delimited answer.
     pub(crate) fn lines(&self, response: Response) -> Lines {
-        let bytes: IoStream = Box::pin(
-            response
-                .bytes_stream()
-                .map(|chunk| chunk.map_err(|e| io::Error::other(chain(&e)))),
-        );
-        Lines {
-            inner: FramedRead::new(
-                StreamReader::new(bytes),
-                LinesCodec::new_with_max_length(defaults::MAX_STREAM_LINE_BYTES),
-            ),
-            timeout: self.timeout,
-        }
+        Lines::new(Box::pin(response.bytes_stream()), self.timeout)
     }
 
     /// `future`, or [`ProviderError::Timeout`] if it takes longer than the timeout.
@@ -213,6 +198,14 @@ pub(crate) struct Events {
 }
 
 impl Events {
+    /// The events of `bytes`, each waited for at most `timeout`.
+    pub(crate) fn new(bytes: ByteStream, timeout: Duration) -> Self {
+        Self {
+            inner: bytes.eventsource(),
+            timeout,
+        }
+    }
+
     /// The next event; `None` at the end of the stream.
     pub(crate) async fn next(&mut self) -> Result<Option<Event>, ProviderError> {
         match tokio::time::timeout(self.timeout, self.inner.next()).await {
@@ -234,6 +227,19 @@ pub(crate) struct Lines {
 }
 
 impl Lines {
+    /// The lines of `bytes`, each waited for at most `timeout`.
+    pub(crate) fn new(bytes: ByteStream, timeout: Duration) -> Self {
+        let bytes: IoStream =
+            Box::pin(bytes.map(|chunk| chunk.map_err(|e| io::Error::other(chain(&e)))));
+        Self {
+            inner: FramedRead::new(
+                StreamReader::new(bytes),
+                LinesCodec::new_with_max_length(defaults::MAX_STREAM_LINE_BYTES),
+            ),
+            timeout,
+        }
+    }
+
     /// The next line; `None` at the end of the stream.
     pub(crate) async fn next(&mut self) -> Result<Option<String>, ProviderError> {
         match tokio::time::timeout(self.timeout, self.inner.next()).await {

@@ -44,6 +44,9 @@ use serde::{Deserialize, Serialize};
 
 mod anthropic;
 mod config;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod ollama;
 mod openai;

@@ -247,7 +247,10 @@ impl Answer {
 }
 
 /// Reads a streamed answer to its end.
-async fn read_stream(mut lines: http::Lines, deltas: Deltas<'_>) -> Result<ChatResponse, Failure> {
+pub(super) async fn read_stream(
+    mut lines: http::Lines,
+    deltas: Deltas<'_>,
+) -> Result<ChatResponse, Failure> {
     let mut text = Streamed::new(deltas);
     let mut calls = Vec::new();
     loop {

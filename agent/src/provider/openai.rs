@@ -308,7 +308,7 @@ struct PartialCall {
 }
 
 /// Reads a streamed answer to its end.
-async fn read_stream(
+pub(super) async fn read_stream(
     mut events: http::Events,
     deltas: Deltas<'_>,
 ) -> Result<ChatResponse, Failure> {
