@@ -103,7 +103,10 @@ impl Observed {
                 Some(trap) => Self::Trapped(trap.kind),
                 None => Self::Refused("a trap without its kind".to_owned()),
             },
-            Status::Error => Self::Refused(format!("status {}", outcome.code_name)),
+            Status::Error => Self::Refused(format!(
+                "status {}",
+                outcome.code.map_or("", |code| code.name())
+            )),
             Status::Invalid => Self::Refused(
                 outcome
                     .diagnostics
