@@ -14,7 +14,7 @@
 //! double or single quotes with the escapes `\n \t \r \0 \\ \" \' \u{...}`. Whitespace is free
 //! around every token. Errors give the column (1-based, in characters) and what was expected.
 
-use watsmith_engine::{NumberError, Registry, Value, parse_number};
+use watsmith_engine::{NumberError, Registry, Value, float_text, parse_number};
 use watsmith_preprocessor::abi::ValType;
 
 use crate::catalog::Catalog;
@@ -542,6 +542,8 @@ pub fn write_literal(value: &Value) -> String {
     match value {
         Value::Str(text) => quoted(text),
         Value::Bytes(bytes) => quoted(&String::from_utf8_lossy(bytes)),
+        // `inf`, `nan:0x1`: the forms a call reads back bit for bit.
+        Value::F64(x) => float_text(*x),
         number => number.to_string(),
     }
 }

@@ -76,4 +76,4 @@ pub use crate::policy::{
 pub use crate::state::{Budget, HostBudgetExceeded, OutputLimitExceeded, RunState};
 pub use crate::status::StatusCode;
 pub use crate::template::{Assembled, assemble};
-pub use crate::value::{Value, format_f64};
+pub use crate::value::{Value, float_text, format_f64};

@@ -29,23 +29,14 @@ mod f64_text {
     use serde::{Deserialize, Deserializer, Serializer, de};
 
     /// The quiet bit and payload of a canonical NaN.
-    const CANONICAL: u64 = 1 << 51;
-    const PAYLOAD: u64 = (1 << 52) - 1;
+    pub(super) const CANONICAL: u64 = 1 << 51;
+    pub(super) const PAYLOAD: u64 = (1 << 52) - 1;
 
     pub(super) fn serialize<S: Serializer>(x: &f64, serializer: S) -> Result<S::Ok, S::Error> {
         if x.is_finite() {
             return serializer.serialize_f64(*x);
         }
-        let sign = if x.is_sign_negative() { "-" } else { "" };
-        let text = if x.is_infinite() {
-            format!("{sign}inf")
-        } else {
-            match x.to_bits() & PAYLOAD {
-                CANONICAL => format!("{sign}nan"),
-                payload => format!("{sign}nan:0x{payload:x}"),
-            }
-        };
-        serializer.serialize_str(&text)
+        serializer.serialize_str(&super::float_text(*x))
     }
 
     #[derive(Deserialize)]
@@ -137,6 +128,24 @@ impl std::fmt::Display for Value {
                 Ok(())
             }
         }
+    }
+}
+
+/// An f64 as WebAssembly text writes it, so that it reads back bit for bit: a finite one as
+/// [`format_f64`] writes it, the others `inf`, `-inf`, `nan` (the canonical NaN) and
+/// `nan:0x...` for another payload, with `-` for the sign bit.
+pub fn float_text(x: f64) -> String {
+    use f64_text::{CANONICAL, PAYLOAD};
+    if x.is_finite() {
+        return format_f64(x);
+    }
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    if x.is_infinite() {
+        return format!("{sign}inf");
+    }
+    match x.to_bits() & PAYLOAD {
+        CANONICAL => format!("{sign}nan"),
+        payload => format!("{sign}nan:0x{payload:x}"),
     }
 }
 

@@ -283,6 +283,22 @@ fn written_literals_parse_back_to_their_values() {
     );
     assert_eq!(write_literal(&Value::I64(-7)), "-7");
     assert_eq!(write_literal(&Value::F64(2.5)), "2.5");
+    // Every f64 reads back bit for bit, the non-finite ones included (found by the use_call
+    // fuzz target: a NaN was written `NaN`, which no call reads).
+    for x in [
+        f64::NAN,
+        -f64::NAN,
+        f64::from_bits(0x7ff0_0000_0000_0001),
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
+        let written = write_literal(&Value::F64(x));
+        let args = parse(&format!("f({written})")).expect(&written).args;
+        assert!(
+            matches!(args[..], [Literal::Float(y)] if y.to_bits() == x.to_bits()),
+            "{written}: {args:?}"
+        );
+    }
     assert_eq!(
         parse("f(1e300)").map(|c| c.args),
         Ok(vec![Literal::Float(1e300)])
