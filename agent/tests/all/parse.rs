@@ -86,6 +86,7 @@ fn anything_else_is_the_answer_without_its_label() {
 #[test]
 fn tool_calls_are_read_with_their_arguments() {
     let call = |name: &str, arguments: serde_json::Value| ToolCall {
+        malformed: None,
         id: "call_1".to_owned(),
         name: name.to_owned(),
         arguments,

@@ -20,8 +20,10 @@ fn text(answer: &str) -> ChatResponse {
 
 fn tool(name: &str, arguments: serde_json::Value) -> ChatResponse {
     ChatResponse {
+        reasoning: String::new(),
         text: String::new(),
         tool_calls: vec![ToolCall {
+            malformed: None,
             id: format!("call_{name}"),
             name: name.to_owned(),
             arguments,
@@ -423,10 +425,8 @@ fn token_counts_near_the_maximum_do_not_wrap_past_the_budget() {
     // Two answers whose counts sum past u64::MAX: wrapping would bring the total back under
     // the budget and the loop would go on asking.
     let huge = |answer: ChatResponse| ChatResponse {
-        usage: TokenUsage {
-            prompt_tokens: u64::MAX - 1,
-            completion_tokens: 3,
-        },
+        reasoning: String::new(),
+        usage: TokenUsage::reported(u64::MAX - 1, 3),
         ..answer
     };
     let setup = text_setup(vec![huge(wat(COUNT_TO_10)), text("The answer is 10.")]);
