@@ -443,3 +443,64 @@ fn token_counts_near_the_maximum_do_not_wrap_past_the_budget() {
         "no request after the budget"
     );
 }
+
+/// A call whose arguments arrived as this broken JSON text, as a client reads it.
+fn broken_call(text: &str, stop_reason: StopReason) -> ChatResponse {
+    let mut response = tool("run_wat", serde_json::json!({}));
+    response.tool_calls[0].malformed = Some(watsmith_agent::Malformed {
+        text: text.to_owned(),
+        error: "the JSON ends early, after 24 characters".to_owned(),
+    });
+    response.stop_reason = stop_reason;
+    response
+}
+
+#[test]
+fn broken_tool_arguments_are_told_as_broken_json_or_as_cut_at_the_token_limit() {
+    let setup = setup(
+        Protocol::Tools,
+        vec![
+            broken_call("{\"body\": \"(nop)\", args}", StopReason::ToolUse),
+            broken_call("{\"body\": \"(local $n", StopReason::MaxTokens),
+            text("I give up."),
+        ],
+        Limits::default(),
+        Policy::standard(),
+    );
+    let (finish, _) = run(&setup.agent, &mut Session::default(), "anything");
+    assert_eq!(finish.ending, Ending::Answer("I give up.".to_owned()));
+    let broken = sent(&setup, 1);
+    assert!(
+        broken.contains(
+            "the arguments of your `run_wat` call are not a JSON object: the JSON ends early"
+        ),
+        "{broken}"
+    );
+    assert!(!broken.contains("needs `body`"), "{broken}");
+    let cut = sent(&setup, 2);
+    assert!(
+        cut.contains("was cut at the token limit (max_tokens 4096)"),
+        "{cut}"
+    );
+    // What went back for the broken calls is an object.
+    let requests = setup.provider.requests();
+    let call = &requests[2].messages[requests[2].messages.len() - 2].tool_calls[0];
+    assert_eq!(call.arguments, serde_json::json!({}));
+}
+
+#[test]
+fn a_tools_protocol_reply_with_a_body_in_a_fence_and_no_call_runs_the_body() {
+    let setup = setup(
+        Protocol::Tools,
+        vec![wat(COUNT_TO_10), text("10")],
+        Limits::default(),
+        Policy::standard(),
+    );
+    let (finish, _) = run(&setup.agent, &mut Session::default(), "count to ten");
+    assert_eq!(finish.ending, Ending::Answer("10".to_owned()));
+    assert!(
+        sent(&setup, 1).contains("results:\n  10\n"),
+        "{}",
+        sent(&setup, 1)
+    );
+}
