@@ -43,6 +43,7 @@ impl Provider for Instant {
         };
         Box::pin(async move {
             Ok(ChatResponse {
+                reasoning: String::new(),
                 text,
                 tool_calls: Vec::new(),
                 usage: TokenUsage::default(),

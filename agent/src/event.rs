@@ -290,16 +290,15 @@ mod tests {
                 retry: 0,
                 hash: "cd".repeat(32),
                 response: ChatResponse {
+                    reasoning: String::new(),
                     text: String::new(),
                     tool_calls: vec![ToolCall {
+                        malformed: None,
                         id: "call_1".to_owned(),
                         name: "run_wat".to_owned(),
                         arguments: serde_json::json!({"body": "nop", "args": [1, "x"]}),
                     }],
-                    usage: TokenUsage {
-                        prompt_tokens: 10,
-                        completion_tokens: 5,
-                    },
+                    usage: TokenUsage::reported(10, 5),
                     stop_reason: StopReason::Other("weird".to_owned()),
                 },
                 latency_ms: 12,

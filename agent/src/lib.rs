@@ -33,9 +33,9 @@ pub use crate::model::ProviderModel;
 pub use crate::observation::Spent;
 pub use crate::prompt::{Protocol, SystemPrompt};
 pub use crate::provider::{
-    Anthropic, ApiKey, ChatFuture, ChatRequest, ChatResponse, ClientOptions, Deltas, Message,
-    Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderKind, RetryPolicy, Role,
-    StopReason, TokenUsage, ToolCall, ToolSpec, connect,
+    Anthropic, ApiKey, ChatFuture, ChatRequest, ChatResponse, ClientOptions, Deltas, Malformed,
+    Message, Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderKind, RetryPolicy,
+    Role, StopReason, TokenUsage, ToolCall, ToolSpec, connect,
 };
 pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session, Stop};
 pub use crate::replay::{Replay, ReplayError};

@@ -19,7 +19,7 @@ use crate::event::{Event, EventSink, request_hash};
 use crate::limits::AgentLimits;
 use crate::observation::{self, Spent};
 use crate::prompt::{Protocol, SystemPrompt};
-use crate::provider::{ChatRequest, Message, Provider, Role, ToolCall};
+use crate::provider::{ChatRequest, Message, Provider, Role, StopReason, ToolCall};
 
 /// What is asked of the model besides the conversation.
 #[derive(Debug, Clone, PartialEq)]
@@ -515,25 +515,25 @@ impl Task<'_> {
             response.text.clone(),
             response.tool_calls.clone(),
         ));
-        Ok(match settings.protocol {
-            Protocol::Tools => {
-                let mut calls = response.tool_calls.into_iter();
-                match calls.next() {
-                    None => Turn {
-                        action: Ok(Action::Answer {
-                            text: response.text.trim().to_owned(),
-                        }),
-                        call: None,
-                        others: Vec::new(),
-                    },
-                    Some(call) => Turn {
-                        action: action::parse_tool_call(&call),
-                        call: Some(call),
-                        others: calls.collect(),
-                    },
-                }
-            }
-            Protocol::Text => Turn {
+        let mut calls = response.tool_calls.into_iter();
+        Ok(match (settings.protocol, calls.next()) {
+            (Protocol::Tools, Some(call)) => Turn {
+                action: if call.malformed.is_some() && response.stop_reason == StopReason::MaxTokens
+                {
+                    Err(format!(
+                        "your `{}` call was cut at the token limit (max_tokens {}) before its \
+                         arguments were complete; write a shorter body",
+                        call.name, settings.max_tokens
+                    ))
+                } else {
+                    action::parse_tool_call(&call)
+                },
+                call: Some(call),
+                others: calls.collect(),
+            },
+            // A reply without a call (or in the text protocol) is read as text: a model that
+            // wrote its body in a fence instead of calling the tool still has it run.
+            (_, _) => Turn {
                 action: action::parse_text(&response.text),
                 call: None,
                 others: Vec::new(),

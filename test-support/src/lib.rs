@@ -156,12 +156,10 @@ impl Provider for ScriptedProvider {
 /// A text answer with the usage 100 + 20 tokens.
 pub fn text(answer: impl Into<String>) -> ChatResponse {
     ChatResponse {
+        reasoning: String::new(),
         text: answer.into(),
         tool_calls: Vec::new(),
-        usage: TokenUsage {
-            prompt_tokens: 100,
-            completion_tokens: 20,
-        },
+        usage: TokenUsage::reported(100, 20),
         stop_reason: StopReason::EndTurn,
     }
 }

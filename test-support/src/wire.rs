@@ -133,8 +133,10 @@ impl Server {
         format!("http://{}{path}", self.address)
     }
 
-    /// Client options for this server at `path`, with quick retries.
+    /// Client options for this server at `path`, with quick retries; installs the TLS provider
+    /// every client needs, so a test that only talks to this server can build one.
     pub fn options(&self, path: &str) -> ClientOptions {
+        crate::install_tls();
         let mut options = ClientOptions::new(self.url(path));
         options.retry = quick_retries(3);
         options

@@ -9,10 +9,14 @@
 //!   `output_tokens`; the reason is `stop_reason` (`end_turn`, `max_tokens`, `tool_use`,
 //!   `stop_sequence`, and others kept by name).
 //! - A streamed answer is server-sent events: `message_start` (the input usage),
-//!   `content_block_start` and `content_block_delta` (`text_delta`, and `input_json_delta` whose
-//!   `partial_json` pieces join into a call's input), `message_delta` (the stop reason and output
-//!   usage), `message_stop`, `ping`, and `error`. A stream that ends before `message_stop` was
-//!   cut. An `error` event is an error status: the one Anthropic documents for its type
+//!   `content_block_start` and `content_block_delta` (`text_delta`, `thinking_delta`, and
+//!   `input_json_delta` whose `partial_json` pieces join into a call's input; a call with no
+//!   such pieces keeps the input its `content_block_start` gave whole), `message_delta` (the stop
+//!   reason and output usage), `message_stop`, `ping`, and `error`. A stream that ends before
+//!   the stop reason was cut; one that ends after it, without `message_stop`, is whole.
+//! - Thinking blocks are the answer's reasoning, kept apart from its text. A call's `id` may be
+//!   missing (servers that copy the API) and is then generated; its input is read leniently
+//!   ([`lenient`]), so an input cut by `max_tokens` is kept as malformed, never sent back. An `error` event is an error status: the one Anthropic documents for its type
 //!   (`overloaded_error` is 529), so that it is retried like one when nothing was handed on.
 
 use std::collections::BTreeMap;
@@ -23,6 +27,7 @@ use serde_json::{Value, json};
 
 use super::config::ClientOptions;
 use super::http::{self, Http, Streamed};
+use super::lenient;
 use super::retry::Failure;
 use super::{
     ChatFuture, ChatRequest, ChatResponse, Deltas, Message, Provider, ProviderError, Role,
@@ -67,7 +72,7 @@ impl Anthropic {
             .http
             .post("/v1/messages", self.headers.clone(), body)
             .await?;
-        if request.stream {
+        if Http::streams(request, &response) {
             read_stream(self.http.events(response), deltas).await
         } else {
             let message: Answer = self.http.json(response).await?;
@@ -85,7 +90,7 @@ impl Provider for Anthropic {
         Box::pin(async move {
             let body = request_body(request);
             self.http
-                .chat(|| self.attempt(request, &body, deltas))
+                .chat(request, || self.attempt(request, &body, deltas))
                 .await
         })
     }
@@ -207,13 +212,21 @@ enum Block {
         #[serde(default)]
         text: String,
     },
+    /// A call; its id is generated if a server leaves it out.
     ToolUse {
-        id: String,
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
         name: String,
         #[serde(default)]
         input: Value,
     },
-    /// Thinking and other blocks, which are not part of the answer's text.
+    /// Reasoning, kept apart from the text.
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+    },
+    /// Redacted thinking and other blocks, which are not part of the answer.
     #[serde(other)]
     Other,
 }
@@ -231,33 +244,30 @@ struct Answer {
 impl Answer {
     fn into_response(self) -> ChatResponse {
         let mut text = String::new();
+        let mut reasoning = String::new();
         let mut tool_calls = Vec::new();
         for block in self.content {
             match block {
                 Block::Text { text: piece } => text.push_str(&piece),
-                Block::ToolUse { id, name, input } => tool_calls.push(ToolCall {
-                    id,
-                    name,
-                    arguments: object_or_empty(input),
-                }),
+                Block::ToolUse { id, name, input } => {
+                    let id = lenient::call_id(id, tool_calls.len());
+                    tool_calls.push(ToolCall::from_wire(id, name, input));
+                }
+                Block::Thinking { thinking } => reasoning.push_str(&thinking),
                 Block::Other => {}
             }
         }
         ChatResponse {
             text,
+            reasoning,
             tool_calls,
-            usage: TokenUsage {
-                prompt_tokens: self.usage.prompt_tokens().unwrap_or(0),
-                completion_tokens: self.usage.output_tokens.unwrap_or(0),
-            },
+            usage: TokenUsage::reported(
+                self.usage.prompt_tokens().unwrap_or(0),
+                self.usage.output_tokens.unwrap_or(0),
+            ),
             stop_reason: stop_reason(self.stop_reason.as_deref()),
         }
     }
-}
-
-/// A call's input; `{}` if the API left it out.
-fn object_or_empty(input: Value) -> Value {
-    if input.is_null() { json!({}) } else { input }
 }
 
 /// One event of a streamed answer.
@@ -304,7 +314,10 @@ enum BlockDelta {
     InputJsonDelta {
         partial_json: String,
     },
-    /// Thinking and signature deltas.
+    ThinkingDelta {
+        thinking: String,
+    },
+    /// Signature deltas and deltas added later.
     #[serde(other)]
     Other,
 }
@@ -318,14 +331,19 @@ struct MessageDelta {
 /// A tool call being put together from its pieces.
 #[derive(Debug)]
 struct PartialCall {
-    id: String,
+    id: Option<String>,
     name: String,
+    /// The `input_json_delta` pieces so far.
     input: String,
+    /// The input `content_block_start` gave (`{}` when deltas follow; the whole input from
+    /// servers that send no deltas).
+    whole: Value,
 }
 
 /// A streamed answer being put together, event by event.
 struct Assembly<'a> {
     text: Streamed<'a>,
+    reasoning: String,
     /// Tool calls by the index of their content block.
     calls: BTreeMap<usize, PartialCall>,
     usage: TokenUsage,
@@ -345,10 +363,16 @@ impl Assembly<'_> {
                 content_block,
             } => match content_block {
                 Block::Text { text } => self.text.push(&text),
-                Block::ToolUse { id, name, .. } => {
-                    let input = String::new();
-                    self.calls.insert(index, PartialCall { id, name, input });
+                Block::ToolUse { id, name, input } => {
+                    let call = PartialCall {
+                        id,
+                        name,
+                        input: String::new(),
+                        whole: input,
+                    };
+                    self.calls.insert(index, call);
                 }
+                Block::Thinking { thinking } => self.reasoning.push_str(&thinking),
                 Block::Other => {}
             },
             Event::ContentBlockDelta { index, delta } => match delta {
@@ -358,6 +382,7 @@ impl Assembly<'_> {
                         call.input.push_str(&partial_json);
                     }
                 }
+                BlockDelta::ThinkingDelta { thinking } => self.reasoning.push_str(&thinking),
                 BlockDelta::Other => {}
             },
             Event::MessageDelta { delta, usage } => {
@@ -381,13 +406,18 @@ impl Assembly<'_> {
     fn into_response(self) -> ChatResponse {
         ChatResponse {
             text: self.text.into_text(),
+            reasoning: self.reasoning,
             tool_calls: self
                 .calls
                 .into_values()
-                .map(|call| ToolCall {
-                    id: call.id,
-                    name: call.name,
-                    arguments: http::arguments(&call.input),
+                .enumerate()
+                .map(|(position, call)| {
+                    let input = if call.input.trim().is_empty() {
+                        call.whole
+                    } else {
+                        Value::String(call.input)
+                    };
+                    ToolCall::from_wire(lenient::call_id(call.id, position), call.name, input)
                 })
                 .collect(),
             usage: self.usage,
@@ -403,24 +433,28 @@ pub(super) async fn read_stream(
 ) -> Result<ChatResponse, Failure> {
     let mut answer = Assembly {
         text: Streamed::new(deltas),
+        reasoning: String::new(),
         calls: BTreeMap::new(),
         usage: TokenUsage::default(),
         reason: None,
     };
     loop {
-        let event = match events.next().await {
-            Ok(Some(event)) => event,
+        let data = match events.next().await {
+            Ok(Some(data)) => data,
+            // The stop reason comes in the last `message_delta`: an answer that has it is
+            // whole even if the connection closed before `message_stop`.
+            Ok(None) if answer.reason.is_some() => return Ok(answer.into_response()),
             Ok(None) => {
                 return Err(answer.text.fail(ProviderError::Transport(
-                    "the answer was cut: the stream ended before message_stop".into(),
+                    "the answer was cut: the stream ended before a stop reason".into(),
                 )));
             }
             Err(error) => return Err(answer.text.fail(error)),
         };
-        if event.data.trim().is_empty() {
+        if data.trim().is_empty() {
             continue;
         }
-        let complete = http::decode::<Event>(&event.data).and_then(|e| answer.apply(e));
+        let complete = http::decode::<Event>(&data).and_then(|e| answer.apply(e));
         match complete {
             Ok(true) => return Ok(answer.into_response()),
             Ok(false) => {}
@@ -456,11 +490,7 @@ mod tests {
 
     #[test]
     fn tool_results_and_the_next_user_message_are_one_turn() {
-        let call = ToolCall {
-            id: "toolu_1".into(),
-            name: "run".into(),
-            arguments: json!({"body": "(i32.const 1)"}),
-        };
+        let call = ToolCall::new("toolu_1", "run", json!({"body": "(i32.const 1)"}));
         let turns = turns(&[
             Message::user("go"),
             Message::assistant("", vec![call]),

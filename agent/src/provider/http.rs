@@ -1,7 +1,7 @@
 //! The HTTP exchange the three clients share: one `reqwest` client per provider, a JSON request,
 //! an error status turned into a typed error with its (truncated) body, and the three ways an
 //! answer is read (one JSON body, server-sent events, newline-delimited JSON), each wait bounded
-//! by the timeout.
+//! by the timeout and each answer, streamed or not, by [`defaults::MAX_RESPONSE_BYTES`].
 
 use std::future::Future;
 use std::io;
@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::{Event, EventStream, EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
@@ -19,8 +18,10 @@ use tokio_util::io::StreamReader;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ApiKey, ClientOptions};
+use super::lenient;
 use super::retry::{self, Failure, RetryPolicy};
-use super::{ChatResponse, Deltas, ProviderError};
+use super::sse::{SseDecoder, SseError};
+use super::{ChatRequest, ChatResponse, Deltas, ProviderError};
 use crate::defaults;
 
 /// The body of an answer, as it arrives.
@@ -79,13 +80,19 @@ impl Http {
         })
     }
 
-    /// Makes attempts under the retry policy and the cancellation token.
-    pub(crate) async fn chat<F, A>(&self, attempt: F) -> Result<ChatResponse, ProviderError>
+    /// Makes attempts at `request` under the retry policy and the cancellation token; token
+    /// counts the server left at zero are estimated.
+    pub(crate) async fn chat<F, A>(
+        &self,
+        request: &ChatRequest,
+        attempt: F,
+    ) -> Result<ChatResponse, ProviderError>
     where
         F: FnMut() -> A,
         A: Future<Output = Result<ChatResponse, Failure>>,
     {
-        retry::run(&self.retry, &self.cancel, attempt).await
+        let response = retry::run(&self.retry, &self.cancel, attempt).await?;
+        Ok(lenient::with_estimate(request, response))
     }
 
     /// POSTs `body` as JSON to the base URL and `path`, and waits for the head of the answer. An
@@ -152,6 +159,19 @@ impl Http {
         Ok(decode(&String::from_utf8_lossy(&body))?)
     }
 
+    /// Whether the answer to `request` is a stream: it asked for one, and the server did not
+    /// answer with one JSON document (`Content-Type: application/json`) instead, as some do;
+    /// such an answer is read as that document.
+    pub(crate) fn streams(request: &ChatRequest, response: &Response) -> bool {
+        request.stream
+            && !response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(';').next())
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    }
+
     /// The server-sent events of a successful answer.
     pub(crate) fn events(&self, response: Response) -> Events {
         Events::new(Box::pin(response.bytes_stream()), self.timeout)
@@ -191,9 +211,9 @@ impl Http {
     }
 }
 
-/// The events of a server-sent event stream.
+/// The events of a server-sent event stream: the `data` of each.
 pub(crate) struct Events {
-    inner: EventStream<ByteStream>,
+    inner: FramedRead<StreamReader<IoStream, Bytes>, SseDecoder>,
     timeout: Duration,
 }
 
@@ -201,21 +221,25 @@ impl Events {
     /// The events of `bytes`, each waited for at most `timeout`.
     pub(crate) fn new(bytes: ByteStream, timeout: Duration) -> Self {
         Self {
-            inner: bytes.eventsource(),
+            inner: FramedRead::new(
+                StreamReader::new(capped(bytes)),
+                SseDecoder::new(
+                    defaults::MAX_STREAM_LINE_BYTES,
+                    defaults::MAX_STREAM_LINE_BYTES,
+                ),
+            ),
             timeout,
         }
     }
 
-    /// The next event; `None` at the end of the stream.
-    pub(crate) async fn next(&mut self) -> Result<Option<Event>, ProviderError> {
+    /// The next event's data; `None` at the end of the stream.
+    pub(crate) async fn next(&mut self) -> Result<Option<String>, ProviderError> {
         match tokio::time::timeout(self.timeout, self.inner.next()).await {
             Err(_) => Err(ProviderError::Timeout(self.timeout)),
             Ok(None) => Ok(None),
-            Ok(Some(Ok(event))) => Ok(Some(event)),
-            Ok(Some(Err(EventStreamError::Transport(e)))) => Err(cut(&e)),
-            Ok(Some(Err(e))) => Err(ProviderError::Decode(format!(
-                "the event stream is malformed: {e}"
-            ))),
+            Ok(Some(Ok(data))) => Ok(Some(data)),
+            Ok(Some(Err(SseError::Io(e)))) => Err(read_error(&e)),
+            Ok(Some(Err(e))) => Err(ProviderError::Decode(e.to_string())),
         }
     }
 }
@@ -229,11 +253,9 @@ pub(crate) struct Lines {
 impl Lines {
     /// The lines of `bytes`, each waited for at most `timeout`.
     pub(crate) fn new(bytes: ByteStream, timeout: Duration) -> Self {
-        let bytes: IoStream =
-            Box::pin(bytes.map(|chunk| chunk.map_err(|e| io::Error::other(chain(&e)))));
         Self {
             inner: FramedRead::new(
-                StreamReader::new(bytes),
+                StreamReader::new(capped(bytes)),
                 LinesCodec::new_with_max_length(defaults::MAX_STREAM_LINE_BYTES),
             ),
             timeout,
@@ -246,7 +268,7 @@ impl Lines {
             Err(_) => Err(ProviderError::Timeout(self.timeout)),
             Ok(None) => Ok(None),
             Ok(Some(Ok(line))) => Ok(Some(line)),
-            Ok(Some(Err(LinesCodecError::Io(e)))) => Err(cut(&e)),
+            Ok(Some(Err(LinesCodecError::Io(e)))) => Err(read_error(&e)),
             Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => {
                 Err(ProviderError::Decode(format!(
                     "a line of the stream is longer than {} bytes",
@@ -254,6 +276,36 @@ impl Lines {
                 )))
             }
         }
+    }
+}
+
+/// A streamed answer passed [`defaults::MAX_RESPONSE_BYTES`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the streamed answer is larger than {} bytes",
+    defaults::MAX_RESPONSE_BYTES
+)]
+struct TooLarge;
+
+/// `bytes` as `io` results, failing with [`TooLarge`] once more than
+/// [`defaults::MAX_RESPONSE_BYTES`] have arrived: a stream is bounded as a whole body is.
+fn capped(bytes: ByteStream) -> IoStream {
+    let mut received = 0usize;
+    Box::pin(bytes.map(move |chunk| {
+        let chunk = chunk.map_err(|e| io::Error::other(chain(&e)))?;
+        received = received.saturating_add(chunk.len());
+        if received > defaults::MAX_RESPONSE_BYTES {
+            return Err(io::Error::other(TooLarge));
+        }
+        Ok(chunk)
+    }))
+}
+
+/// The error of a stream that could not be read: too large, or cut.
+fn read_error(error: &io::Error) -> ProviderError {
+    match error.get_ref() {
+        Some(inner) if inner.is::<TooLarge>() => ProviderError::Decode(inner.to_string()),
+        _ => cut(error),
     }
 }
 
@@ -322,15 +374,6 @@ pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ProviderError
         .map_err(|e| ProviderError::Decode(format!("{e} in `{}`", truncate(text))))
 }
 
-/// The arguments of a tool call sent as JSON text: `{}` if empty, the text itself as a JSON
-/// string if it is not JSON (models do write broken JSON; the agent tells them so).
-pub(crate) fn arguments(text: &str) -> serde_json::Value {
-    if text.trim().is_empty() {
-        return serde_json::Value::Object(serde_json::Map::new());
-    }
-    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
-}
-
 /// `text`, cut to [`defaults::MAX_ERROR_BODY_CHARS`] characters.
 pub(crate) fn truncate(text: &str) -> String {
     let text = text.trim();
@@ -363,13 +406,6 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_keep_broken_json_as_text() {
-        assert_eq!(arguments(""), serde_json::json!({}));
-        assert_eq!(arguments(r#"{"n": 3}"#), serde_json::json!({"n": 3}));
-        assert_eq!(arguments(r#"{"n": 3"#), serde_json::json!(r#"{"n": 3"#));
-    }
 
     #[test]
     fn truncate_cuts_on_a_character_boundary() {

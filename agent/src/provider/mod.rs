@@ -48,9 +48,11 @@ mod config;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod lenient;
 mod ollama;
 mod openai;
 mod retry;
+mod sse;
 
 pub use anthropic::Anthropic;
 pub use config::{ApiKey, ClientOptions, ProviderConfig, ProviderKind, connect};
@@ -73,12 +75,56 @@ pub enum Role {
 /// A tool call the model made (native tool protocol).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
-    /// The provider's id of the call, echoed in the tool result.
+    /// The provider's id of the call, echoed in the tool result (`call_<n>`, its place in the
+    /// answer, when the server gave none).
     pub id: String,
     /// The tool's name.
     pub name: String,
-    /// The arguments, a JSON object.
+    /// The arguments, a JSON object (`{}` when they are [`ToolCall::malformed`]).
     pub arguments: serde_json::Value,
+    /// Arguments that were not a JSON object (broken JSON, or JSON of another kind), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<Malformed>,
+}
+
+impl ToolCall {
+    /// A call with well-formed `arguments`.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            arguments,
+            malformed: None,
+        }
+    }
+
+    /// The call of `name` with the arguments a server sent, a JSON value of any kind: an object
+    /// as is, JSON text decoded (twice if it holds JSON text), `null` or empty as `{}`, anything
+    /// else kept as [`Malformed`] with `{}` as the arguments.
+    pub(crate) fn from_wire(id: String, name: String, arguments: serde_json::Value) -> Self {
+        match lenient::arguments(arguments) {
+            Ok(object) => Self::new(id, name, serde_json::Value::Object(object)),
+            Err(malformed) => Self {
+                id,
+                name,
+                arguments: serde_json::Value::Object(serde_json::Map::new()),
+                malformed: Some(malformed),
+            },
+        }
+    }
+}
+
+/// Tool-call arguments that are not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Malformed {
+    /// The arguments as sent (cut to 2,000 characters).
+    pub text: String,
+    /// Why they are not an object, and where the JSON breaks.
+    pub error: String,
 }
 
 /// One message of the conversation.
@@ -160,13 +206,17 @@ pub struct ChatRequest {
     pub stream: bool,
 }
 
-/// Tokens a request cost, as the provider counted them.
+/// Tokens a request cost, as the provider counted them, or estimated where it did not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
     /// Tokens of the prompt.
     pub prompt_tokens: u64,
     /// Tokens of the answer.
     pub completion_tokens: u64,
+    /// A count is an estimate (about 4 characters a token): the provider reported zero, as
+    /// llama.cpp's server does in a stream.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 impl TokenUsage {
@@ -196,8 +246,12 @@ pub enum StopReason {
 /// The model's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
-    /// Its text.
+    /// Its text (reasoning not included).
     pub text: String,
+    /// Its reasoning, when the provider sends it apart from the text (thinking blocks,
+    /// `reasoning_content`, Ollama's `thinking`): shown, never executed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reasoning: String,
     /// Its tool calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,

@@ -3,8 +3,10 @@
 //! - The system prompt is the first message, of role `system`; `max_tokens` and `temperature` are
 //!   the `options` `num_predict` and `temperature`.
 //! - Tools are declared in `tools`; the model's calls are `message.tool_calls`, whose `arguments`
-//!   are JSON objects (not text). Ollama's calls have no id unless a newer server gives one, so
-//!   calls without one are named `call_<n>` (their place in the answer); a tool result is a
+//!   are JSON objects (some models' templates give JSON text, read leniently: [`lenient`]).
+//!   Ollama's calls have no id unless a newer server gives one, so calls without one are named
+//!   `call_<n>` (their place in the answer); a thinking model's `thinking` is the answer's
+//!   reasoning, kept apart from its text; a tool result is a
 //!   `tool` message naming its tool in `tool_name`, found from the call it answers.
 //! - An answer is JSON objects, one per line when streamed, each with a piece of
 //!   `message.content`; the last has `done: true`, the reason in `done_reason` and the usage in
@@ -20,6 +22,7 @@ use serde_json::{Value, json};
 
 use super::config::ClientOptions;
 use super::http::{self, Http, Streamed};
+use super::lenient;
 use super::retry::Failure;
 use super::{
     ChatFuture, ChatRequest, ChatResponse, Deltas, Message, Provider, ProviderError, Role,
@@ -53,7 +56,7 @@ impl Ollama {
             .http
             .post("/api/chat", self.headers.clone(), body)
             .await?;
-        if request.stream {
+        if Http::streams(request, &response) {
             read_stream(self.http.lines(response), deltas).await
         } else {
             let answer: Answer = self.http.json(response).await?;
@@ -62,7 +65,8 @@ impl Ollama {
             }
             let mut calls = Vec::new();
             answer.message.add_calls(&mut calls);
-            Ok(answer.response(answer.message.content.clone(), calls))
+            let (text, reasoning) = (&answer.message.content, &answer.message.thinking);
+            Ok(answer.response(text.clone(), reasoning.clone(), calls))
         }
     }
 }
@@ -76,7 +80,7 @@ impl Provider for Ollama {
         Box::pin(async move {
             let body = request_body(request);
             self.http
-                .chat(|| self.attempt(request, &body, deltas))
+                .chat(request, || self.attempt(request, &body, deltas))
                 .await
         })
     }
@@ -189,6 +193,9 @@ struct Answer {
 struct WireMessage {
     #[serde(default)]
     content: String,
+    /// The reasoning of a thinking model (`think` on, or the model's default).
+    #[serde(default)]
+    thinking: String,
     #[serde(default)]
     tool_calls: Option<Vec<WireToolCall>>,
 }
@@ -202,6 +209,7 @@ struct WireToolCall {
 
 #[derive(Debug, Deserialize)]
 struct WireFunction {
+    #[serde(default)]
     name: String,
     #[serde(default)]
     arguments: Value,
@@ -211,37 +219,27 @@ impl WireMessage {
     /// Adds this message's tool calls to `calls`, naming those without an id by their place.
     fn add_calls(&self, calls: &mut Vec<ToolCall>) {
         for call in self.tool_calls.iter().flatten() {
-            let id = call
-                .id
-                .clone()
-                .filter(|id| !id.is_empty())
-                .unwrap_or_else(|| format!("call_{}", calls.len()));
-            let arguments = match &call.function.arguments {
-                Value::Null => json!({}),
-                // Some models' templates give the arguments as JSON text.
-                Value::String(text) => http::arguments(text),
-                other => other.clone(),
-            };
-            calls.push(ToolCall {
+            let id = lenient::call_id(call.id.clone(), calls.len());
+            // Some models' templates give the arguments as JSON text.
+            let arguments = call.function.arguments.clone();
+            calls.push(ToolCall::from_wire(
                 id,
-                name: call.function.name.clone(),
+                call.function.name.clone(),
                 arguments,
-            });
+            ));
         }
     }
 }
 
 impl Answer {
     /// The response this final object ends, with the text and calls of the whole answer.
-    fn response(&self, text: String, tool_calls: Vec<ToolCall>) -> ChatResponse {
+    fn response(&self, text: String, reasoning: String, tool_calls: Vec<ToolCall>) -> ChatResponse {
         ChatResponse {
             text,
+            reasoning,
             stop_reason: stop_reason(self.done_reason.as_deref(), !tool_calls.is_empty()),
             tool_calls,
-            usage: TokenUsage {
-                prompt_tokens: self.prompt_eval_count,
-                completion_tokens: self.eval_count,
-            },
+            usage: TokenUsage::reported(self.prompt_eval_count, self.eval_count),
         }
     }
 }
@@ -252,6 +250,7 @@ pub(super) async fn read_stream(
     deltas: Deltas<'_>,
 ) -> Result<ChatResponse, Failure> {
     let mut text = Streamed::new(deltas);
+    let mut reasoning = String::new();
     let mut calls = Vec::new();
     loop {
         let line = match lines.next().await {
@@ -271,9 +270,10 @@ pub(super) async fn read_stream(
             return Err(text.fail(stream_error(error)));
         }
         text.push(&object.message.content);
+        reasoning.push_str(&object.message.thinking);
         object.message.add_calls(&mut calls);
         if object.done {
-            return Ok(object.response(text.into_text(), calls));
+            return Ok(object.response(text.into_text(), reasoning, calls));
         }
     }
 }
@@ -292,11 +292,7 @@ mod tests {
 
     #[test]
     fn a_tool_result_names_the_tool_of_the_nearest_call_with_its_id() {
-        let call = |name: &str| ToolCall {
-            id: "call_0".into(),
-            name: name.into(),
-            arguments: json!({}),
-        };
+        let call = |name: &str| ToolCall::new("call_0", name, json!({}));
         let messages = [
             Message::assistant("", vec![call("first")]),
             Message::tool("call_0", "1"),

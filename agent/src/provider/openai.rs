@@ -7,11 +7,17 @@
 //! - The answer's length is bounded with `max_tokens`, which every compatible server reads
 //!   (OpenAI's newer `max_completion_tokens` is not, and OpenAI still takes `max_tokens` for
 //!   chat models).
+//! - An answer's `content` is a string, `null` or a list of blocks (text joined, thinking kept
+//!   apart), reasoning may come in `reasoning_content` or `reasoning`, a tool call's `arguments`
+//!   are JSON text or a JSON object, and its `id` may be missing: all are read leniently
+//!   ([`lenient`]). A streamed request answered with one JSON document is read as that.
 //! - A streamed answer is server-sent events of `data:` chunks: text in
-//!   `choices[0].delta.content`, tool calls in `delta.tool_calls` (the arguments arrive as pieces
-//!   of text, joined per `index`), the reason in `finish_reason`, the usage in a last chunk
-//!   without choices (asked for with `stream_options.include_usage`), and `data: [DONE]`. A
-//!   stream that ends before a finish reason was cut.
+//!   `choices[0].delta.content`, tool calls in `delta.tool_calls` (a call's id and name are set
+//!   by its first delta that has them, its argument pieces are joined per `index`, and a
+//!   different id at an index starts a new call), the reason in `finish_reason`, the usage in a
+//!   last chunk without choices (asked for with `stream_options.include_usage`), and
+//!   `data: [DONE]`. `[DONE]` ends the answer, finish reason or not; a stream that ends with
+//!   neither was cut.
 //! - `Authorization: Bearer` is sent only when a key is set (local servers need none).
 //!
 //! Servers differ on the finish reason of a tool call: some say `stop`. An answer with tool calls
@@ -25,6 +31,7 @@ use serde_json::{Value, json};
 
 use super::config::ClientOptions;
 use super::http::{self, Http, Streamed};
+use super::lenient;
 use super::retry::Failure;
 use super::{
     ChatFuture, ChatRequest, ChatResponse, Deltas, Message, Provider, ProviderError, Role,
@@ -58,7 +65,7 @@ impl OpenAi {
             .http
             .post("/chat/completions", self.headers.clone(), body)
             .await?;
-        if request.stream {
+        if Http::streams(request, &response) {
             read_stream(self.http.events(response), deltas).await
         } else {
             let completion: Completion = self.http.json(response).await?;
@@ -76,7 +83,7 @@ impl Provider for OpenAi {
         Box::pin(async move {
             let body = request_body(request);
             self.http
-                .chat(|| self.attempt(request, &body, deltas))
+                .chat(request, || self.attempt(request, &body, deltas))
                 .await
         })
     }
@@ -183,19 +190,20 @@ struct Usage {
 
 impl From<Usage> for TokenUsage {
     fn from(usage: Usage) -> Self {
-        Self {
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-        }
+        Self::reported(usage.prompt_tokens, usage.completion_tokens)
     }
 }
 
 /// An answer that is not streamed.
 #[derive(Debug, Deserialize)]
 struct Completion {
+    #[serde(default)]
     choices: Vec<Choice>,
     #[serde(default)]
     usage: Option<Usage>,
+    /// An error reported with a success status (some proxies).
+    #[serde(default)]
+    error: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,29 +213,57 @@ struct Choice {
     finish_reason: Option<String>,
 }
 
+/// The assistant's message; `content` is a string, `null` or a list of blocks.
 #[derive(Debug, Deserialize)]
 struct AssistantMessage {
     #[serde(default)]
-    content: Option<String>,
+    content: Option<Value>,
+    #[serde(flatten)]
+    reasoning: Reasoning,
     #[serde(default)]
     tool_calls: Option<Vec<WireToolCall>>,
 }
 
+/// Reasoning sent apart from the content: `reasoning_content` (DeepSeek, vLLM, llama.cpp's
+/// server) or `reasoning` (OpenRouter, Ollama's `/v1`).
+#[derive(Debug, Default, Deserialize)]
+struct Reasoning {
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+}
+
+impl Reasoning {
+    fn text(&self) -> &str {
+        self.reasoning_content
+            .as_deref()
+            .or(self.reasoning.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// A tool call; the id may be missing and the arguments are JSON text or a JSON object.
 #[derive(Debug, Deserialize)]
 struct WireToolCall {
-    id: String,
+    #[serde(default)]
+    id: Option<String>,
     function: WireFunction,
 }
 
 #[derive(Debug, Deserialize)]
 struct WireFunction {
+    #[serde(default)]
     name: String,
     #[serde(default)]
-    arguments: String,
+    arguments: Value,
 }
 
 impl Completion {
     fn into_response(self) -> Result<ChatResponse, ProviderError> {
+        if let Some(error) = &self.error {
+            return Err(stream_error(error));
+        }
         let choice = self
             .choices
             .into_iter()
@@ -238,14 +274,20 @@ impl Completion {
             .tool_calls
             .unwrap_or_default()
             .into_iter()
-            .map(|call| ToolCall {
-                id: call.id,
-                name: call.function.name,
-                arguments: http::arguments(&call.function.arguments),
+            .enumerate()
+            .map(|(position, call)| {
+                ToolCall::from_wire(
+                    lenient::call_id(call.id, position),
+                    call.function.name,
+                    call.function.arguments,
+                )
             })
             .collect();
+        let (text, mut reasoning) = lenient::content(choice.message.content.as_ref());
+        reasoning.insert_str(0, choice.message.reasoning.text());
         Ok(ChatResponse {
-            text: choice.message.content.unwrap_or_default(),
+            text,
+            reasoning,
             stop_reason: stop_reason(choice.finish_reason.as_deref(), !tool_calls.is_empty()),
             tool_calls,
             usage: self.usage.unwrap_or_default().into(),
@@ -276,7 +318,9 @@ struct ChunkChoice {
 #[derive(Debug, Default, Deserialize)]
 struct Delta {
     #[serde(default)]
-    content: Option<String>,
+    content: Option<Value>,
+    #[serde(flatten)]
+    reasoning: Reasoning,
     #[serde(default)]
     tool_calls: Option<Vec<DeltaToolCall>>,
 }
@@ -295,35 +339,110 @@ struct DeltaToolCall {
 struct DeltaFunction {
     #[serde(default)]
     name: Option<String>,
+    /// A piece of JSON text, or (some servers) the whole arguments as an object.
     #[serde(default)]
-    arguments: Option<String>,
+    arguments: Option<Value>,
 }
 
 /// A tool call being put together from its pieces.
 #[derive(Debug, Default)]
 struct PartialCall {
-    id: String,
+    id: Option<String>,
     name: String,
-    arguments: String,
+    /// The pieces of argument text so far.
+    text: String,
+    /// Arguments sent whole, as a JSON value.
+    whole: Option<Value>,
 }
 
-/// Reads a streamed answer to its end.
+impl PartialCall {
+    /// Takes in one delta: the id and the name are set once (servers that repeat them in every
+    /// delta repeat the same ones); argument text is appended.
+    fn apply(&mut self, id: Option<String>, function: Option<DeltaFunction>) {
+        if self.id.is_none() {
+            self.id = id.filter(|id| !id.is_empty());
+        }
+        let Some(function) = function else { return };
+        if self.name.is_empty()
+            && let Some(name) = function.name
+        {
+            self.name = name;
+        }
+        match function.arguments {
+            Some(Value::String(piece)) => self.text.push_str(&piece),
+            Some(Value::Null) | None => {}
+            Some(whole) => self.whole = Some(whole),
+        }
+    }
+
+    fn into_call(self, position: usize) -> ToolCall {
+        let arguments = match self.whole {
+            Some(whole) if self.text.trim().is_empty() => whole,
+            _ => Value::String(self.text),
+        };
+        ToolCall::from_wire(lenient::call_id(self.id, position), self.name, arguments)
+    }
+}
+
+/// The tool calls of a stream, in order: a delta belongs to the call at its `index`, unless it
+/// carries an id other than that call's, which starts a new call.
+#[derive(Debug, Default)]
+struct Calls {
+    calls: Vec<PartialCall>,
+    /// The place in `calls` of the call now at each index.
+    at_index: BTreeMap<usize, usize>,
+}
+
+impl Calls {
+    fn apply(&mut self, piece: DeltaToolCall, position: usize) {
+        let index = piece.index.unwrap_or(position);
+        let id = piece.id.filter(|id| !id.is_empty());
+        let current =
+            self.at_index
+                .get(&index)
+                .copied()
+                .filter(|&at| match (&self.calls[at].id, &id) {
+                    (Some(known), Some(new)) => known == new,
+                    _ => true,
+                });
+        let at = current.unwrap_or_else(|| {
+            self.calls.push(PartialCall::default());
+            self.calls.len() - 1
+        });
+        self.at_index.insert(index, at);
+        self.calls[at].apply(id, piece.function);
+    }
+
+    fn into_calls(self) -> Vec<ToolCall> {
+        self.calls
+            .into_iter()
+            .enumerate()
+            .map(|(position, call)| call.into_call(position))
+            .collect()
+    }
+}
+
+/// Reads a streamed answer to its end: `data: [DONE]`, or the end of the stream after a
+/// finish reason. A stream that ends with neither was cut.
 pub(super) async fn read_stream(
     mut events: http::Events,
     deltas: Deltas<'_>,
 ) -> Result<ChatResponse, Failure> {
     let mut text = Streamed::new(deltas);
-    let mut calls: BTreeMap<usize, PartialCall> = BTreeMap::new();
+    let mut reasoning = String::new();
+    let mut calls = Calls::default();
     let mut finish_reason: Option<String> = None;
+    let mut done = false;
     let mut usage = TokenUsage::default();
     loop {
-        let event = match events.next().await {
-            Ok(Some(event)) => event,
+        let data = match events.next().await {
+            Ok(Some(data)) => data,
             Ok(None) => break,
             Err(error) => return Err(text.fail(error)),
         };
-        let data = event.data.trim();
+        let data = data.trim();
         if data == "[DONE]" {
+            done = true;
             break;
         }
         if data.is_empty() {
@@ -340,41 +459,27 @@ pub(super) async fn read_stream(
             continue;
         };
         let delta = choice.delta.unwrap_or_default();
-        if let Some(content) = &delta.content {
-            text.push(content);
-        }
+        let (piece, thought) = lenient::content(delta.content.as_ref());
+        text.push(&piece);
+        reasoning.push_str(delta.reasoning.text());
+        reasoning.push_str(&thought);
         for (position, piece) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
-            let call = calls.entry(piece.index.unwrap_or(position)).or_default();
-            if let Some(id) = piece.id {
-                call.id.push_str(&id);
-            }
-            if let Some(function) = piece.function {
-                call.name
-                    .push_str(function.name.as_deref().unwrap_or_default());
-                call.arguments
-                    .push_str(function.arguments.as_deref().unwrap_or_default());
-            }
+            calls.apply(piece, position);
         }
         if choice.finish_reason.is_some() {
             finish_reason = choice.finish_reason;
         }
     }
-    if finish_reason.is_none() {
+    if !done && finish_reason.is_none() {
         return Err(text.fail(ProviderError::Transport(
-            "the answer was cut: the stream ended before a finish reason".into(),
+            "the answer was cut: the stream ended before a finish reason or `[DONE]`".into(),
         )));
     }
-    let tool_calls: Vec<ToolCall> = calls
-        .into_values()
-        .map(|call| ToolCall {
-            arguments: http::arguments(&call.arguments),
-            id: call.id,
-            name: call.name,
-        })
-        .collect();
+    let tool_calls = calls.into_calls();
     Ok(ChatResponse {
         stop_reason: stop_reason(finish_reason.as_deref(), !tool_calls.is_empty()),
         text: text.into_text(),
+        reasoning,
         tool_calls,
         usage,
     })

@@ -30,10 +30,11 @@ impl Provider for Scripted {
         Box::pin(async move {
             let text = answer.ok_or_else(|| ProviderError::Config("script ended".to_owned()))?;
             Ok(ChatResponse {
-                usage: TokenUsage {
-                    prompt_tokens: prompt_words as u64,
-                    completion_tokens: text.split_whitespace().count() as u64,
-                },
+                reasoning: String::new(),
+                usage: TokenUsage::reported(
+                    prompt_words as u64,
+                    text.split_whitespace().count() as u64,
+                ),
                 text,
                 tool_calls: Vec::new(),
                 stop_reason: StopReason::EndTurn,

@@ -86,6 +86,7 @@ fn anything_else_is_the_answer_without_its_label() {
 #[test]
 fn tool_calls_are_read_with_their_arguments() {
     let call = |name: &str, arguments: serde_json::Value| ToolCall {
+        malformed: None,
         id: "call_1".to_owned(),
         name: name.to_owned(),
         arguments,
@@ -130,5 +131,156 @@ fn tool_calls_are_read_with_their_arguments() {
     ] {
         let got = parse_tool_call(&call(name, arguments)).expect_err(error);
         assert!(got.contains(error), "{got}");
+    }
+}
+
+fn use_of(name: &str, args: Vec<Literal>) -> Result<Action, String> {
+    Ok(Action::Use {
+        name: name.to_owned(),
+        args,
+    })
+}
+
+#[test]
+fn code_in_the_containers_models_use_is_run() {
+    for (reply, expected) in [
+        // Info strings with attributes, braces, other spellings of the tag.
+        ("```wat title=\"primes\"\n(nop)\n```", "(nop)\n"),
+        ("```{.wat}\n(nop)\n```", "(nop)\n"),
+        ("```wat-plus\n(nop)\n```", "(nop)\n"),
+        ("```language-webassembly\n(nop)\n```", "(nop)\n"),
+        // Another language's tag on a body that is WAT.
+        (
+            "```rust\n(local $n i64)\n(resv $n)\n```",
+            "(local $n i64)\n(resv $n)\n",
+        ),
+        ("```c\ni32.const 1\ndrop\n```", "i32.const 1\ndrop\n"),
+        // A fence opened after text on the same line, and closed at the end of a code line.
+        (
+            "Here is the code: ```wat\n(nop)\n(nop)```",
+            "(nop)\n(nop)\n",
+        ),
+        // One-line fences.
+        ("```wat (i32.const 1) (drop)```", "(i32.const 1) (drop)"),
+        ("Run ```(nop)``` please", "(nop)"),
+        // Elements around the code.
+        ("<wat>\n(nop)\n</wat>", "(nop)"),
+        ("I wrote <code>(local $n i64)</code>.", "(local $n i64)"),
+        (
+            "<code lang=\"wat\">\n```wat\n(nop)\n```\n</code>",
+            "(nop)\n",
+        ),
+    ] {
+        assert_eq!(body(parse_text(reply)), expected, "{reply:?}");
+    }
+}
+
+#[test]
+fn a_tool_call_written_as_json_in_the_text_is_that_call() {
+    assert_eq!(
+        parse_text(
+            "<tool_call>\n{\"name\": \"run_wat\", \"arguments\": {\"body\": \"(nop)\", \"args\": [3]}}\n</tool_call>"
+        ),
+        Ok(Action::RunWat {
+            body: "(nop)".to_owned(),
+            args: vec![Value::I64(3)],
+        })
+    );
+    assert_eq!(
+        parse_text(
+            "I will call it:\n{\"name\": \"use_program\", \"parameters\": {\"name\": \"gcd\", \"args\": [12, 18]}}"
+        ),
+        use_of("gcd", vec![Literal::Int(12), Literal::Int(18)])
+    );
+    assert_eq!(
+        parse_text(
+            "```json\n{\"function\": {\"name\": \"run_wat\", \"arguments\": \"{\\\"body\\\": \\\"(nop)\\\"}\"}}\n```"
+        ),
+        Ok(Action::RunWat {
+            body: "(nop)".to_owned(),
+            args: Vec::new(),
+        })
+    );
+    // Broken JSON arguments are reported as such, with where they break.
+    let broken = parse_text(
+        "<tool_call>{\"name\": \"run_wat\", \"arguments\": \"{\\\"body\\\": \\\"(nop)\"}</tool_call>",
+    )
+    .expect_err("cut arguments");
+    assert!(broken.contains("not a JSON object"), "{broken}");
+    assert!(broken.contains("ends early"), "{broken}");
+}
+
+#[test]
+fn a_reply_that_is_only_code_is_never_the_answer() {
+    let error = parse_text("```python\nprint(sum(range(10)))\n```").expect_err("only code");
+    assert!(error.contains("only a `python` block"), "{error}");
+    let error = parse_text("<tool_call>not json</tool_call>").expect_err("only code");
+    assert!(error.contains("`tool_call`"), "{error}");
+    // Output shown with prose around it is an answer.
+    assert!(matches!(
+        parse_text("The sum is:\n```text\n45\n```"),
+        Ok(Action::Answer { .. })
+    ));
+}
+
+#[test]
+fn reasoning_is_never_run_and_the_answer_after_it_is_kept() {
+    let answer = |text: &str| {
+        Ok(Action::Answer {
+            text: text.to_owned(),
+        })
+    };
+    assert_eq!(
+        parse_text(
+            "<think>\nMaybe:\n```wat\n(unreachable)\n```\nNo, it is done.\n</think>\nThe answer is 42."
+        ),
+        answer("The answer is 42.")
+    );
+    assert_eq!(
+        body(parse_text(
+            "<thinking>I could write (local $n i64).</thinking>\n```wat\n(nop)\n```"
+        )),
+        "(nop)\n"
+    );
+    // The opening tag was in the chat template: the reply starts inside the reasoning.
+    assert_eq!(
+        parse_text("Try ```wat (unreachable)``` here.\n</think>\n\nAnswer: 7"),
+        answer("7")
+    );
+    assert_eq!(
+        parse_text("<reasoning>gcd</reasoning> @use gcd(12, 18)"),
+        use_of("gcd", vec![Literal::Int(12), Literal::Int(18)])
+    );
+    let only = parse_text("<think>Counting primes, then ```wat\n(nop)").expect_err("cut");
+    assert!(only.contains("only reasoning"), "{only}");
+}
+
+#[test]
+fn use_is_a_call_at_a_line_start_or_alone_in_inline_code_and_not_in_prose() {
+    let gcd = || use_of("gcd", vec![Literal::Int(12), Literal::Int(18)]);
+    for reply in [
+        "@use gcd(12, 18).",
+        "Use `@use gcd(12, 18)`.",
+        "- @use gcd(12, 18)",
+        "Action: `@use gcd(12, 18)` — the catalog has it.",
+    ] {
+        assert_eq!(parse_text(reply), gcd(), "{reply:?}");
+    }
+    assert_eq!(
+        parse_text("@use concat(\"a (b\", 'c)')"),
+        use_of(
+            "concat",
+            vec![Literal::Str("a (b".into()), Literal::Str("c)".into())]
+        )
+    );
+    for prose in [
+        "I did not need @use gcd(12, 18) for this: the gcd is 6.",
+        "The catalog's `gcd` (called as `@use gcd(a, b)` in general) gives 6.",
+    ] {
+        assert!(
+            matches!(parse_text(prose), Ok(Action::Answer { .. })),
+            "{prose:?}: {:?}",
+            parse_text(prose)
+        );
     }
 }

@@ -20,8 +20,10 @@ fn text(answer: &str) -> ChatResponse {
 
 fn tool(name: &str, arguments: serde_json::Value) -> ChatResponse {
     ChatResponse {
+        reasoning: String::new(),
         text: String::new(),
         tool_calls: vec![ToolCall {
+            malformed: None,
             id: format!("call_{name}"),
             name: name.to_owned(),
             arguments,
@@ -423,10 +425,8 @@ fn token_counts_near_the_maximum_do_not_wrap_past_the_budget() {
     // Two answers whose counts sum past u64::MAX: wrapping would bring the total back under
     // the budget and the loop would go on asking.
     let huge = |answer: ChatResponse| ChatResponse {
-        usage: TokenUsage {
-            prompt_tokens: u64::MAX - 1,
-            completion_tokens: 3,
-        },
+        reasoning: String::new(),
+        usage: TokenUsage::reported(u64::MAX - 1, 3),
         ..answer
     };
     let setup = text_setup(vec![huge(wat(COUNT_TO_10)), text("The answer is 10.")]);
@@ -441,5 +441,66 @@ fn token_counts_near_the_maximum_do_not_wrap_past_the_budget() {
         setup.provider.requests().len(),
         1,
         "no request after the budget"
+    );
+}
+
+/// A call whose arguments arrived as this broken JSON text, as a client reads it.
+fn broken_call(text: &str, stop_reason: StopReason) -> ChatResponse {
+    let mut response = tool("run_wat", serde_json::json!({}));
+    response.tool_calls[0].malformed = Some(watsmith_agent::Malformed {
+        text: text.to_owned(),
+        error: "the JSON ends early, after 24 characters".to_owned(),
+    });
+    response.stop_reason = stop_reason;
+    response
+}
+
+#[test]
+fn broken_tool_arguments_are_told_as_broken_json_or_as_cut_at_the_token_limit() {
+    let setup = setup(
+        Protocol::Tools,
+        vec![
+            broken_call("{\"body\": \"(nop)\", args}", StopReason::ToolUse),
+            broken_call("{\"body\": \"(local $n", StopReason::MaxTokens),
+            text("I give up."),
+        ],
+        Limits::default(),
+        Policy::standard(),
+    );
+    let (finish, _) = run(&setup.agent, &mut Session::default(), "anything");
+    assert_eq!(finish.ending, Ending::Answer("I give up.".to_owned()));
+    let broken = sent(&setup, 1);
+    assert!(
+        broken.contains(
+            "the arguments of your `run_wat` call are not a JSON object: the JSON ends early"
+        ),
+        "{broken}"
+    );
+    assert!(!broken.contains("needs `body`"), "{broken}");
+    let cut = sent(&setup, 2);
+    assert!(
+        cut.contains("was cut at the token limit (max_tokens 4096)"),
+        "{cut}"
+    );
+    // What went back for the broken calls is an object.
+    let requests = setup.provider.requests();
+    let call = &requests[2].messages[requests[2].messages.len() - 2].tool_calls[0];
+    assert_eq!(call.arguments, serde_json::json!({}));
+}
+
+#[test]
+fn a_tools_protocol_reply_with_a_body_in_a_fence_and_no_call_runs_the_body() {
+    let setup = setup(
+        Protocol::Tools,
+        vec![wat(COUNT_TO_10), text("10")],
+        Limits::default(),
+        Policy::standard(),
+    );
+    let (finish, _) = run(&setup.agent, &mut Session::default(), "count to ten");
+    assert_eq!(finish.ending, Ending::Answer("10".to_owned()));
+    assert!(
+        sent(&setup, 1).contains("results:\n  10\n"),
+        "{}",
+        sent(&setup, 1)
     );
 }

@@ -97,12 +97,10 @@ async fn a_plain_answer() {
     assert_eq!(
         response,
         ChatResponse {
+            reasoning: String::new(),
             text: "6 * 7 is 42.".into(),
             tool_calls: vec![],
-            usage: TokenUsage {
-                prompt_tokens: 24,
-                completion_tokens: 7
-            },
+            usage: TokenUsage::reported(24, 7),
             stop_reason: StopReason::EndTurn,
         }
     );
@@ -152,13 +150,7 @@ async fn a_streamed_answer() {
         .expect("an answer");
     assert_eq!(seen.pieces(), ["6 * 7", " is", " 42."]);
     assert_eq!(response.text, seen.pieces().concat());
-    assert_eq!(
-        response.usage,
-        TokenUsage {
-            prompt_tokens: 20,
-            completion_tokens: 9
-        }
-    );
+    assert_eq!(response.usage, TokenUsage::reported(20, 9));
     assert_eq!(response.stop_reason, StopReason::MaxTokens);
     assert_eq!(server.only_request().body["stream"], json!(true));
 }
@@ -249,13 +241,7 @@ async fn a_streamed_tool_call_joins_its_input_pieces() {
     assert_eq!(seen.pieces(), ["I will compute it."]);
     assert_eq!(response.tool_calls, [run_call("toolu_1")]);
     assert_eq!(response.stop_reason, StopReason::ToolUse);
-    assert_eq!(
-        response.usage,
-        TokenUsage {
-            prompt_tokens: 90,
-            completion_tokens: 40
-        }
-    );
+    assert_eq!(response.usage, TokenUsage::reported(90, 40));
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 mod agent_loop;
 mod anthropic;
 mod failures;
+mod lenient;
 mod ollama;
 mod openai;
 mod secrets;
@@ -57,6 +58,7 @@ fn run_tool() -> ToolSpec {
 /// A call of the `run` tool.
 fn run_call(id: &str) -> ToolCall {
     ToolCall {
+        malformed: None,
         id: id.into(),
         name: "run".into(),
         arguments: json!({ "body": "(i32.mul (i32.const 6) (i32.const 7))" }),

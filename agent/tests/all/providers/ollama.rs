@@ -54,12 +54,10 @@ async fn a_plain_answer() {
     assert_eq!(
         response,
         ChatResponse {
+            reasoning: String::new(),
             text: "6 * 7 is 42.".into(),
             tool_calls: vec![],
-            usage: TokenUsage {
-                prompt_tokens: 26,
-                completion_tokens: 9
-            },
+            usage: TokenUsage::reported(26, 9),
             stop_reason: StopReason::EndTurn,
         }
     );
@@ -100,13 +98,7 @@ async fn a_streamed_answer() {
         .expect("an answer");
     assert_eq!(seen.pieces(), ["6 * 7", " is", " 42."]);
     assert_eq!(response.text, seen.pieces().concat());
-    assert_eq!(
-        response.usage,
-        TokenUsage {
-            prompt_tokens: 26,
-            completion_tokens: 3
-        }
-    );
+    assert_eq!(response.usage, TokenUsage::reported(26, 3));
     assert_eq!(response.stop_reason, StopReason::MaxTokens);
     assert_eq!(server.only_request().body["stream"], json!(true));
 }

@@ -1,17 +1,14 @@
 //! What the model asked for: run a body, call a catalog program, or answer. Read from a text reply
-//! (the text protocol) or from a tool call (the native tool protocol).
-//!
-//! Text replies are read leniently, because models wrap code in prose: the body is the last
-//! fenced block tagged `wat` (or `wasm`, `wast`, `lisp`, `scheme`, `clojure`), else the last
-//! untagged fenced block that looks like WAT (it starts with `(` or `;;`), else the whole reply
-//! if it starts with `(local`, `(func` or `(module`. An unclosed fence (an answer cut at its
-//! token limit) runs to the end of the reply. Without a body, a line with `@use name(...)` is a
-//! catalog call. Anything else is the answer, without a leading `Answer:` or `Final answer:`.
+//! (the text protocol, and a tools-protocol reply without a call: [`parse_text`]) or from a tool
+//! call (the native tool protocol: [`parse_tool_call`]).
 
 use serde::{Deserialize, Serialize};
 use watsmith_catalog::Literal;
-use watsmith_catalog::call;
 use watsmith_engine::Value;
+
+mod text;
+
+pub use text::parse_text;
 
 use crate::provider::{ToolCall, ToolSpec};
 
@@ -19,17 +16,6 @@ use crate::provider::{ToolCall, ToolSpec};
 pub const RUN_WAT: &str = "run_wat";
 /// The tool that runs a catalog program.
 pub const USE_PROGRAM: &str = "use_program";
-
-/// Fence tags taken as WAT.
-const WAT_TAGS: [&str; 7] = [
-    "wat",
-    "wasm",
-    "wast",
-    "lisp",
-    "scheme",
-    "clojure",
-    "webassembly",
-];
 
 /// One action of the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,84 +40,6 @@ pub enum Action {
         /// Its text.
         text: String,
     },
-}
-
-/// Reads a text reply.
-pub fn parse_text(reply: &str) -> Result<Action, String> {
-    if let Some(body) = fenced_body(reply) {
-        return Ok(Action::RunWat {
-            body,
-            args: Vec::new(),
-        });
-    }
-    let trimmed = reply.trim();
-    if ["(local", "(func", "(module"]
-        .iter()
-        .any(|start| trimmed.starts_with(start))
-    {
-        return Ok(Action::RunWat {
-            body: trimmed.to_owned(),
-            args: Vec::new(),
-        });
-    }
-    if let Some(line) = reply.lines().find(|line| line.contains(call::KEYWORD)) {
-        let start = line.find(call::KEYWORD).unwrap_or_default();
-        let text = line[start..].trim().trim_end_matches('`').trim_end();
-        let parsed = call::parse(text).map_err(|e| format!("in `{text}`: {e}"))?;
-        return Ok(Action::Use {
-            name: parsed.name,
-            args: parsed.args,
-        });
-    }
-    Ok(Action::Answer {
-        text: strip_answer_label(trimmed).to_owned(),
-    })
-}
-
-fn strip_answer_label(text: &str) -> &str {
-    for label in ["final answer:", "answer:", "final:"] {
-        if text.len() >= label.len()
-            && text.is_char_boundary(label.len())
-            && text[..label.len()].eq_ignore_ascii_case(label)
-        {
-            return text[label.len()..].trim_start();
-        }
-    }
-    text
-}
-
-/// The body in the reply's fenced blocks, by the rules of the module documentation.
-fn fenced_body(reply: &str) -> Option<String> {
-    let mut tagged: Option<String> = None;
-    let mut untagged: Option<String> = None;
-    let mut lines = reply.lines();
-    while let Some(line) = lines.next() {
-        let opening = line.trim_start();
-        let Some(fence) = ["```", "~~~"].into_iter().find(|f| opening.starts_with(f)) else {
-            continue;
-        };
-        let tag = opening
-            .trim_start_matches(fence.chars().next().unwrap_or('`'))
-            .trim()
-            .to_ascii_lowercase();
-        let mut content = String::new();
-        for inner in lines.by_ref() {
-            if inner.trim_start().starts_with(fence) {
-                break;
-            }
-            content.push_str(inner);
-            content.push('\n');
-        }
-        if WAT_TAGS.contains(&tag.as_str()) {
-            tagged = Some(content);
-        } else if tag.is_empty() {
-            let start = content.trim_start();
-            if start.starts_with('(') || start.starts_with(";;") {
-                untagged = Some(content);
-            }
-        }
-    }
-    tagged.or(untagged)
 }
 
 /// The tools of the native protocol.
@@ -171,6 +79,12 @@ pub fn tools() -> Vec<ToolSpec> {
 
 /// Reads a tool call; an error is told to the model.
 pub fn parse_tool_call(call: &ToolCall) -> Result<Action, String> {
+    if let Some(malformed) = &call.malformed {
+        return Err(format!(
+            "the arguments of your `{}` call are not a JSON object: {}",
+            call.name, malformed.error
+        ));
+    }
     let field = |name: &str| call.arguments.get(name);
     let args = || -> Result<Vec<&serde_json::Value>, String> {
         match field("args") {
