@@ -41,8 +41,9 @@ const SUBDIRECTORY: &str = "programs";
 /// The subdirectory of the disk cache given to Wasmtime's module cache.
 pub(crate) const WASMTIME_SUBDIRECTORY: &str = "wasmtime";
 
-/// The disk cache's directory, absolute, created private (mode 0700) if it is missing, and
-/// checked if it is not: the cache holds native code the engine runs, so a directory (or one of
+/// The disk cache's directory, resolved (absolute, without symbolic links), created private
+/// (mode 0700) if it is missing, and checked if it is not, with every directory above it
+/// ([`ancestors_closed`]): the cache holds native code the engine runs, so a directory (or one of
 /// its two subdirectories) that belongs to another user, or that another user may write into, is
 /// refused rather than used; the cache directory itself must also be closed to others, since
 /// whoever can read compiled bodies can read the bodies. Errors: why, with the fix.
@@ -63,6 +64,10 @@ pub(crate) fn private_directory(dir: &Path) -> Result<PathBuf, String> {
         }
     }
     let me = rustix::process::geteuid().as_raw();
+    // Resolved once: Wasmtime opens the cache by name, so the path handed on has no symbolic
+    // link another user could swap, and no directory above it that another user could change.
+    let dir = std::fs::canonicalize(&dir).map_err(|e| format!("cannot resolve it: {e}"))?;
+    ancestors_closed(&dir, me)?;
     for (path, top) in [
         (dir.clone(), true),
         (dir.join(SUBDIRECTORY), false),
@@ -101,6 +106,37 @@ pub(crate) fn private_directory(dir: &Path) -> Result<PathBuf, String> {
         }
     }
     Ok(dir)
+}
+
+/// Whether every directory above `dir` (resolved) is closed to other users: owned by this user
+/// or root, and writable by no one else unless it is sticky (like `/tmp`, where others cannot
+/// rename or remove what is not theirs, and the next directory down is this user's or root's,
+/// checked as one of the ancestors or as the cache itself). Otherwise another user could rename
+/// a directory of the path and put their own in its place between the check and Wasmtime's
+/// opening of its files by name.
+fn ancestors_closed(dir: &Path, me: u32) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt as _;
+    for ancestor in dir.ancestors().skip(1) {
+        let meta = std::fs::metadata(ancestor)
+            .map_err(|e| format!("cannot read `{}`: {e}", ancestor.display()))?;
+        let shown = ancestor.display();
+        if meta.uid() != me && meta.uid() != 0 {
+            return Err(format!(
+                "`{shown}` above it belongs to another user (uid {}), who could replace the \
+                 cache; use a directory under one of your own",
+                meta.uid()
+            ));
+        }
+        const STICKY: u32 = 0o1000;
+        if meta.mode() & 0o022 != 0 && meta.mode() & STICKY == 0 {
+            return Err(format!(
+                "other users may write into `{shown}` above it (mode {:o}) and so replace the \
+                 cache; use a directory under one of your own, or: chmod go-w {shown}",
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What running a program needs besides its binary and its imports.

@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES};
+use crate::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 use crate::span::{LineIndex, Position, Span};
 
 /// How serious a diagnostic is.
@@ -487,8 +487,34 @@ impl<'s> Reporter<'s> {
             more.hint = Some("fix the errors above first".to_owned());
             self.diagnostics.push(more);
         }
+        for diagnostic in &mut self.diagnostics {
+            shorten(&mut diagnostic.message);
+            if let Some(hint) = &mut diagnostic.hint {
+                shorten(hint);
+            }
+            if let Some(related) = &mut diagnostic.related {
+                shorten(&mut related.message);
+            }
+        }
         Diagnostics::from_sorted(self.diagnostics)
     }
+}
+
+/// `text` cut in its middle to about [`MAX_MESSAGE_BYTES`], marked with `…`, if it is longer:
+/// its start says what is wrong, its end often names the fix.
+fn shorten(text: &mut String) {
+    if text.len() <= MAX_MESSAGE_BYTES {
+        return;
+    }
+    let floor = |mut at: usize| {
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let head = floor(MAX_MESSAGE_BYTES * 3 / 4);
+    let tail = floor(text.len() - MAX_MESSAGE_BYTES / 4);
+    *text = format!("{}…{}", &text[..head], &text[tail..]);
 }
 
 impl Diagnostic {

@@ -14,6 +14,10 @@ pub const MAX_DIAGNOSTICS: usize = 50;
 /// this much around the span, so that a diagnostic's size does not grow with its line.
 pub const MAX_FRAME_BYTES: usize = 240;
 
+/// The longest message, hint or note of a diagnostic, in bytes; a longer one (a message that
+/// quotes a 400,000-character name) is cut in its middle, marked with `…`.
+pub const MAX_MESSAGE_BYTES: usize = 400;
+
 /// Address of the first data segment. Address 0 stays unused, so a zero pointer is never a
 /// valid string.
 pub const DATA_BASE: u32 = 16;

@@ -88,11 +88,18 @@ pub(crate) fn closest_instruction(word: &str) -> Option<&'static str> {
     closest(&lower, keywords().iter().map(String::as_str))
 }
 
+/// The longest name, in bytes, compared by edit distance: far longer than any name a person
+/// writes, and short enough that a body full of such names is compared in milliseconds.
+const MAX_COMPARED_BYTES: usize = 128;
+
 /// The candidate closest to `word`: by edit distance within a third of its length (at least 1,
 /// at most 3 edits, not counting a `$` sigil), else one of which the other is an abbreviation
 /// (`$cnt` for `$count`, `string` for `str`). Ties go to the first candidate.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let budget = (word.trim_start_matches('$').chars().count() / 3).clamp(1, 3);
+    // The distance takes time of the product of the lengths: names past the bound are not
+    // compared (a 400,000-character name and its near-twin took minutes).
+    let comparable = |name: &str| name.len() <= MAX_COMPARED_BYTES;
     let mut best: Option<(usize, &'a str)> = None;
     let mut abbreviation: Option<&'a str> = None;
     for candidate in candidates {
@@ -100,7 +107,11 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         if candidate == word || candidate.starts_with(RESERVED_PREFIX) {
             continue;
         }
-        let distance = edit_distance(word, candidate, budget);
+        let distance = if comparable(word) && comparable(candidate) {
+            edit_distance(word, candidate, budget)
+        } else {
+            budget + 1
+        };
         if distance <= budget && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }
@@ -206,6 +217,15 @@ mod tests {
         assert_eq!(edit_distance("abcd", "abdc", 3), 1);
         assert_eq!(edit_distance("kitten", "sitting", 5), 3);
         assert_eq!(edit_distance("a", "abcdef", 2), 3);
+        // Near-twin names past the bound are not compared (the distance is quadratic).
+        let long = "$".to_owned() + &"n".repeat(MAX_COMPARED_BYTES);
+        let twin = long.clone() + "x";
+        assert_eq!(
+            closest(&long, [twin.as_str()]),
+            Some(twin.as_str()),
+            "an abbreviation"
+        );
+        assert_eq!(closest(&(long.clone() + "y"), [twin.as_str()]), None);
         assert_eq!(closest("$cnt", ["$count", "$total"]), Some("$count"));
         assert_eq!(closest("$zzz", ["$count"]), None);
         assert_eq!(closest("string", ["i32", "str", "bytes"]), Some("str"));

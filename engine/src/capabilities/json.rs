@@ -510,9 +510,26 @@ fn lookup_text(
     store(caller, text.as_bytes())
 }
 
+/// `json.quote`: sized first, so that text of control characters (each quoted in 6 bytes) is
+/// ENOMEM before its quoted form is built past what the run could hold.
 fn quote(caller: &mut Caller<'_, RunState>, s: i32) -> Result<i32, Failure> {
+    super::fits(caller, quoted_len(text(caller, s)?))?;
     let quoted = serde_json::to_string(text(caller, s)?).map_err(|_| StatusCode::ETRFM)?;
     store(caller, quoted.as_bytes())
+}
+
+/// The bytes of `text` quoted as serde_json quotes it: `"` and `\` and the short escapes (`\n`,
+/// `\t`, …) in 2, other control characters in 6 (`\u001f`), every other byte as is.
+fn quoted_len(text: &str) -> u64 {
+    let escaped: u64 = text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum();
+    escaped + 2
 }
 
 impl Capability for Json {
@@ -568,6 +585,20 @@ impl Capability for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quoted_size_is_what_serde_json_writes() {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        for text in [
+            every_ascii.as_str(),
+            "",
+            "straße \u{1F600} \"q\"",
+            "\u{7f}\u{2028}",
+        ] {
+            let quoted = serde_json::to_string(text).expect("text quotes");
+            assert_eq!(quoted_len(text), quoted.len() as u64, "{quoted}");
+        }
+    }
 
     #[test]
     fn dotted_paths_have_keys_indexes_and_quoted_keys() {

@@ -156,14 +156,27 @@ fn compare(caller: &Caller<'_, RunState>, a: i32, b: i32) -> Result<std::cmp::Or
     Ok(view(caller, a)?.cmp(view(caller, b)?))
 }
 
-/// A new str made from the text at `s` by `f`.
+/// A new str made from the text at `s` by `f`, whose output `size` gives in bytes first: ENOMEM
+/// before anything is built if the run could not hold it (a case mapping grows text up to
+/// threefold: `ΐ` is 2 bytes, its upper case 6).
 fn transformed(
     caller: &mut Caller<'_, RunState>,
     s: i32,
+    size: impl FnOnce(&str) -> u64,
     f: impl FnOnce(&str) -> String,
 ) -> Result<i32, Failure> {
+    super::fits(caller, size(text(caller, s)?))?;
     let out = f(text(caller, s)?);
     store(caller, out.as_bytes())
+}
+
+/// The bytes of `text` with each character mapped by `map` (as `str::to_uppercase` and
+/// `str::to_lowercase` map them: character by character; the final sigma that lower case
+/// treats apart is 2 bytes either way).
+fn mapped_len<I: Iterator<Item = char>>(text: &str, map: impl Fn(char) -> I) -> u64 {
+    text.chars()
+        .map(|c| map(c).map(|m| m.len_utf8() as u64).sum::<u64>())
+        .sum()
 }
 
 fn concat(caller: &mut Caller<'_, RunState>, a: i32, b: i32) -> Result<i32, Failure> {
@@ -271,13 +284,16 @@ impl Capability for Str {
             compare(&c, a, b).map_or(-1, |order| i32::from(order.is_eq()))
         })?;
         linker.func_wrap("str", "upper", |mut c: C<'_>, s: i32| {
-            returned(transformed(&mut c, s, str::to_uppercase))
+            let size = |s: &str| mapped_len(s, char::to_uppercase);
+            returned(transformed(&mut c, s, size, str::to_uppercase))
         })?;
         linker.func_wrap("str", "lower", |mut c: C<'_>, s: i32| {
-            returned(transformed(&mut c, s, str::to_lowercase))
+            let size = |s: &str| mapped_len(s, char::to_lowercase);
+            returned(transformed(&mut c, s, size, str::to_lowercase))
         })?;
         linker.func_wrap("str", "trim", |mut c: C<'_>, s: i32| {
-            returned(transformed(&mut c, s, |s| s.trim().to_owned()))
+            let size = |s: &str| s.trim().len() as u64;
+            returned(transformed(&mut c, s, size, |s| s.trim().to_owned()))
         })?;
         linker.func_wrap(
             "str",
@@ -300,5 +316,27 @@ impl Capability for Str {
             returned(parsed::<f64>(&c, s))
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mapped_size_is_what_the_case_mapping_writes() {
+        // Characters whose case mapping grows (ΐ, ß, ŉ, İ), the final sigma, and plain text.
+        for text in ["ΐ ß ŉ İ ﬃ", "ΟΔΟΣ ΟΔΟΣ.", "plain ASCII", "", "ǅ ᾈ"] {
+            assert_eq!(
+                mapped_len(text, char::to_uppercase),
+                text.to_uppercase().len() as u64,
+                "{text}"
+            );
+            assert_eq!(
+                mapped_len(text, char::to_lowercase),
+                text.to_lowercase().len() as u64,
+                "{text}"
+            );
+        }
     }
 }

@@ -226,6 +226,48 @@ fn the_disk_cache_is_private_and_one_others_may_write_is_refused() {
 }
 
 #[test]
+fn a_disk_cache_under_a_directory_others_may_change_is_refused_and_a_link_is_resolved_once() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let config = |dir: &std::path::Path| EngineConfig {
+        disk_cache: Some(dir.to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let parent = tempfile::tempdir().expect("temp dir");
+    let own = parent.path().join("own");
+    std::fs::create_dir(&own).expect("mkdir");
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let cache = own.join("cache");
+    Engine::new(&config(&cache)).expect("a private cache");
+    // Reached through a link in a directory any user may write (another user could swap the
+    // link, or rename the directory, between the check and every later open by name).
+    let open = parent.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    std::fs::rename(&cache, open.join("cache")).expect("move the cache");
+    let error = Engine::new(&config(&open.join("cache"))).expect_err("an open parent");
+    assert!(error.to_string().contains("chmod go-w"), "{error}");
+    // A sticky directory (like /tmp) is closed enough: others cannot rename what is not theirs.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    Engine::new(&config(&open.join("cache"))).expect("under a sticky directory");
+    // A link is followed once, at start: the engine then uses the directory it named.
+    std::fs::rename(open.join("cache"), &cache).expect("move it back");
+    let link = own.join("link");
+    std::os::unix::fs::symlink(&cache, &link).expect("symlink");
+    let engine = Engine::new(&config(&link)).expect("through a link");
+    std::fs::remove_file(&link).expect("unlink");
+    std::os::unix::fs::symlink(parent.path(), &link).expect("relink elsewhere");
+    let outcome = crate::exec(&engine, "(local $n i64) (resv $n)", vec![]);
+    assert_eq!(outcome.results, [Value::I64(0)], "{outcome:#?}");
+    assert!(
+        std::fs::read_dir(cache.join("programs"))
+            .expect("the resolved directory")
+            .next()
+            .is_some(),
+        "the entry went to the directory the link named at start"
+    );
+}
+
+#[test]
 fn a_relative_disk_cache_path_is_taken_from_the_working_directory() {
     let here = tempfile::tempdir_in(".").expect("temp dir here");
     let name = here.path().file_name().expect("a name").to_owned();

@@ -1,7 +1,7 @@
 //! Bodies made to exhaust the host: thousands of errors on one long line cost no more than the
 //! first fifty, and a quoted line is cut to a window around its error.
 
-use watsmith_preprocessor::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES};
+use watsmith_preprocessor::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 use watsmith_preprocessor::{DiagnosticKind, preprocess};
 
 #[test]
@@ -69,5 +69,27 @@ fn a_cut_line_still_puts_the_caret_under_the_error() {
         code[..at].chars().count(),
         caret[..caret_at].chars().count(),
         "{rendered}"
+    );
+}
+
+#[test]
+fn a_near_twin_of_a_huge_name_is_reported_small_and_at_once() {
+    // A 400,000-character local and a use that differs in its last character: the "did you
+    // mean" search used to compare them in quadratic time (minutes), and the message quoted
+    // the whole name.
+    let name = "a".repeat(400_000);
+    let body = format!("(local ${name} i64)\n(resv ${name}b)");
+    let diagnostics = preprocess(&body).expect_err("an unknown local");
+    let diagnostic = diagnostics
+        .as_slice()
+        .iter()
+        .find(|d| d.kind == DiagnosticKind::UnknownLocal)
+        .expect("the unknown local");
+    assert!(diagnostic.message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
+    assert!(diagnostic.message.contains('…'), "{}", diagnostic.message);
+    assert!(
+        diagnostics.render().len() < 64 * 1024,
+        "{} bytes rendered",
+        diagnostics.render().len()
     );
 }

@@ -44,11 +44,24 @@ fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return special_v4(v4);
     }
     let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address.
+    let [a, b] = segments[6].to_be_bytes();
+    let [c, d] = segments[7].to_be_bytes();
+    let last_v4 = Ipv4Addr::new(a, b, c, d);
+    // NAT64 (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16) embed an IPv4 address, and so does
+    // the IPv4-translated form (::ffff:0:0/96, RFC 2765), which is special whatever it embeds.
     if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [a, b] = segments[6].to_be_bytes();
-        let [c, d] = segments[7].to_be_bytes();
-        return special_v4(Ipv4Addr::new(a, b, c, d));
+        return special_v4(last_v4);
+    }
+    if segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return special_v4(last_v4).or(Some("IPv4-translated"));
+    }
+    // Local-use NAT64 (64:ff9b:1::/48, RFC 8215) translates to addresses of the operator's
+    // choosing, and Teredo (2001::/32) tunnels to an obfuscated one: neither can be checked.
+    if segments[..3] == [0x64, 0xff9b, 1] {
+        return Some("local-use NAT64");
+    }
+    if segments[..2] == [0x2001, 0] {
+        return Some("Teredo");
     }
     if segments[0] == 0x2002 {
         let [a, b] = segments[1].to_be_bytes();
@@ -113,5 +126,31 @@ pub(super) fn article(kind: &str) -> &'static str {
         "an"
     } else {
         "a"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(address: &str) -> Option<&'static str> {
+        special_address(address.parse().expect("an address"))
+    }
+
+    #[test]
+    fn ipv6_forms_that_embed_or_tunnel_to_ipv4_are_special() {
+        assert_eq!(kind("::ffff:0:7f00:1"), Some("loopback"));
+        assert_eq!(kind("::ffff:0:93b8:d822"), Some("IPv4-translated"));
+        assert_eq!(kind("64:ff9b::7f00:1"), Some("loopback"));
+        assert_eq!(
+            kind("64:ff9b::93b8:d822"),
+            None,
+            "NAT64 of a public address"
+        );
+        assert_eq!(kind("64:ff9b:1::7f00:1"), Some("local-use NAT64"));
+        assert_eq!(kind("64:ff9b:1:ffff::1"), Some("local-use NAT64"));
+        assert_eq!(kind("2001:0:4136:e378:8000:63bf:3fff:fdd2"), Some("Teredo"));
+        assert_eq!(kind("2002:7f00:1::"), Some("loopback"));
+        assert_eq!(kind("2001:4860:4860::8888"), None, "a public address");
     }
 }
