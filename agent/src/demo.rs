@@ -79,7 +79,7 @@ pub const RECORDINGS: [Recording; 4] = [
 
 /// The agent the sessions were recorded with, asking `provider`, on `catalog` (which must be
 /// the built-in catalog, on an engine with the built-in capabilities: the requests hold them):
-/// the compute-only capabilities, the default limits, the text protocol.
+/// the compute-only capabilities, the default limits, the text protocol, the full prompt.
 pub fn parts(provider: Arc<dyn Provider>, catalog: Arc<Prepared>) -> AgentParts {
     AgentParts {
         provider,
@@ -87,6 +87,11 @@ pub fn parts(provider: Arc<dyn Provider>, catalog: Arc<Prepared>) -> AgentParts 
         policy: Policy::standard(),
         limits: Limits::default(),
         agent_limits: AgentLimits::default(),
-        settings: ModelSettings::new(MODEL, Protocol::Text),
+        settings: ModelSettings {
+            // Recorded with the full prompt, before the compact one was the default: the
+            // requests' hashes hold it.
+            prompt: crate::prompt::PromptStyle::Full,
+            ..ModelSettings::new(MODEL, Protocol::Text)
+        },
     }
 }

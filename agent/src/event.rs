@@ -26,6 +26,10 @@ pub enum Event {
         model: String,
         /// The action protocol.
         protocol: crate::prompt::Protocol,
+        /// How much of the reference the system prompt held (absent in transcripts from before
+        /// the compact prompt: they had the full one).
+        #[serde(default = "crate::prompt::PromptStyle::full")]
+        prompt: crate::prompt::PromptStyle,
         /// SHA-256 of the system prompt.
         prompt_hash: String,
     },
@@ -274,6 +278,7 @@ mod tests {
                 provider: "openai".to_owned(),
                 model: "m".to_owned(),
                 protocol: crate::prompt::Protocol::Tools,
+                prompt: crate::prompt::PromptStyle::Compact,
                 prompt_hash: "ab".repeat(32),
             },
             Event::Request {

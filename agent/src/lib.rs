@@ -31,7 +31,7 @@ pub use crate::event::{Event, EventSink, Transcript, TranscriptLine, request_has
 pub use crate::limits::AgentLimits;
 pub use crate::model::ProviderModel;
 pub use crate::observation::Spent;
-pub use crate::prompt::{Protocol, SystemPrompt};
+pub use crate::prompt::{PromptStyle, Protocol, SystemPrompt};
 pub use crate::provider::{
     Anthropic, ApiKey, ChatFuture, ChatRequest, ChatResponse, ClientOptions, Deltas, Malformed,
     Message, Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderKind, RetryPolicy,

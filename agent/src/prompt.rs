@@ -21,6 +21,28 @@ pub enum Protocol {
     Text,
 }
 
+/// How much of the reference the system prompt holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStyle {
+    /// The dialect, each granted capability in one line with its functions' names, the
+    /// catalog's program names, the protocol and the limits (within 2,000 tokens for the
+    /// default grants); the full reference of a capability or a program comes on demand, when
+    /// the model asks for it ([`reference`]).
+    #[default]
+    Compact,
+    /// Everything up front: every host function's signature and description, every program's
+    /// signature and summary (about 7,000 tokens with every capability granted).
+    Full,
+}
+
+impl PromptStyle {
+    /// [`PromptStyle::Full`] (a serde default: what transcripts without the field had).
+    pub fn full() -> Self {
+        Self::Full
+    }
+}
+
 /// A system prompt and its hash, computed once: every request of an agent carries the same
 /// prompt (an `Arc`, not a copy of its 14 KB), and the request's hash takes the prompt's hash
 /// from it instead of hashing the text again ([`crate::request_hash`]). In JSON it is the text.
@@ -125,34 +147,145 @@ Example: text in, text out, with host functions that can fail.
 "#;
 
 /// The response protocol, as the model is told it.
-fn protocol_section(protocol: Protocol) -> &'static str {
+fn protocol_section(protocol: Protocol, style: PromptStyle) -> String {
+    let compact = style == PromptStyle::Compact;
     match protocol {
         Protocol::Tools => {
-            "## How to act\n\n\
-             Use the tools. `run_wat` runs a WAT-plus body with arguments (numbers and strings, \
-             loaded with `argv`); `use_program` runs a catalog program by name with its \
-             arguments. One action at a time: after each you get an observation (the results, \
-             or the status, trap or error with its line and a hint). When you know the answer, \
-             reply with it in plain text and call no tool.\n"
+            let mut text = String::from(
+                "## How to act\n\n\
+                 Use the tools. `run_wat` runs a WAT-plus body with arguments (numbers and \
+                 strings, loaded with `argv`); `use_program` runs a catalog program by name with \
+                 its arguments.",
+            );
+            if compact {
+                text.push_str(
+                    " `reference` gives the full reference of a capability (its host functions' \
+                     signatures) or of a catalog program (its arguments and examples): ask for \
+                     it before you use one.",
+                );
+            }
+            text.push_str(
+                " One action at a time: after each you get an observation (the results, or the \
+                 status, trap or error with its line and a hint). When you know the answer, \
+                 reply with it in plain text and call no tool.\n",
+            );
+            text
         }
         Protocol::Text => {
-            "## How to act\n\n\
-             Each reply does exactly one of these:\n\
-             1. Runs a program: a fenced ```wat block holding the body. There are no arguments \
-             in this protocol: write the values into the body as constants or string literals.\n\
-             2. Calls a catalog program: a line `@use name(arg, ...)` with number and quoted \
-             string arguments, e.g. `@use gcd(12, 18)`.\n\
-             3. Answers: the answer in plain text, with no code block and no `@use` line.\n\
-             You may think briefly before the block. After each program or call you get an \
-             observation (the results, or the status, trap or error with its line and a hint); \
-             fix the program and try again when it fails.\n"
+            let mut text = String::from(
+                "## How to act\n\n\
+                 Each reply does exactly one of these:\n\
+                 1. Runs a program: a fenced ```wat block holding the body. There are no \
+                 arguments in this protocol: write the values into the body as constants or \
+                 string literals.\n\
+                 2. Calls a catalog program: a line `@use name(arg, ...)` with number and quoted \
+                 string arguments, e.g. `@use gcd(12, 18)`.\n",
+            );
+            if compact {
+                text.push_str(
+                    "3. Asks for a reference: a line `@reference name`, where the name is a \
+                     capability (its host functions' signatures) or a catalog program (its \
+                     arguments and examples): ask before you use one.\n\
+                     4. Answers: the answer in plain text, with no code block and no `@` line.\n",
+                );
+            } else {
+                text.push_str(
+                    "3. Answers: the answer in plain text, with no code block and no `@use` \
+                     line.\n",
+                );
+            }
+            text.push_str(
+                "You may think briefly before the block. After each program or call you get an \
+                 observation (the results, or the status, trap or error with its line and a \
+                 hint); fix the program and try again when it fails.\n",
+            );
+            text
         }
     }
 }
 
+/// The reference of one granted capability: each host function's signature and description.
+fn capability_reference(capability: &dyn watsmith_engine::Capability) -> String {
+    let mut text = format!("### {}: {}\n", capability.name(), capability.description());
+    for function in capability.functions() {
+        text.push_str(&format!(
+            "- `{}`: {}\n",
+            function.signature(),
+            function.description
+        ));
+    }
+    text
+}
+
+/// The catalog programs whose capabilities `policy` grants.
+fn usable<'c>(catalog: &'c Catalog, policy: &Policy) -> Vec<&'c watsmith_catalog::Program> {
+    catalog
+        .programs()
+        .into_iter()
+        .filter(|p| p.front.capabilities.iter().all(|c| policy.grants(c)))
+        .collect()
+}
+
+/// The full reference of `topic`, a capability `policy` grants or a catalog program it can
+/// run, as the model is told it when it asks (the `reference` tool, or `@reference name`);
+/// for anything else, an error naming what there is.
+pub fn reference(
+    registry: &Registry,
+    policy: &Policy,
+    catalog: &Catalog,
+    topic: &str,
+) -> Result<String, String> {
+    let topic = topic.trim().trim_start_matches('$');
+    let granted: Vec<_> = registry
+        .iter()
+        .filter(|c| policy.grants(c.name()))
+        .collect();
+    if let Some(capability) = granted.iter().find(|c| c.name() == topic) {
+        return Ok(capability_reference(*capability));
+    }
+    let programs = usable(catalog, policy);
+    if let Some(program) = programs.iter().find(|p| p.front.name == topic) {
+        let front = &program.front;
+        let mut text = format!(
+            "### {}\n\n`{}`\n\n{}\n",
+            front.name,
+            front.signature(),
+            front.description
+        );
+        if !front.capabilities.is_empty() {
+            text.push_str(&format!("\nUses: {}.\n", front.capabilities.join(", ")));
+        }
+        let examples: Vec<String> = front
+            .examples
+            .iter()
+            .take(3)
+            .map(|example| {
+                format!(
+                    "- `{}`",
+                    watsmith_catalog::call::example_line(front, example)
+                )
+            })
+            .collect();
+        if !examples.is_empty() {
+            text.push_str(&format!("\nExamples:\n{}\n", examples.join("\n")));
+        }
+        return Ok(text);
+    }
+    let names: Vec<&str> = granted
+        .iter()
+        .map(|c| c.name())
+        .chain(programs.iter().map(|p| p.front.name.as_str()))
+        .collect();
+    Err(format!(
+        "there is no capability or program `{topic}` to give the reference of; there are: {}",
+        names.join(", ")
+    ))
+}
+
 impl SystemPrompt {
     /// The prompt for a session granted `policy` on an engine with `registry`, offering
-    /// `catalog`, under `limits` per run and `agent` per task.
+    /// `catalog`, under `limits` per run and `agent` per task, holding as much of the reference
+    /// as `style` says.
     pub fn build(
         registry: &Registry,
         policy: &Policy,
@@ -160,6 +293,7 @@ impl SystemPrompt {
         limits: &Limits,
         agent: &AgentLimits,
         protocol: Protocol,
+        style: PromptStyle,
     ) -> Self {
         let mut text = String::from(
             "You are the agent of watsmith. You solve the user's task by running small \
@@ -167,39 +301,64 @@ impl SystemPrompt {
              catalog, and you read their results before you answer. Compute rather than guess: \
              run a program for anything you would otherwise estimate.\n\n",
         );
-        text.push_str(protocol_section(protocol));
+        text.push_str(&protocol_section(protocol, style));
         text.push('\n');
         text.push_str(DIALECT);
         text.push_str("\n## Host functions you may call\n");
+        if style == PromptStyle::Compact {
+            text.push_str(
+                "\nBy capability, with its functions' names (call them as \
+                 `(call $capability.name ...)`; ask for the reference of a capability for their \
+                 signatures):\n",
+            );
+        }
         for capability in registry.iter().filter(|c| policy.grants(c.name())) {
-            text.push_str(&format!(
-                "\n### {}: {}\n",
-                capability.name(),
-                capability.description()
-            ));
-            for function in capability.functions() {
-                text.push_str(&format!(
-                    "- `{}`: {}\n",
-                    function.signature(),
-                    function.description
-                ));
+            match style {
+                PromptStyle::Full => {
+                    text.push('\n');
+                    text.push_str(&capability_reference(capability));
+                }
+                PromptStyle::Compact => {
+                    let names: Vec<&str> = capability
+                        .functions()
+                        .iter()
+                        .map(|f| f.function.name)
+                        .collect();
+                    text.push_str(&format!(
+                        "- `{}`: {} ({})\n",
+                        capability.name(),
+                        capability.description(),
+                        names.join(", ")
+                    ));
+                }
             }
         }
-        let usable: Vec<_> = catalog
-            .programs()
-            .into_iter()
-            .filter(|p| p.front.capabilities.iter().all(|c| policy.grants(c)))
-            .collect();
+        let usable = usable(catalog, policy);
         if !usable.is_empty() {
-            text.push_str("\n## Catalog: ready programs, called with `@use name(args)`\n\n");
-            for program in usable {
-                let summary = program
-                    .front
-                    .description
-                    .split("; ")
-                    .next()
-                    .unwrap_or_default();
-                text.push_str(&format!("- `{}`: {summary}\n", program.front.signature()));
+            let call = match protocol {
+                Protocol::Tools => "run with `use_program`",
+                Protocol::Text => "called with `@use name(args)`",
+            };
+            text.push_str(&format!("\n## Catalog: ready programs, {call}\n\n"));
+            match style {
+                PromptStyle::Full => {
+                    for program in usable {
+                        let summary = program
+                            .front
+                            .description
+                            .split("; ")
+                            .next()
+                            .unwrap_or_default();
+                        text.push_str(&format!("- `{}`: {summary}\n", program.front.signature()));
+                    }
+                }
+                PromptStyle::Compact => {
+                    let names: Vec<&str> = usable.iter().map(|p| p.front.name.as_str()).collect();
+                    text.push_str(&format!(
+                        "{} (ask for a program's reference for its arguments).\n",
+                        names.join(", ")
+                    ));
+                }
             }
         }
         text.push_str(&format!(

@@ -18,7 +18,7 @@ use crate::defaults::DEFAULT_MAX_TOKENS;
 use crate::event::{Event, EventSink, request_hash};
 use crate::limits::AgentLimits;
 use crate::observation::{self, Spent};
-use crate::prompt::{Protocol, SystemPrompt};
+use crate::prompt::{PromptStyle, Protocol, SystemPrompt};
 use crate::provider::{ChatRequest, Message, Provider, Role, StopReason, ToolCall};
 
 /// What is asked of the model besides the conversation.
@@ -34,6 +34,8 @@ pub struct ModelSettings {
     pub temperature: Option<f32>,
     /// Stream answers (their text arrives as [`Event::Delta`]).
     pub stream: bool,
+    /// How much of the reference the system prompt holds. Default [`PromptStyle::Compact`].
+    pub prompt: PromptStyle,
 }
 
 impl ModelSettings {
@@ -45,6 +47,7 @@ impl ModelSettings {
             max_tokens: DEFAULT_MAX_TOKENS,
             temperature: None,
             stream: false,
+            prompt: PromptStyle::default(),
         }
     }
 }
@@ -249,6 +252,7 @@ impl Agent {
             &parts.limits,
             &parts.agent_limits,
             parts.settings.protocol,
+            parts.settings.prompt,
         );
         Self {
             provider: parts.provider,
@@ -264,6 +268,17 @@ impl Agent {
     /// The system prompt.
     pub fn prompt(&self) -> &SystemPrompt {
         &self.prompt
+    }
+
+    /// The full reference of a capability this agent's policy grants or a catalog program it
+    /// can run ([`crate::prompt::reference`]).
+    pub fn reference(&self, topic: &str) -> Result<String, String> {
+        crate::prompt::reference(
+            self.catalog.engine().registry(),
+            &self.policy,
+            self.catalog.catalog(),
+            topic,
+        )
     }
 
     /// Solves `task` in `session`, telling `sink` every event.
@@ -288,6 +303,7 @@ impl Agent {
             provider: self.provider.name().to_owned(),
             model: self.settings.model.clone(),
             protocol: self.settings.protocol,
+            prompt: self.settings.prompt,
             prompt_hash: self.prompt.hash().to_owned(),
         });
         let before = session.messages.len();
@@ -406,6 +422,16 @@ impl Task<'_> {
                 retry: self.retry,
                 action: action.clone(),
             });
+            if let Action::Reference { topic } = &action {
+                // Nothing runs: the reference is the observation (an unknown topic says what
+                // there is).
+                let text = self
+                    .agent
+                    .reference(topic)
+                    .unwrap_or_else(|error| format!("no reference: {error}\n"));
+                reply(session, &turn.call, &turn.others, text);
+                continue;
+            }
             let (mut text, compiled) = match self.act(&action).await {
                 Ok(outcome) => {
                     self.spent.add_run(&outcome);
@@ -458,7 +484,7 @@ impl Task<'_> {
             system: agent.prompt.clone(),
             messages: session.messages.clone(),
             tools: match settings.protocol {
-                Protocol::Tools => action::tools(),
+                Protocol::Tools => action::tools(settings.prompt),
                 Protocol::Text => Vec::new(),
             },
             max_tokens: settings.max_tokens,
@@ -564,7 +590,9 @@ impl Task<'_> {
                     Err(outcome) => *outcome,
                 })
             }
-            Action::Answer { .. } => Err("an answer is not run".to_owned()),
+            Action::Answer { .. } | Action::Reference { .. } => {
+                Err("an answer or a reference is not run".to_owned())
+            }
         }
     }
 }

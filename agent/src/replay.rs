@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::event::{Event, TranscriptLine, request_hash};
-use crate::prompt::Protocol;
+use crate::prompt::{PromptStyle, Protocol};
 use crate::provider::{ChatFuture, ChatRequest, ChatResponse, Deltas, Provider, ProviderError};
 
 /// Answers recorded requests with their recorded responses.
@@ -20,6 +20,7 @@ pub struct Replay {
     model: Option<String>,
     /// The action protocol of the transcript's task, if it names one.
     protocol: Option<Protocol>,
+    prompt: Option<PromptStyle>,
 }
 
 /// A transcript that cannot be replayed.
@@ -40,6 +41,7 @@ impl Replay {
         let mut recorded = 0;
         let mut model = None;
         let mut protocol = None;
+        let mut prompt = None;
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -52,10 +54,12 @@ impl Replay {
                 Event::Task {
                     model: task_model,
                     protocol: task_protocol,
+                    prompt: task_prompt,
                     ..
                 } if model.is_none() => {
                     model = Some(task_model);
                     protocol = Some(task_protocol);
+                    prompt = Some(task_prompt);
                 }
                 Event::Response { hash, response, .. } => {
                     responses.entry(hash).or_default().push_back(response);
@@ -69,6 +73,7 @@ impl Replay {
             recorded,
             model,
             protocol,
+            prompt,
         })
     }
 
@@ -80,6 +85,11 @@ impl Replay {
     /// The action protocol the transcript's task used.
     pub fn recorded_protocol(&self) -> Option<Protocol> {
         self.protocol
+    }
+
+    /// The prompt style the transcript's task used.
+    pub fn recorded_prompt(&self) -> Option<PromptStyle> {
+        self.prompt
     }
 
     /// Responses recorded.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use watsmith_agent::Protocol;
+use watsmith_agent::{PromptStyle, Protocol};
 use watsmith_engine::capabilities::{fs, http};
 use watsmith_engine::{FsSpec, LimitsSpec, PolicySpec};
 use watsmith_runtime::settings::{AgentSettings, CatalogSettings, EngineSettings, StoreSettings};
@@ -195,6 +195,10 @@ pub(crate) struct TaskArgs {
     /// anthropic) or `text` (a ```wat block or an @use line; default for ollama).
     #[arg(long, value_parser = ["tools", "text"])]
     protocol: Option<String>,
+    /// How much of the reference the system prompt holds: `compact` (each capability in a line,
+    /// full references on demand; the default) or `full` (every signature up front).
+    #[arg(long, value_parser = ["compact", "full"])]
+    prompt: Option<String>,
     /// Actions per task (default 8).
     #[arg(long, value_name = "N")]
     max_steps: Option<usize>,
@@ -217,6 +221,11 @@ impl TaskArgs {
         agent.protocol = match self.protocol.as_deref() {
             Some("text") => Some(Protocol::Text),
             Some(_) => Some(Protocol::Tools),
+            None => None,
+        };
+        agent.prompt = match self.prompt.as_deref() {
+            Some("full") => Some(PromptStyle::Full),
+            Some(_) => Some(PromptStyle::Compact),
             None => None,
         };
         agent.max_steps = self.max_steps;

@@ -112,6 +112,7 @@ impl<W: Write + Send> EventSink for Progress<W> {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
+                    Action::Reference { topic } => format!("action: reference {topic}"),
                     Action::Answer { .. } => "action: answer".to_owned(),
                 };
                 self.line(&text);

@@ -192,10 +192,14 @@ pub(crate) fn show_config(sources: &Sources, env: &Environment) -> Exit {
     }
     let limits = &agent.limits;
     text.push_str(&format!(
-        "protocol = \"{}\"\nmax_steps = {}\nmax_retries = {}\ntoken_budget = {}\nwall_clock_secs = {}\nmax_tokens = {}\nstream = {}\ntimeout_ms = {}\n",
+        "protocol = \"{}\"\nprompt = \"{}\"\nmax_steps = {}\nmax_retries = {}\ntoken_budget = {}\nwall_clock_secs = {}\nmax_tokens = {}\nstream = {}\ntimeout_ms = {}\n",
         match agent.protocol {
             Protocol::Tools => "tools",
             Protocol::Text => "text",
+        },
+        match agent.prompt {
+            watsmith_agent::PromptStyle::Compact => "compact",
+            watsmith_agent::PromptStyle::Full => "full",
         },
         limits.max_steps,
         limits.max_retries,

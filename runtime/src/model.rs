@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use watsmith_agent::{
-    Protocol, Provider, ProviderConfig, ProviderError, ProviderKind, ProviderModel, Replay,
-    ReplayError, connect,
+    PromptStyle, Protocol, Provider, ProviderConfig, ProviderError, ProviderKind, ProviderModel,
+    Replay, ReplayError, connect,
 };
 use watsmith_engine::Model;
 
@@ -21,6 +21,9 @@ pub struct ModelChoice {
     /// How the model states its actions (a replay's own unless one was chosen: the requests
     /// must be the recorded ones).
     pub protocol: Protocol,
+    /// How much of the reference the system prompt holds (a replay's own unless one was
+    /// chosen, as for the protocol).
+    pub prompt: PromptStyle,
 }
 
 impl std::fmt::Debug for ModelChoice {
@@ -112,10 +115,15 @@ pub fn connect_model(settings: &AgentEffective) -> Result<ModelChoice, ModelErro
                 Some(recorded) if !settings.protocol_chosen => recorded,
                 _ => settings.protocol,
             };
+            let prompt = match replay.recorded_prompt() {
+                Some(recorded) if !settings.prompt_chosen => recorded,
+                _ => settings.prompt,
+            };
             return Ok(ModelChoice {
                 provider: Arc::new(replay),
                 model,
                 protocol,
+                prompt,
             });
         }
         ProviderName::OpenAi => ProviderKind::OpenAi,
@@ -134,5 +142,6 @@ pub fn connect_model(settings: &AgentEffective) -> Result<ModelChoice, ModelErro
         provider: connect(&config)?,
         model,
         protocol: settings.protocol,
+        prompt: settings.prompt,
     })
 }

@@ -604,6 +604,7 @@ impl Runtime {
         settings.max_tokens = agent_settings.max_tokens;
         settings.temperature = agent_settings.temperature;
         settings.stream = agent_settings.stream;
+        settings.prompt = model.prompt;
         let agent = Agent::new(AgentParts {
             provider: Arc::clone(&model.provider),
             catalog: Arc::clone(&self.catalog),

@@ -14,6 +14,7 @@
 //! api_key_env = "MY_KEY"        # the variable holding the key (or `api_key`, less safe)
 //! timeout_ms = 300000           # each wait for the provider
 //! protocol = "tools"            # tools | text
+//! prompt = "compact"            # compact (references on demand) | full
 //! max_steps = 8
 //! max_retries = 2               # of a program that does not compile
 //! token_budget = 200000
@@ -55,7 +56,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use watsmith_agent::{AgentLimits, ApiKey, Protocol, RetryPolicy, defaults};
+use watsmith_agent::{AgentLimits, ApiKey, PromptStyle, Protocol, RetryPolicy, defaults};
 use watsmith_engine::LimitsSpec;
 
 use crate::store::DEFAULT_SESSION_TTL;
@@ -205,6 +206,8 @@ pub struct AgentSettings {
     pub retry: Option<RetryPolicy>,
     /// How the model states its actions.
     pub protocol: Option<Protocol>,
+    /// How much of the reference the system prompt holds.
+    pub prompt: Option<PromptStyle>,
     /// Actions per task.
     pub max_steps: Option<usize>,
     /// Retries of a program that does not compile.
@@ -357,6 +360,10 @@ pub struct AgentEffective {
     /// Whether the protocol was chosen (a flag, the file), not defaulted: a replay then keeps
     /// it instead of its recording's.
     pub protocol_chosen: bool,
+    /// How much of the reference the system prompt holds (default compact).
+    pub prompt: PromptStyle,
+    /// Whether the prompt style was chosen, not defaulted (as for the protocol).
+    pub prompt_chosen: bool,
     /// The limits of each task.
     pub limits: AgentLimits,
     /// Most tokens per answer.
@@ -599,6 +606,8 @@ pub fn merge(
         retry: either(a.retry, f.retry).unwrap_or_default(),
         protocol,
         protocol_chosen: chosen.is_some(),
+        prompt: either(a.prompt, f.prompt).unwrap_or_default(),
+        prompt_chosen: either(a.prompt, f.prompt).is_some(),
         limits,
         max_tokens: either(a.max_tokens, f.max_tokens).unwrap_or(defaults::DEFAULT_MAX_TOKENS),
         temperature: either(a.temperature, f.temperature),

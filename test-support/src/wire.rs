@@ -101,6 +101,11 @@ impl Received {
 struct Script {
     replies: VecDeque<Reply>,
     received: Vec<Received>,
+    /// What Ollama's `/api/show` answers (200 with it; 404 without, as a server that does not
+    /// say its models' context), apart from the script and not recorded in `received`.
+    show: Option<Value>,
+    /// How many `/api/show` requests came.
+    shows: usize,
 }
 
 /// The server, running on the test's runtime until the test ends.
@@ -115,7 +120,7 @@ impl Server {
     pub async fn start(replies: Vec<Reply>) -> Self {
         let script = Arc::new(Mutex::new(Script {
             replies: replies.into(),
-            received: Vec::new(),
+            ..Script::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -147,6 +152,16 @@ impl Server {
         self.script.lock().expect("script").received.clone()
     }
 
+    /// Answers Ollama's `/api/show` with `body` from now on (until then it is a 404).
+    pub fn show(&self, body: Value) {
+        self.script.lock().expect("script").show = Some(body);
+    }
+
+    /// How many `/api/show` requests came (they are not in [`Server::received`]).
+    pub fn shows(&self) -> usize {
+        self.script.lock().expect("script").shows
+    }
+
     /// The only request received.
     pub fn only_request(&self) -> Received {
         let received = self.received();
@@ -173,6 +188,18 @@ async fn answer(
 ) -> Response {
     let reply = {
         let mut script = script.lock().expect("script");
+        if uri.path() == "/api/show" {
+            script.shows += 1;
+            return match &script.show {
+                Some(show) => (
+                    StatusCode::OK,
+                    [("content-type", "application/json")],
+                    show.to_string(),
+                )
+                    .into_response(),
+                None => (StatusCode::NOT_FOUND, "404 page not found").into_response(),
+            };
+        }
         script.received.push(Received {
             path: uri.path().to_owned(),
             headers,

@@ -16,6 +16,10 @@ use crate::provider::{ToolCall, ToolSpec};
 pub const RUN_WAT: &str = "run_wat";
 /// The tool that runs a catalog program.
 pub const USE_PROGRAM: &str = "use_program";
+/// The tool that gives the reference of a capability or a program (compact prompts).
+pub const REFERENCE: &str = "reference";
+/// The text protocol's form of [`REFERENCE`]: `@reference name`, at the start of a line.
+pub const REFERENCE_KEYWORD: &str = "@reference";
 
 /// One action of the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +39,11 @@ pub enum Action {
         /// Its arguments, as written.
         args: Vec<Literal>,
     },
+    /// Ask for the full reference of a capability or a catalog program.
+    Reference {
+        /// The capability's or the program's name.
+        topic: String,
+    },
     /// The final answer.
     Answer {
         /// Its text.
@@ -42,12 +51,12 @@ pub enum Action {
     },
 }
 
-/// The tools of the native protocol.
-pub fn tools() -> Vec<ToolSpec> {
+/// The tools of the native protocol; `reference` too when the prompt is compact.
+pub fn tools(style: crate::prompt::PromptStyle) -> Vec<ToolSpec> {
     let value = serde_json::json!({
         "anyOf": [{"type": "number"}, {"type": "string"}]
     });
-    vec![
+    let mut tools = vec![
         ToolSpec {
             name: RUN_WAT.to_owned(),
             description: "Run a WAT-plus function body and get its results (or its error, with \
@@ -74,7 +83,24 @@ pub fn tools() -> Vec<ToolSpec> {
                 "required": ["name"]
             }),
         },
-    ]
+    ];
+    if style == crate::prompt::PromptStyle::Compact {
+        tools.push(ToolSpec {
+            name: REFERENCE.to_owned(),
+            description: "Get the full reference of a capability (its host functions' \
+                          signatures and error codes) or of a catalog program (its arguments \
+                          and examples)."
+                .to_owned(),
+            parameters: serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "topic": {"type": "string", "description": "a capability's name (`str`, `http`) or a program's (`sha256`)"}
+                },
+                "required": ["topic"]
+            }),
+        });
+    }
+    tools
 }
 
 /// Reads a tool call; an error is told to the model.
@@ -116,8 +142,17 @@ pub fn parse_tool_call(call: &ToolCall) -> Result<Action, String> {
                 args: args()?.into_iter().map(literal).collect::<Result<_, _>>()?,
             })
         }
+        REFERENCE => {
+            let topic = field("topic")
+                .and_then(serde_json::Value::as_str)
+                .ok_or("`reference` needs `topic`, a string")?;
+            Ok(Action::Reference {
+                topic: topic.to_owned(),
+            })
+        }
         other => Err(format!(
-            "there is no tool `{other}`; the tools are `{RUN_WAT}` and `{USE_PROGRAM}`"
+            "there is no tool `{other}`; the tools are `{RUN_WAT}`, `{USE_PROGRAM}` and \
+             `{REFERENCE}`"
         )),
     }
 }

@@ -14,7 +14,8 @@
 //!    call written as JSON (`{"name": "run_wat", "arguments": {...}}`, in an element, a fence or
 //!    the reply itself), read as the tool call it names; else the last container of any other
 //!    tag whose text looks like WAT; else the whole reply, if it looks like WAT.
-//! 4. Without a body, `@use name(args)` is a catalog call: at the start of a line (after an
+//! 4. Without a body, a line `@reference name` asks for the reference of a capability or a
+//!    program (compact prompts), and `@use name(args)` is a catalog call: at the start of a line (after an
 //!    optional `Action:` label, list marker or backtick; one that does not parse is an error for
 //!    the model) or alone in inline code (one that does not parse, like `` `@use gcd(a, b)` ``,
 //!    is a mention of the syntax). It ends at its closing parenthesis; what follows
@@ -172,6 +173,9 @@ pub fn parse_text(reply: &str) -> Result<Action, String> {
     let trimmed = visible.trim();
     if looks_like_wat(trimmed) {
         return Ok(run(trimmed));
+    }
+    if let Some(topic) = reference_line(&visible) {
+        return Ok(Action::Reference { topic });
     }
     if let Some(text) = line_use_call(&visible) {
         let parsed = call::parse(text).map_err(|e| format!("in `{text}`: {e}"))?;
@@ -492,18 +496,40 @@ fn line_use_call(text: &str) -> Option<&str> {
         for prefix in ["- ", "* ", "> "] {
             rest = rest.strip_prefix(prefix).unwrap_or(rest).trim_start();
         }
-        if rest.len() >= "action:".len()
-            && rest.is_char_boundary("action:".len())
-            && rest[.."action:".len()].eq_ignore_ascii_case("action:")
-        {
-            rest = rest["action:".len()..].trim_start();
-        }
-        let rest = rest.trim_start_matches('`').trim_start();
+        let rest = strip_label(rest).trim_start_matches('`').trim_start();
         if rest.starts_with(call::KEYWORD) {
             return Some(call_text(rest));
         }
     }
     None
+}
+
+/// The topic of an `@reference name` line (after an optional `Action:` label or a backtick).
+fn reference_line(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim_start();
+        let rest = strip_label(rest).trim_start_matches('`').trim_start();
+        let topic = rest.strip_prefix(super::REFERENCE_KEYWORD)?;
+        let topic = topic
+            .trim()
+            .trim_end_matches(['`', '.', ',', ';', ':', '!', '?'])
+            .trim_matches(['(', ')', '"', '\''])
+            .trim();
+        Some(topic.to_owned())
+    })
+}
+
+/// `text` without a leading `Action:` label (any case).
+fn strip_label(text: &str) -> &str {
+    let label = "action:";
+    if text.len() >= label.len()
+        && text.is_char_boundary(label.len())
+        && text[..label.len()].eq_ignore_ascii_case(label)
+    {
+        text[label.len()..].trim_start()
+    } else {
+        text
+    }
 }
 
 /// A catalog call alone in inline code within prose (`` `@use gcd(12, 18)` ``). One that does

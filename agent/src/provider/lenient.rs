@@ -167,24 +167,29 @@ pub(crate) fn call_id(id: Option<String>, position: usize) -> String {
         .unwrap_or_else(|| format!("call_{position}"))
 }
 
+/// The characters of what `request` sends the model: the system prompt, the messages, their
+/// tool calls and the tools.
+pub(crate) fn prompt_chars(request: &ChatRequest) -> usize {
+    let mut chars = request.system.text().chars().count();
+    for message in &request.messages {
+        chars += message.content.chars().count();
+        for call in &message.tool_calls {
+            chars += call.name.len() + call.arguments.to_string().chars().count();
+        }
+    }
+    for tool in &request.tools {
+        chars +=
+            tool.name.len() + tool.description.chars().count() + tool.parameters.to_string().len();
+    }
+    chars
+}
+
 /// `response`'s usage, with each count the server left at zero estimated from the text of
 /// `request` and of the answer, at [`CHARS_PER_TOKEN`].
 pub(crate) fn with_estimate(request: &ChatRequest, mut response: ChatResponse) -> ChatResponse {
     let usage = &mut response.usage;
     if usage.prompt_tokens == 0 {
-        let mut chars = request.system.text().chars().count();
-        for message in &request.messages {
-            chars += message.content.chars().count();
-            for call in &message.tool_calls {
-                chars += call.name.len() + call.arguments.to_string().chars().count();
-            }
-        }
-        for tool in &request.tools {
-            chars += tool.name.len()
-                + tool.description.chars().count()
-                + tool.parameters.to_string().len();
-        }
-        usage.prompt_tokens = tokens(chars);
+        usage.prompt_tokens = tokens(prompt_chars(request));
         usage.estimated = true;
     }
     if usage.completion_tokens == 0 {

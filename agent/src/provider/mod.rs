@@ -298,6 +298,21 @@ pub enum ProviderError {
     /// The provider is not usable as configured (no API key, a bad base URL).
     #[error("{0}")]
     Config(String),
+    /// The request cannot fit the model's context window (checked before it is sent, where the
+    /// server says the window: Ollama would otherwise drop the start of the prompt silently).
+    #[error(
+        "the request needs about {needed} tokens (the prompt and max_tokens {max_tokens}), more than the {context}-token context of `{model}`: lower max_tokens, use the compact prompt, or a model with a longer context"
+    )]
+    ContextOverflow {
+        /// The model.
+        model: String,
+        /// Tokens the request needs, estimated.
+        needed: u64,
+        /// The answer's share of them.
+        max_tokens: u32,
+        /// The model's context window, in tokens.
+        context: u64,
+    },
 }
 
 /// Receives the text of a streamed answer as it arrives.

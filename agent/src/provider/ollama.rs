@@ -15,6 +15,14 @@
 //! - Ollama says `stop` after a tool call; an answer with tool calls is taken as
 //!   [`StopReason::ToolUse`].
 //! - `Authorization: Bearer` is sent only when a key is set (a server behind a proxy).
+//! - The context window: Ollama's default (2,048 or 4,096 tokens) silently drops the start of a
+//!   longer prompt, so the client asks `/api/show` once per model for its context length and
+//!   sets `options.num_ctx` to what the request needs (estimated at 3 characters a token, plus
+//!   the answer's `max_tokens`, rounded up to 2,048) within it; a request that cannot fit is
+//!   refused before it is sent ([`ProviderError::ContextOverflow`]). A server that does not say
+//!   (no `/api/show`) gets no `num_ctx`, as before.
+
+use std::collections::HashMap;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::Deserialize;
@@ -34,7 +42,23 @@ use super::{
 pub struct Ollama {
     http: Http,
     headers: HeaderMap,
+    /// Each model's context window, as `/api/show` gave it (`None`: the server did not say),
+    /// asked once per model.
+    contexts: tokio::sync::Mutex<HashMap<String, Option<u64>>>,
 }
+
+/// Characters per token of the estimate that sizes `num_ctx`: fewer than the usage estimate's
+/// four, since code (a system prompt full of WAT) tokenizes denser than prose and a context
+/// set too small loses the start of the prompt.
+const CONTEXT_CHARS_PER_TOKEN: usize = 3;
+
+/// Tokens added to the estimate for the chat template's own (role markers, tool schemas'
+/// rendering).
+const TEMPLATE_TOKENS: u64 = 256;
+
+/// `num_ctx` is a multiple of this (the runner reallocates its cache when it changes; rounding
+/// keeps one size across the requests of a task).
+const CONTEXT_STEP: u64 = 2_048;
 
 impl Ollama {
     /// The client of the server at `options.base_url` (locally
@@ -43,7 +67,56 @@ impl Ollama {
         Ok(Self {
             http: Http::new(&options)?,
             headers: http::key_headers(AUTHORIZATION, "Bearer ", options.api_key.as_ref())?,
+            contexts: tokio::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// `model`'s context window, from `/api/show` (`model_info` holds `<arch>.context_length`);
+    /// `None` when the server does not say (an older server, a proxy): one attempt, not
+    /// retried, remembered either way.
+    async fn context(&self, model: &str) -> Option<u64> {
+        let mut contexts = self.contexts.lock().await;
+        if let Some(known) = contexts.get(model) {
+            return *known;
+        }
+        let asked = self
+            .http
+            .post(
+                "/api/show",
+                self.headers.clone(),
+                &json!({ "model": model }),
+            )
+            .await;
+        let context = match asked {
+            Ok(response) => self
+                .http
+                .json::<Value>(response)
+                .await
+                .ok()
+                .and_then(|shown| context_length(&shown)),
+            Err(_) => None,
+        };
+        contexts.insert(model.to_owned(), context);
+        context
+    }
+
+    /// The `num_ctx` `request` needs within `context`: its estimated tokens, rounded up to
+    /// [`CONTEXT_STEP`], at most the context; an error if it cannot fit.
+    fn num_ctx(request: &ChatRequest, context: u64) -> Result<u64, ProviderError> {
+        let prompt = lenient::prompt_chars(request).div_ceil(CONTEXT_CHARS_PER_TOKEN) as u64;
+        let needed = prompt + u64::from(request.max_tokens) + TEMPLATE_TOKENS;
+        if needed > context {
+            return Err(ProviderError::ContextOverflow {
+                model: request.model.clone(),
+                needed,
+                max_tokens: request.max_tokens,
+                context,
+            });
+        }
+        Ok(needed
+            .div_ceil(CONTEXT_STEP)
+            .saturating_mul(CONTEXT_STEP)
+            .min(context))
     }
 
     async fn attempt(
@@ -78,7 +151,11 @@ impl Provider for Ollama {
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {
         Box::pin(async move {
-            let body = request_body(request);
+            let num_ctx = match self.context(&request.model).await {
+                Some(context) => Some(Self::num_ctx(request, context)?),
+                None => None,
+            };
+            let body = request_body(request, num_ctx);
             self.http
                 .chat(request, || self.attempt(request, &body, deltas))
                 .await
@@ -86,8 +163,8 @@ impl Provider for Ollama {
     }
 }
 
-/// The JSON body of `request`.
-fn request_body(request: &ChatRequest) -> Value {
+/// The JSON body of `request`, with the context window `num_ctx` if it is known.
+fn request_body(request: &ChatRequest, num_ctx: Option<u64>) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.text().is_empty() {
         messages.push(json!({ "role": "system", "content": request.system.text() }));
@@ -96,6 +173,9 @@ fn request_body(request: &ChatRequest) -> Value {
         messages.push(wire_message(message, &request.messages[..at]));
     }
     let mut options = json!({ "num_predict": request.max_tokens });
+    if let Some(num_ctx) = num_ctx {
+        options["num_ctx"] = json!(num_ctx);
+    }
     if let Some(temperature) = request.temperature {
         options["temperature"] = json!(temperature);
     }
@@ -156,6 +236,32 @@ fn wire_message(message: &Message, before: &[Message]) -> Value {
             wire
         }
     }
+}
+
+/// The context window `/api/show` gives: `model_info`'s `<arch>.context_length` (what the model
+/// was trained for; `options.num_ctx` may go up to it, past a Modelfile's `num_ctx`), else the
+/// Modelfile's `num_ctx` parameter.
+fn context_length(shown: &Value) -> Option<u64> {
+    let trained = shown
+        .get("model_info")
+        .and_then(Value::as_object)
+        .and_then(|info| {
+            info.iter()
+                .find(|(key, _)| key.ends_with(".context_length"))
+                .and_then(|(_, value)| value.as_u64())
+        });
+    let parameter = shown
+        .get("parameters")
+        .and_then(Value::as_str)
+        .and_then(|parameters| {
+            parameters.lines().find_map(|line| {
+                let mut words = line.split_whitespace();
+                (words.next() == Some("num_ctx"))
+                    .then(|| words.next()?.parse::<u64>().ok())
+                    .flatten()
+            })
+        });
+    trained.or(parameter)
 }
 
 /// The stop reason a `done_reason` stands for, given whether the answer called tools.

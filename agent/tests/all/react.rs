@@ -213,14 +213,10 @@ fn use_runs_a_catalog_program_and_a_bad_call_is_retried() {
     let unknown = sent(&setup, 1);
     assert!(unknown.contains("did you mean `gcd`?"), "{unknown}");
     assert!(sent(&setup, 2).contains("results:\n  6\n"));
-    // The catalog is in the prompt, with signatures.
-    assert!(
-        setup
-            .agent
-            .prompt()
-            .text()
-            .contains("- `gcd(a: i64, b: i64) -> (gcd: i64)`")
-    );
+    // The catalog is in the (compact) prompt by name; its signatures come on demand.
+    let prompt = setup.agent.prompt().text();
+    assert!(prompt.contains(" gcd, "), "{prompt}");
+    assert!(!prompt.contains("gcd(a: i64"), "{prompt}");
 }
 
 #[test]
@@ -244,7 +240,8 @@ fn the_tool_protocol_runs_tool_calls_and_answers_each_call_id() {
     let (finish, _) = run(&setup.agent, &mut Session::default(), "fib(10)?");
     assert_eq!(finish.ending, Ending::Answer("fib(10) is 55".to_owned()));
     let requests = setup.provider.requests();
-    assert_eq!(requests[0].tools.len(), 2);
+    // `run_wat`, `use_program` and (with the compact prompt) `reference`.
+    assert_eq!(requests[0].tools.len(), 3);
     let reply = requests[1].messages.last().expect("message");
     assert_eq!(reply.role, Role::Tool);
     assert_eq!(reply.tool_call_id.as_deref(), Some("call_run_wat"));
@@ -502,5 +499,58 @@ fn a_tools_protocol_reply_with_a_body_in_a_fence_and_no_call_runs_the_body() {
         sent(&setup, 1).contains("results:\n  10\n"),
         "{}",
         sent(&setup, 1)
+    );
+}
+
+#[test]
+fn a_reference_is_asked_for_and_observed_in_both_protocols() {
+    // Text: a `@reference` line; the reference is the observation, then the body runs.
+    let text_run = text_setup(vec![
+        text("I need the signatures.\n@reference str"),
+        wat("(local $n i32) (local.set $n (call $str.len \"abc\")) (resv $n)"),
+        text("3"),
+    ]);
+    let (finish, events) = run(&text_run.agent, &mut Session::default(), "length of abc?");
+    assert_eq!(finish.ending, Ending::Answer("3".to_owned()));
+    let observed = sent(&text_run, 1);
+    assert!(
+        observed.contains("- `$str.len (param i32) (result i32)`: "),
+        "{observed}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Action {
+            action: watsmith_agent::Action::Reference { topic },
+            ..
+        } if topic == "str"
+    )));
+    // The compact prompt is the default, and it has no signatures.
+    assert!(!text_run.agent.prompt().text().contains("(param i32)"));
+
+    // Tools: the `reference` tool, answered as the call's result; an unknown topic says what
+    // there is.
+    let setup = setup(
+        Protocol::Tools,
+        vec![
+            tool("reference", serde_json::json!({"topic": "gcd"})),
+            tool("reference", serde_json::json!({"topic": "http"})),
+            text("done"),
+        ],
+        Limits::default(),
+        Policy::standard(),
+    );
+    run(&setup.agent, &mut Session::default(), "gcd?");
+    assert!(
+        setup.provider.requests()[0]
+            .tools
+            .iter()
+            .any(|t| t.name == "reference")
+    );
+    let gcd = sent(&setup, 1);
+    assert!(gcd.contains("`gcd(a: i64, b: i64) -> (gcd: i64)`"), "{gcd}");
+    let unknown = sent(&setup, 2);
+    assert!(
+        unknown.contains("no reference: there is no capability or program `http`"),
+        "{unknown}"
     );
 }

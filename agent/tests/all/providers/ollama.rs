@@ -2,7 +2,7 @@
 //! ways, and the request's shape.
 
 use serde_json::{Value, json};
-use watsmith_agent::{ChatResponse, Ollama, Provider, StopReason, TokenUsage};
+use watsmith_agent::{ChatResponse, Ollama, Provider, ProviderError, StopReason, TokenUsage};
 
 use super::{Collected, after_a_tool_call, question, run_call, run_tool};
 use watsmith_test_support::wire::{End, Reply, Server};
@@ -190,5 +190,97 @@ async fn tool_calls_and_results_go_back_with_object_arguments_and_the_tool_name(
             },
             { "role": "tool", "content": "42", "tool_name": "run" },
         ])
+    );
+}
+
+/// What `/api/show` says of a model trained for `context` tokens (the shape of Ollama 0.12's).
+fn shown(context: u64) -> Value {
+    json!({
+        "modelfile": "FROM qwen2.5-coder:7b",
+        "parameters": "num_ctx 4096\nstop \"<|im_end|>\"",
+        "details": { "family": "qwen2", "parameter_size": "7.6B" },
+        "model_info": {
+            "general.architecture": "qwen2",
+            "qwen2.context_length": context,
+            "qwen2.embedding_length": 3584,
+        },
+        "capabilities": ["completion", "tools"],
+    })
+}
+
+#[tokio::test]
+async fn num_ctx_is_what_the_request_needs_within_the_models_context() {
+    let server = Server::start(vec![
+        Reply::Json(200, done("stop", 10, 1)),
+        Reply::Json(200, done("stop", 10, 1)),
+    ])
+    .await;
+    server.show(shown(32_768));
+    let client = client(&server);
+    let mut request = question(false);
+    request.max_tokens = 4_096;
+    // A system prompt of 30,000 characters (a full prompt with every capability is about that).
+    request.system = "x".repeat(30_000).into();
+    client.chat(&request, &|_| {}).await.expect("an answer");
+    client.chat(&request, &|_| {}).await.expect("an answer");
+    assert_eq!(server.shows(), 1, "asked once per model");
+    let received = server.received();
+    // 10,005 tokens of prompt (3 characters a token), 4,096 of answer, 256 of template: 14,357,
+    // rounded up to 16,384.
+    assert_eq!(received[0].body["options"]["num_ctx"], json!(16_384));
+    assert_eq!(received[0].body["options"]["num_predict"], json!(4_096));
+}
+
+#[tokio::test]
+async fn a_request_past_the_models_context_is_refused_before_it_is_sent() {
+    let server = Server::start(vec![Reply::Json(200, done("stop", 10, 1))]).await;
+    server.show(shown(8_192));
+    let mut request = question(false);
+    request.system = "x".repeat(30_000).into();
+    let error = client(&server)
+        .chat(&request, &|_| {})
+        .await
+        .expect_err("too long");
+    assert!(
+        matches!(error, ProviderError::ContextOverflow { context: 8_192, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("8192-token context of `test-model`"),
+        "{error}"
+    );
+    assert!(server.received().is_empty(), "nothing sent");
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_say_its_context_gets_no_num_ctx() {
+    let server = Server::start(vec![Reply::Json(200, done("stop", 10, 1))]).await;
+    client(&server)
+        .chat(&question(false), &|_| {})
+        .await
+        .expect("an answer");
+    assert_eq!(server.shows(), 1);
+    assert!(
+        server.only_request().body["options"]
+            .get("num_ctx")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_modelfile_num_ctx_is_the_context_when_the_model_info_does_not_say() {
+    let server = Server::start(vec![Reply::Json(200, done("stop", 10, 1))]).await;
+    server.show(json!({ "parameters": "stop \"<|im_end|>\"\nnum_ctx 8192" }));
+    let mut request = question(false);
+    request.system = "x".repeat(30_000).into();
+    let error = client(&server)
+        .chat(&request, &|_| {})
+        .await
+        .expect_err("too long for 8,192 tokens");
+    assert!(
+        matches!(error, ProviderError::ContextOverflow { context: 8_192, .. }),
+        "{error:?}"
     );
 }
