@@ -34,8 +34,8 @@ pub use crate::observation::Spent;
 pub use crate::prompt::{PromptStyle, Protocol, SystemPrompt};
 pub use crate::provider::{
     Anthropic, ApiKey, ChatFuture, ChatRequest, ChatResponse, ClientOptions, Deltas, Malformed,
-    Message, Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderKind, RetryPolicy,
-    Role, StopReason, TokenUsage, ToolCall, ToolSpec, connect,
+    Message, Ollama, OpenAi, Provider, ProviderConfig, ProviderError, ProviderFailure,
+    ProviderKind, RetryPolicy, Role, StopReason, TokenUsage, ToolCall, ToolSpec, connect,
 };
 pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session, Stop};
 pub use crate::replay::{Replay, ReplayError};

@@ -77,6 +77,20 @@ impl From<&str> for SystemPrompt {
     }
 }
 
+impl SystemPrompt {
+    /// This prompt with `instructions` (if any, and not blank) at its end under the heading
+    /// `## Instructions for this session`.
+    pub fn with_instructions(self, instructions: Option<&str>) -> Self {
+        match instructions.map(str::trim).filter(|text| !text.is_empty()) {
+            Some(text) => Self::new(format!(
+                "{}\n## Instructions for this session\n\n{text}\n",
+                self.text().trim_end()
+            )),
+            None => self,
+        }
+    }
+}
+
 impl From<String> for SystemPrompt {
     fn from(text: String) -> Self {
         Self::new(text)

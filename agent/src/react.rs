@@ -36,6 +36,9 @@ pub struct ModelSettings {
     pub stream: bool,
     /// How much of the reference the system prompt holds. Default [`PromptStyle::Compact`].
     pub prompt: PromptStyle,
+    /// Instructions added at the end of the system prompt, under their own heading (an
+    /// operator's or a user's; `--system`). The prompt's hash covers them.
+    pub system: Option<String>,
 }
 
 impl ModelSettings {
@@ -48,6 +51,7 @@ impl ModelSettings {
             temperature: None,
             stream: false,
             prompt: PromptStyle::default(),
+            system: None,
         }
     }
 }
@@ -142,6 +146,9 @@ pub enum Stop {
     Provider {
         /// The provider's error.
         error: String,
+        /// Its kind (absent in transcripts from before it was recorded: `unavailable`).
+        #[serde(default)]
+        failure: crate::provider::ProviderFailure,
     },
 }
 
@@ -176,7 +183,7 @@ impl std::fmt::Display for Stop {
                 f,
                 "the model's answer could not be read {times} times: {reason}"
             ),
-            Self::Provider { error } => write!(f, "the model gave no answer: {error}"),
+            Self::Provider { error, .. } => write!(f, "the model gave no answer: {error}"),
         }
     }
 }
@@ -253,7 +260,8 @@ impl Agent {
             &parts.agent_limits,
             parts.settings.protocol,
             parts.settings.prompt,
-        );
+        )
+        .with_instructions(parts.settings.system.as_deref());
         Self {
             provider: parts.provider,
             catalog: parts.catalog,
@@ -525,6 +533,7 @@ impl Task<'_> {
             Ok(Err(error)) => {
                 return Err(Stop::Provider {
                     error: error.to_string(),
+                    failure: error.failure(),
                 });
             }
             Ok(Ok(response)) => response,

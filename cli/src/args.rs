@@ -19,6 +19,7 @@ use crate::Exit;
 
 /// Where programs come from besides the built-in catalog, and the configuration file.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Catalog and configuration")]
 pub(crate) struct Sources {
     /// Also load the programs of this directory (repeatable).
     #[arg(long = "catalog", value_name = "DIR", global = true)]
@@ -34,6 +35,7 @@ pub(crate) struct Sources {
 
 /// Where what outlives a run is kept.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Store")]
 pub(crate) struct StoreArgs {
     /// The store: an SQLite database of kv namespaces, sessions and transcripts, shared safely
     /// by processes (created if missing; an older JSON kv file is imported). Without it, kv
@@ -56,6 +58,7 @@ impl StoreArgs {
 /// The flags of a run shared by `exec`, `use`, `run` and `chat`: limits, grants, and where
 /// compiled modules and the store are kept.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Limits and grants")]
 pub(crate) struct RunArgs {
     /// Instruction budget; `0` for unlimited (the deadline still applies) [default: 1000000000].
     #[arg(long)]
@@ -69,7 +72,7 @@ pub(crate) struct RunArgs {
     /// Grant a capability (repeatable). `core`, `str`, `arr`, `json` and `math` are always
     /// granted; `kv`, `fs`, `http`, `time`, `rand` and `ai` only when asked for. `ai` asks the
     /// model of `--provider` and `--model` (in `run` and `chat`, the agent's own).
-    #[arg(long = "allow", value_name = "CAP")]
+    #[arg(short = 'a', long = "allow", value_name = "CAP")]
     allow: Vec<String>,
     /// Allow HTTP requests to a host (repeatable; grants `http`): `api.example.com`,
     /// `*.example.com`, `example.com:8443`, `*`. Loopback, private and metadata addresses are
@@ -162,13 +165,14 @@ impl RunArgs {
 /// Which model to ask: for the agent (`run`, `chat`), and for programs that call `$ai`
 /// (`exec`, `use`).
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Model")]
 pub(crate) struct ModelArgs {
     /// The model's API: `openai` (and any OpenAI-compatible server with `--base-url`),
     /// `anthropic`, `ollama`, or `replay` (answers from a transcript, `--replay FILE`).
-    #[arg(long, value_parser = ["openai", "anthropic", "ollama", "replay"])]
+    #[arg(short = 'p', long, value_parser = ["openai", "anthropic", "ollama", "replay"])]
     provider: Option<String>,
     /// The model's name at the provider.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     model: Option<String>,
     /// Where the provider is (default: the provider's own URL; Ollama: 127.0.0.1:11434).
     #[arg(long, value_name = "URL")]
@@ -190,7 +194,18 @@ impl ModelArgs {
 
 /// How far a task may go and how the model states its actions (`run`, `chat`).
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Task")]
 pub(crate) struct TaskArgs {
+    /// Instructions added at the end of the system prompt (at most 16 KiB), e.g. `-s 'Answer
+    /// in one word.'`.
+    #[arg(short = 's', long, value_name = "TEXT")]
+    system: Option<String>,
+    /// Sampling temperature, 0 to 2 (default: the provider's).
+    #[arg(short = 't', long, value_name = "T")]
+    temperature: Option<f32>,
+    /// Most tokens per answer of the model (default 4096).
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<u32>,
     /// How the model states actions: `tools` (native tool calls; default for openai and
     /// anthropic) or `text` (a ```wat block or an @use line; default for ollama).
     #[arg(long, value_parser = ["tools", "text"])]
@@ -228,6 +243,9 @@ impl TaskArgs {
             Some(_) => Some(PromptStyle::Compact),
             None => None,
         };
+        agent.system.clone_from(&self.system);
+        agent.temperature = self.temperature;
+        agent.max_tokens = self.max_tokens;
         agent.max_steps = self.max_steps;
         agent.max_retries = self.max_retries;
         agent.token_budget = self.token_budget;
@@ -330,7 +348,7 @@ fn grant_flag(capability: &str) -> Option<String> {
 
 /// Prints a usage error; exit 64.
 pub(crate) fn usage(message: &str) -> Exit {
-    eprintln!("error: {message}");
+    eprintln!("{} {message}", crate::color::error_label());
     Exit::Usage
 }
 
@@ -343,9 +361,6 @@ pub(crate) enum Context {
     Agent,
 }
 
-/// Prints a runtime error with this command line's hint, and gives its exit status: the
-/// command line or the settings were wrong (64), a file could not be read or written (66), the
-/// runtime could not start (70).
 /// Marks a negative WebAssembly number, which clap would read as short flags: clap takes a word
 /// after `-` for a number only in plain decimal, so `-inf`, `-nan:0x1`, `-0x10` and `-1_000`
 /// (and `-7`, for one rule) get this private-use character in front before parsing, and
@@ -383,8 +398,19 @@ pub(crate) fn unmark(word: &str) -> String {
     word.strip_prefix(NUMBER_MARK).unwrap_or(word).to_owned()
 }
 
+/// Prints a runtime error with this command line's hint, and gives its exit status: the
+/// command line or the settings were wrong (64), a file could not be read or written (66), the
+/// runtime could not start (70), the model's client cannot be built as configured (78).
 pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
     match error {
+        // The client cannot be built as configured (a missing key, a bad base URL).
+        RuntimeError::Model(ModelError::Provider(provider)) => {
+            eprintln!("{} {provider}", crate::color::error_label());
+            match provider.failure() {
+                watsmith_agent::ProviderFailure::Authentication => Exit::Authentication,
+                _ => Exit::Configuration,
+            }
+        }
         RuntimeError::Model(model) => {
             let message = match (model, context) {
                 (ModelError::NoProvider, Context::Agent) => {
@@ -420,11 +446,11 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
         | RuntimeError::SessionNamespace { .. }
         | RuntimeError::ResumedNamespace { .. } => usage(&error.to_string()),
         RuntimeError::Catalog(_) | RuntimeError::Store(_) => {
-            eprintln!("error: {error}");
+            eprintln!("{} {error}", crate::color::error_label());
             Exit::Input
         }
         _ => {
-            eprintln!("error: {error}");
+            eprintln!("{} {error}", crate::color::error_label());
             Exit::Software
         }
     }

@@ -131,7 +131,11 @@ pub(crate) fn run(args: &BenchArgs) -> Exit {
     let python = match Interpreter::resolve(requested, std::env::var_os("PATH")) {
         Ok(python) => Ok(python),
         Err(reason) if args.python.is_some() => {
-            eprintln!("error: --python {}: {reason}", requested.display());
+            eprintln!(
+                "{} --python {}: {reason}",
+                crate::color::error_label(),
+                requested.display()
+            );
             return Exit::Usage;
         }
         Err(reason) => Err(reason),
@@ -157,7 +161,7 @@ pub(crate) fn run(args: &BenchArgs) -> Exit {
             Exit::Ok
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("{} {error}", crate::color::error_label());
             Exit::ProgramError
         }
     }

@@ -169,7 +169,7 @@ async fn check(runtime: &Runtime, dir: Option<&std::path::Path>) -> Exit {
     };
     if dir.is_some() {
         for problem in &report.problems {
-            eprintln!("error: {problem}");
+            eprintln!("{} {problem}", crate::color::error_label());
         }
     }
     for failure in &report.failures {

@@ -106,7 +106,10 @@ pub(crate) async fn run(args: &ChatArgs, env: &Environment) -> Exit {
     let mut editor = match editor(history.as_ref()) {
         Ok(editor) => editor,
         Err(error) => {
-            eprintln!("error: cannot read the terminal: {error}");
+            eprintln!(
+                "{} cannot read the terminal: {error}",
+                crate::color::error_label()
+            );
             return Exit::Input;
         }
     };
@@ -128,7 +131,10 @@ pub(crate) async fn run(args: &ChatArgs, env: &Environment) -> Exit {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(error) => {
-                eprintln!("error: cannot read the line: {error}");
+                eprintln!(
+                    "{} cannot read the line: {error}",
+                    crate::color::error_label()
+                );
                 exit = Exit::Input;
                 break;
             }
@@ -200,7 +206,8 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), Exit> {
     }
     builder.create(dir).map_err(|error| {
         eprintln!(
-            "error: cannot make the store's directory {}: {error}",
+            "{} cannot make the store's directory {}: {error}",
+            crate::color::error_label(),
             dir.display()
         );
         Exit::Input
@@ -230,6 +237,7 @@ async fn turn(
         .map_err(|error| failure(&error, Context::Agent))?;
     if let Ending::Answer(answer) = &finish.ending
         && !json
+        && !sinks.answer_shown_on_the_terminal()
     {
         crate::emit(&format!("{answer}\n"));
     }

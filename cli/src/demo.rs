@@ -19,7 +19,7 @@ pub(crate) async fn run(_env: &Environment) -> Exit {
         let (agent, script) = match runtime.demo(recording) {
             Ok(demo) => demo,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("{} {error}", crate::color::error_label());
                 return Exit::Input;
             }
         };

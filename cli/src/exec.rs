@@ -54,7 +54,7 @@ pub(crate) async fn run(args: &ExecArgs, env: &Environment) -> Exit {
     let body = match crate::expand::read_source(&args.file) {
         Ok(body) => body,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("{} {error:#}", crate::color::error_label());
             return Exit::Input;
         }
     };
@@ -104,7 +104,8 @@ fn print_plain(outcome: &Outcome) {
     if !outcome.diagnostics.is_empty() {
         eprint!(
             "{}",
-            watsmith_preprocessor::Diagnostics::from(outcome.diagnostics.clone()).render()
+            watsmith_preprocessor::Diagnostics::from(outcome.diagnostics.clone())
+                .render_with(crate::color::palette())
         );
     }
     for result in &outcome.results {
@@ -112,8 +113,14 @@ fn print_plain(outcome: &Outcome) {
     }
     match (outcome.status, &outcome.trap) {
         (Status::Error, _) => match outcome.code {
-            Some(code) => eprintln!("error: the program ended with status {code}"),
-            None => eprintln!("error: the program ended with an error"),
+            Some(code) => eprintln!(
+                "{} the program ended with status {code}",
+                crate::color::error_label()
+            ),
+            None => eprintln!(
+                "{} the program ended with an error",
+                crate::color::error_label()
+            ),
         },
         (Status::Trap, Some(trap)) => eprintln!("trap: {}: {}", trap.kind.name(), trap.message),
         _ => {}

@@ -23,7 +23,7 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
     let source = match read_source(file) {
         Ok(source) => source,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("{} {error:#}", crate::color::error_label());
             return Exit::Input;
         }
     };
@@ -57,7 +57,7 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
                     eprint!("{warnings}");
                 }
             }
-            Err(diagnostics) => eprint!("{}", diagnostics.render()),
+            Err(diagnostics) => eprint!("{}", diagnostics.render_with(crate::color::palette())),
         }
     }
     if result.is_ok() {
@@ -72,7 +72,7 @@ pub(crate) async fn module(file: &Path, env: &watsmith_runtime::Environment) -> 
     let source = match read_source(file) {
         Ok(source) => source,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("{} {error:#}", crate::color::error_label());
             return Exit::Input;
         }
     };
@@ -91,7 +91,8 @@ pub(crate) async fn module(file: &Path, env: &watsmith_runtime::Environment) -> 
         Err(diagnostics) => {
             eprint!(
                 "{}",
-                watsmith_preprocessor::Diagnostics::from(diagnostics).render()
+                watsmith_preprocessor::Diagnostics::from(diagnostics)
+                    .render_with(crate::color::palette())
             );
             Exit::Invalid
         }

@@ -15,6 +15,7 @@ mod args;
 mod bench;
 mod catalog;
 mod chat;
+mod color;
 mod demo;
 mod exec;
 mod expand;
@@ -24,7 +25,7 @@ mod run;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// Exit statuses, documented in `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,11 @@ enum Exit {
     Input = 66,
     /// watsmith itself could not start (the engine, the async runtime).
     Software = 70,
+    /// The model provider refused the credentials (sysexits' `EX_NOPERM`).
+    Authentication = 77,
+    /// The model provider cannot be used as configured: no key, a bad base URL, an unknown
+    /// model, a request past the model's context (sysexits' `EX_CONFIG`).
+    Configuration = 78,
 }
 
 impl From<Exit> for ExitCode {
@@ -62,9 +68,26 @@ Exit status:
   66  input file could not be read (or the store not written)
   70  watsmith could not start (the engine, the async runtime)";
 
+/// `watsmith --version`: the version, the commit it was built from and the Wasmtime it runs on
+/// (`-V` gives the version alone).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WATSMITH_COMMIT"),
+    ", Wasmtime ",
+    env!("WATSMITH_WASMTIME"),
+    ")"
+);
+
 /// watsmith: a runtime in which language models write small WebAssembly programs.
 #[derive(Debug, Parser)]
-#[command(name = "watsmith", version, about, after_help = EXIT_STATUS_HELP)]
+#[command(
+    name = "watsmith",
+    version,
+    long_version = LONG_VERSION,
+    about,
+    after_help = EXIT_STATUS_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,7 +113,8 @@ enum Command {
     /// anything else text.
     #[command(after_help = EXIT_STATUS_HELP)]
     Exec(Box<exec::ExecArgs>),
-    /// Print every capability's host functions with their signatures (Markdown).
+    /// Print every capability's host functions with their signatures (Markdown): what
+    /// `docs/capabilities.md` says.
     Capabilities,
     /// Run a catalog program: `watsmith use 'fib(30)'` or `watsmith use fib 30`.
     #[command(after_help = EXIT_STATUS_HELP)]
@@ -122,6 +146,20 @@ enum Command {
     /// second and the design's speed goals, met or not.
     #[command(after_help = bench::BENCH_HELP)]
     Bench(bench::BenchArgs),
+    /// Print a shell's completion script: `watsmith completions bash >
+    /// ~/.local/share/bash-completion/completions/watsmith` (zsh: a file `_watsmith` on
+    /// `$fpath`; fish: `~/.config/fish/completions/watsmith.fish`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `watsmith man | man -l -`; `--out-dir DIR` writes one page per
+    /// command instead (`watsmith.1`, `watsmith-run.1`, ...).
+    Man {
+        /// Write `watsmith.1` and a page per command into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,7 +188,10 @@ Exit status:
   1   the task stopped without an answer (limits, retries, the provider failed)
   64  usage error
   66  input file could not be read, or the store not written
-  70  watsmith could not start"
+  70  watsmith could not start
+  77  the model provider refused the API key (401, 403)
+  78  the model provider cannot be used as configured (no key, a bad URL, an unknown model,
+      a request past the model's context, a replay that diverged from its transcript)"
 );
 
 const CHAT_HELP: &str = concat!(
@@ -188,12 +229,21 @@ fn main() -> ExitCode {
     // cryptography; a process installs its provider once.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let env = watsmith_runtime::Environment::capture();
-    // `expand` and `bench` need no async runtime; every other command makes one runtime call.
+    color::init(&env);
+    // `expand`, `bench`, `completions` and `man` need no async runtime; every other command
+    // makes one runtime call.
     match cli.command {
         Command::Expand { file, json, module } if !module => {
             return expand::run(&file, json).into();
         }
         Command::Bench(args) => return bench::run(&args).into(),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "watsmith", &mut out);
+            emit(&String::from_utf8_lossy(&out));
+            return Exit::Ok.into();
+        }
+        Command::Man { out_dir } => return man(out_dir.as_deref()).into(),
         _ => {}
     }
     let tokio = match tokio::runtime::Builder::new_multi_thread()
@@ -203,7 +253,10 @@ fn main() -> ExitCode {
     {
         Ok(tokio) => tokio,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            eprintln!(
+                "{} cannot start the async runtime: {error}",
+                crate::color::error_label()
+            );
             return Exit::Software.into();
         }
     };
@@ -221,12 +274,45 @@ fn main() -> ExitCode {
                 sources,
             } => run::show_config(&sources, &env),
             Command::Capabilities => capabilities(&env).await,
-            Command::Bench(_) => Exit::Usage,
+            Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => Exit::Usage,
         }
     });
     // Tasks still running on the blocking pool (a pre-warming) end with the process.
     tokio.shutdown_background();
     exit.into()
+}
+
+/// `watsmith man`: the man page on stdout, or a page per command in `out_dir`.
+fn man(out_dir: Option<&std::path::Path>) -> Exit {
+    match out_dir {
+        Some(dir) => match clap_mangen::generate_to(Cli::command(), dir) {
+            Ok(()) => Exit::Ok,
+            Err(error) => {
+                eprintln!(
+                    "{} cannot write the man pages into {}: {error}",
+                    color::error_label(),
+                    dir.display()
+                );
+                Exit::Input
+            }
+        },
+        None => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => {
+                    emit(&String::from_utf8_lossy(&out));
+                    Exit::Ok
+                }
+                Err(error) => {
+                    eprintln!(
+                        "{} cannot render the man page: {error}",
+                        color::error_label()
+                    );
+                    Exit::Software
+                }
+            }
+        }
+    }
 }
 
 /// `watsmith capabilities`: every capability's host functions, as the engine has them.
@@ -238,6 +324,6 @@ async fn capabilities(env: &watsmith_runtime::Environment) -> Exit {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    emit(&runtime.engine().registry().reference());
+    emit(&runtime.engine().registry().document());
     Exit::Ok
 }

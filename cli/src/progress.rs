@@ -2,6 +2,8 @@
 //! outcome and retry, then the answer (`watsmith run` on stderr, `watsmith demo` on stdout).
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use watsmith_agent::{Action, Event, EventSink};
 use watsmith_engine::Status;
@@ -15,7 +17,14 @@ pub(crate) struct Progress<W: Write + Send> {
     streaming: bool,
     /// Tasks seen (a chat has several; a blank line parts them).
     tasks: usize,
+    /// Text streamed since the last request.
+    streamed_this_step: bool,
+    /// Set when a task's answer was streamed (see [`Progress::answer_streamed`]).
+    answer_streamed: Arc<AtomicBool>,
 }
+
+/// The most lines of a program shown as it runs; the rest are counted.
+const SHOWN_LINES: usize = 24;
 
 impl<W: Write + Send> Progress<W> {
     pub(crate) fn new(out: W, verbose: bool) -> Self {
@@ -24,6 +33,30 @@ impl<W: Write + Send> Progress<W> {
             verbose,
             streaming: false,
             tasks: 0,
+            streamed_this_step: false,
+            answer_streamed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A flag set when a task's answer has been streamed in full to this output (and cleared
+    /// when the next task starts): the caller then need not print it again on the same
+    /// terminal.
+    pub(crate) fn answer_streamed(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.answer_streamed)
+    }
+
+    /// The code of a program, quoted, at most [`SHOWN_LINES`] of it.
+    fn code(&mut self, body: &str) {
+        let lines: Vec<&str> = body.trim_end().lines().collect();
+        for line in lines.iter().take(SHOWN_LINES) {
+            self.line(&format!("  | {line}"));
+        }
+        if lines.len() > SHOWN_LINES {
+            let more = lines.len() - SHOWN_LINES;
+            self.line(&format!(
+                "  | ... ({more} more line{})",
+                if more == 1 { "" } else { "s" }
+            ));
         }
     }
 
@@ -62,6 +95,7 @@ impl<W: Write + Send> EventSink for Progress<W> {
                     self.line("");
                 }
                 self.tasks += 1;
+                self.answer_streamed.store(false, Ordering::Relaxed);
                 self.line(&format!("task: {task}"));
                 self.line(&format!(
                     "model: {provider}:{model} (system prompt {})",
@@ -74,12 +108,14 @@ impl<W: Write + Send> EventSink for Progress<W> {
                 } else {
                     format!("step {step}, retry {retry}")
                 };
+                self.streamed_this_step = false;
                 self.line(&format!("\n-- {which} --"));
             }
             Event::Delta { text } => {
                 let _ = write!(self.out, "{text}");
                 let _ = self.out.flush();
                 self.streaming = true;
+                self.streamed_this_step = true;
             }
             Event::Response {
                 response,
@@ -116,6 +152,12 @@ impl<W: Write + Send> EventSink for Progress<W> {
                     Action::Answer { .. } => "action: answer".to_owned(),
                 };
                 self.line(&text);
+                // The demo quotes the model's whole answer, code included.
+                if let Action::RunWat { body, .. } = action
+                    && !self.verbose
+                {
+                    self.code(body);
+                }
             }
             Event::Unreadable { reason, .. } => {
                 self.line(&format!("the answer held no action: {reason}"));
@@ -144,11 +186,17 @@ impl<W: Write + Send> EventSink for Progress<W> {
                     outcome.elapsed_us
                 ));
             }
-            Event::Retry { errors, .. } => {
-                self.line("sent back to the model:");
+            Event::Retry { retry, errors, .. } => {
+                self.line(&format!(
+                    "retry {retry}: the program does not compile, and its errors are sent back \
+                     to the model:"
+                ));
                 self.quoted(errors);
             }
             Event::Final { answer, spent } => {
+                // The answer's own text was the last thing streamed.
+                self.answer_streamed
+                    .store(self.streamed_this_step, Ordering::Relaxed);
                 let summary = format!(
                     "\nanswered after {}, {} model tokens",
                     Self::counted(spent.steps, "action"),
@@ -163,5 +211,77 @@ impl<W: Write + Send> EventSink for Progress<W> {
             }
             Event::Stopped { reason, .. } => self.line(&format!("\nstopped: {reason}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(step: usize) -> Event {
+        Event::Request {
+            step,
+            retry: 0,
+            hash: "ab".repeat(32),
+            model: "m".to_owned(),
+            messages: 2,
+            max_tokens: 64,
+            temperature: None,
+        }
+    }
+
+    fn delta(text: &str) -> Event {
+        Event::Delta {
+            text: text.to_owned(),
+        }
+    }
+
+    fn finish() -> Event {
+        Event::Final {
+            answer: "It is 4.".to_owned(),
+            spent: watsmith_agent::Spent::default(),
+        }
+    }
+
+    /// Whether the answer counts as shown after `events`.
+    fn shown(events: &[Event]) -> bool {
+        let mut progress = Progress::new(Vec::new(), false);
+        let flag = progress.answer_streamed();
+        for event in events {
+            progress.event(event);
+        }
+        flag.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn an_answer_is_shown_once_only_when_its_own_step_was_streamed() {
+        assert!(shown(&[request(1), delta("It is "), delta("4."), finish()]));
+        // Streamed code in an earlier step, the answer unstreamed: it is printed.
+        assert!(!shown(&[request(1), delta("```wat"), request(2), finish()]));
+        assert!(!shown(&[request(1), finish()]));
+    }
+
+    #[test]
+    fn the_code_that_runs_is_shown_up_to_a_bound() {
+        let mut progress = Progress::new(Vec::new(), false);
+        let body: String = (0..30).map(|n| format!("(nop) ;; {n}\n")).collect();
+        progress.event(&Event::Action {
+            step: 1,
+            retry: 0,
+            action: Action::RunWat {
+                body,
+                args: Vec::new(),
+            },
+        });
+        let out = String::from_utf8(progress.out).expect("utf-8");
+        assert!(
+            out.starts_with("action: run a program of 30 lines\n  | (nop) ;; 0\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  | (nop) ;; 23\n  | ... (6 more lines)\n"),
+            "{out}"
+        );
+        assert!(!out.contains(";; 24"), "{out}");
     }
 }

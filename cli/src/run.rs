@@ -1,10 +1,11 @@
 //! `watsmith run "TASK"`: the agent solves a task with a model; where the events of an agent's
 //! tasks go, which `watsmith chat` shares; and `watsmith config show`.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use watsmith_agent::{Ending, Event, EventSink, Protocol, Transcript};
+use watsmith_agent::{Ending, Event, EventSink, Protocol, ProviderFailure, Stop, Transcript};
 use watsmith_runtime::{AgentSpec, Environment, Prewarm, Runtime, Source, Sourced};
 
 use crate::Exit;
@@ -13,7 +14,7 @@ use crate::progress::Progress;
 
 #[derive(Debug, Args)]
 pub(crate) struct RunTaskArgs {
-    /// The task, in words.
+    /// The task, in words; `-` reads it from standard input.
     task: String,
     #[command(flatten)]
     agent: AgentArgs,
@@ -27,10 +28,10 @@ pub(crate) struct AgentArgs {
     #[command(flatten)]
     task: TaskArgs,
     /// Write every event to FILE as JSON lines (replayable with `--provider replay`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     transcript: Option<PathBuf>,
     /// Print the events as JSON lines on stdout instead of progress and the answer.
-    #[arg(long)]
+    #[arg(short = 'j', long, help_heading = "Output")]
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) sources: Sources,
@@ -60,37 +61,61 @@ impl AgentArgs {
     /// Where the events go: progress on stderr (or JSON lines on stdout), and the transcript.
     pub(crate) fn sinks(&self) -> Result<Sinks, Exit> {
         let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
+        let mut shown = None;
         if self.json {
             sinks.push(Box::new(Transcript::new(std::io::stdout())));
         } else {
-            sinks.push(Box::new(Progress::new(std::io::stderr(), false)));
+            let progress = Progress::new(std::io::stderr(), false);
+            // stdout and stderr on one terminal: an answer streamed there is shown once.
+            if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+                shown = Some(progress.answer_streamed());
+            }
+            sinks.push(Box::new(progress));
         }
         if let Some(path) = &self.transcript {
             let file = std::fs::File::create(path).map_err(|error| {
                 eprintln!(
-                    "error: cannot write the transcript {}: {error}",
+                    "{} cannot write the transcript {}: {error}",
+                    crate::color::error_label(),
                     path.display()
                 );
                 Exit::Input
             })?;
             sinks.push(Box::new(Transcript::new(std::io::BufWriter::new(file))));
         }
-        Ok(Sinks(sinks))
+        Ok(Sinks { sinks, shown })
     }
 }
 
 /// Sends each event to every sink.
-pub(crate) struct Sinks(Vec<Box<dyn EventSink>>);
+pub(crate) struct Sinks {
+    sinks: Vec<Box<dyn EventSink>>,
+    /// Set by the progress when the final answer was streamed to a terminal that stdout shares.
+    shown: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Sinks {
+    /// Whether the last task's answer was streamed to the terminal stdout shares.
+    pub(crate) fn answer_shown_on_the_terminal(&self) -> bool {
+        self.shown
+            .as_ref()
+            .is_some_and(|shown| shown.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 impl EventSink for Sinks {
     fn event(&mut self, event: &Event) {
-        for sink in &mut self.0 {
+        for sink in &mut self.sinks {
             sink.event(event);
         }
     }
 }
 
 pub(crate) async fn run_task(args: &RunTaskArgs, env: &Environment) -> Exit {
+    let task = match task_text(&args.task) {
+        Ok(task) => task,
+        Err(exit) => return exit,
+    };
     let runtime = match args.agent.start(env).await {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
@@ -108,22 +133,81 @@ pub(crate) async fn run_task(args: &RunTaskArgs, env: &Environment) -> Exit {
         Ok(sinks) => sinks,
         Err(exit) => return exit,
     };
-    let finish = match session
-        .run(&args.task, &mut sinks, std::future::pending())
-        .await
-    {
+    let finish = match session.run(&task, &mut sinks, std::future::pending()).await {
         Ok(finish) => finish,
         Err(error) => return failure(&error, Context::Agent),
     };
     match finish.ending {
         Ending::Answer(answer) => {
-            if !args.agent.json {
+            // On a terminal the answer streamed into the progress is not printed again.
+            if !args.agent.json && !sinks.answer_shown_on_the_terminal() {
                 crate::emit(&format!("{answer}\n"));
             }
             Exit::Ok
         }
-        Ending::Stopped(_) => Exit::ProgramError,
+        Ending::Stopped(stop) => stopped_exit(&stop),
     }
+}
+
+/// The exit status of a task that `stop`ped without an answer: 77 when the provider refused
+/// the key, 78 when it cannot be used as configured, else 1.
+pub(crate) fn stopped_exit(stop: &Stop) -> Exit {
+    match stop {
+        Stop::Provider {
+            failure: ProviderFailure::Authentication,
+            ..
+        } => Exit::Authentication,
+        Stop::Provider {
+            failure: ProviderFailure::Configuration,
+            ..
+        } => Exit::Configuration,
+        _ => Exit::ProgramError,
+    }
+}
+
+/// The most bytes of a task read from standard input: a task in words, with the data it
+/// quotes; past it the input is refused without reading the rest.
+const MAX_TASK_BYTES: u64 = 256 * 1024;
+
+/// The task of `watsmith run`: the argument, or standard input for `-` (at most
+/// [`MAX_TASK_BYTES`] of UTF-8, trimmed; empty is a usage error).
+fn task_text(task: &str) -> Result<String, Exit> {
+    use std::io::Read as _;
+    if task != "-" {
+        return Ok(task.to_owned());
+    }
+    let mut bytes = Vec::new();
+    if let Err(error) = std::io::stdin()
+        .lock()
+        .take(MAX_TASK_BYTES + 1)
+        .read_to_end(&mut bytes)
+    {
+        eprintln!(
+            "{} cannot read the task from standard input: {error}",
+            crate::color::error_label()
+        );
+        return Err(Exit::Input);
+    }
+    if bytes.len() as u64 > MAX_TASK_BYTES {
+        eprintln!(
+            "{} the task on standard input holds more than {MAX_TASK_BYTES} bytes; put the data \
+             in a file and grant it with --fs-root DIR",
+            crate::color::error_label()
+        );
+        return Err(Exit::Input);
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        eprintln!(
+            "{} the task on standard input is not UTF-8 text",
+            crate::color::error_label()
+        );
+        return Err(Exit::Input);
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(crate::args::usage("the task on standard input is empty"));
+    }
+    Ok(text.to_owned())
 }
 
 /// A sourced text setting, as `config show` prints it.

@@ -161,30 +161,81 @@ pub struct Diagnostic {
     pub related: Option<Related>,
 }
 
+/// The colours of a rendered code frame, as ANSI SGR sequences: [`Palette::PLAIN`] for text
+/// without colour (files, pipes, `NO_COLOR`), [`Palette::ANSI`] for a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    /// Before `error`.
+    pub error: &'static str,
+    /// Before `warning`.
+    pub warning: &'static str,
+    /// Before the gutter, the arrow and `note`.
+    pub frame: &'static str,
+    /// Before `hint`.
+    pub hint: &'static str,
+    /// After each coloured run.
+    pub reset: &'static str,
+}
+
+impl Palette {
+    /// No colour: the text [`Diagnostic::render`] gives.
+    pub const PLAIN: Self = Self {
+        error: "",
+        warning: "",
+        frame: "",
+        hint: "",
+        reset: "",
+    };
+    /// rustc's colours: bold red errors, bold yellow warnings, bold blue frames, bold cyan
+    /// hints.
+    pub const ANSI: Self = Self {
+        error: "\x1b[1;31m",
+        warning: "\x1b[1;33m",
+        frame: "\x1b[1;34m",
+        hint: "\x1b[1;36m",
+        reset: "\x1b[0m",
+    };
+}
+
 impl Diagnostic {
     /// Renders this diagnostic as a code frame.
     pub fn render(&self) -> String {
+        self.render_with(Palette::PLAIN)
+    }
+
+    /// Renders this diagnostic as a code frame in `palette`'s colours.
+    pub fn render_with(&self, palette: Palette) -> String {
         let mut out = String::new();
-        self.render_into(&mut out);
+        self.render_into(&mut out, palette);
         out
     }
 
-    fn render_into(&self, out: &mut String) {
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+    fn render_into(&self, out: &mut String, palette: Palette) {
+        let Palette {
+            frame,
+            hint: hint_colour,
+            reset,
+            ..
+        } = palette;
+        let (label, colour) = match self.severity {
+            Severity::Error => ("error", palette.error),
+            Severity::Warning => ("warning", palette.warning),
         };
         let line_no = self.line.to_string();
         let gutter = " ".repeat(line_no.len());
         // Writing to a String cannot fail.
-        let _ = writeln!(out, "{label}[{}]: {}", self.kind, self.message);
         let _ = writeln!(
             out,
-            "{gutter}--> line {}, column {}",
+            "{colour}{label}[{}]{reset}: {}",
+            self.kind, self.message
+        );
+        let _ = writeln!(
+            out,
+            "{gutter}{frame}-->{reset} line {}, column {}",
             self.line, self.column
         );
-        let _ = writeln!(out, "{gutter} |");
-        let _ = writeln!(out, "{line_no} | {}", self.source_line);
+        let _ = writeln!(out, "{gutter} {frame}|{reset}");
+        let _ = writeln!(out, "{frame}{line_no} |{reset} {}", self.source_line);
         let caret_at = usize::try_from(self.frame_column.unwrap_or(self.column))
             .unwrap_or(1)
             .saturating_sub(1);
@@ -195,16 +246,20 @@ impl Diagnostic {
             .take(caret_at)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let _ = writeln!(out, "{gutter} | {pad}{}", "^".repeat(width));
+        let _ = writeln!(
+            out,
+            "{gutter} {frame}|{reset} {pad}{colour}{}{reset}",
+            "^".repeat(width)
+        );
         if let Some(related) = &self.related {
             let _ = writeln!(
                 out,
-                "{gutter} = note: {} (line {}, column {})",
+                "{gutter} {frame}= note{reset}: {} (line {}, column {})",
                 related.message, related.line, related.column
             );
         }
         if let Some(hint) = &self.hint {
-            let _ = writeln!(out, "{gutter} = hint: {hint}");
+            let _ = writeln!(out, "{gutter} {hint_colour}= hint{reset}: {hint}");
         }
     }
 
@@ -252,12 +307,17 @@ impl Diagnostics {
 
     /// Renders every diagnostic as a code frame, separated by blank lines.
     pub fn render(&self) -> String {
+        self.render_with(Palette::PLAIN)
+    }
+
+    /// [`Diagnostics::render`] in `palette`'s colours.
+    pub fn render_with(&self, palette: Palette) -> String {
         let mut out = String::new();
         for (i, diagnostic) in self.0.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
             }
-            diagnostic.render_into(&mut out);
+            diagnostic.render_into(&mut out, palette);
         }
         out
     }
@@ -560,6 +620,43 @@ mod tests {
              = note: `$count` is declared here (line 1, column 8)\n  \
              = hint: did you mean `$count`?\n"
         );
+        // In colour, the same text with each part's colour around it.
+        let diagnostics = reporter_with_one_error();
+        let coloured = diagnostics.render_with(Palette::ANSI);
+        assert!(
+            coloured.starts_with("\x1b[1;31merror[unknown-local]\x1b[0m: "),
+            "{coloured:?}"
+        );
+        assert!(coloured.contains("\x1b[1;31m^^^^\x1b[0m"), "{coloured:?}");
+        assert!(
+            coloured.contains("\x1b[1;36m= hint\x1b[0m: "),
+            "{coloured:?}"
+        );
+        let mut stripped = coloured;
+        for code in [
+            "\x1b[1;31m",
+            "\x1b[1;33m",
+            "\x1b[1;34m",
+            "\x1b[1;36m",
+            "\x1b[0m",
+        ] {
+            stripped = stripped.replace(code, "");
+        }
+        assert_eq!(stripped, diagnostics.render());
+    }
+
+    fn reporter_with_one_error() -> Diagnostics {
+        let source = "(local $count i32)\n  (local.get $cnt)\n";
+        let mut reporter = Reporter::new(source);
+        let at = source.find("$cnt").expect("present");
+        reporter
+            .error(
+                DiagnosticKind::UnknownLocal,
+                Span::new(at, at + 4),
+                "unknown local `$cnt`",
+            )
+            .with_hint("did you mean `$count`?");
+        reporter.finish()
     }
 
     #[test]

@@ -55,7 +55,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 pub use crate::data::DataSegment;
-pub use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Related, Reporter, Severity};
+pub use crate::diagnostic::{
+    Diagnostic, DiagnosticKind, Diagnostics, Palette, Related, Reporter, Severity,
+};
 pub use crate::hoist::{Local, LocalOrigin, LocalType};
 pub use crate::source_map::{Location, MacroKind, Mapping, Origin, SourceMap};
 pub use crate::span::{LineIndex, Position, Span};

@@ -605,6 +605,7 @@ impl Runtime {
         settings.temperature = agent_settings.temperature;
         settings.stream = agent_settings.stream;
         settings.prompt = model.prompt;
+        settings.system.clone_from(&agent_settings.system);
         let agent = Agent::new(AgentParts {
             provider: Arc::clone(&model.provider),
             catalog: Arc::clone(&self.catalog),

@@ -22,6 +22,7 @@
 //! max_tokens = 4096
 //! temperature = 0.2
 //! stream = true
+//! system = "Answer in French."   # added to the system prompt (at most 16 KiB)
 //!
 //! [agent.retry]                 # failed requests to the provider
 //! max_retries = 3
@@ -222,7 +223,13 @@ pub struct AgentSettings {
     pub temperature: Option<f32>,
     /// Stream the model's answers.
     pub stream: Option<bool>,
+    /// Instructions added at the end of the system prompt (at most [`MAX_SYSTEM_BYTES`]).
+    pub system: Option<String>,
 }
+
+/// The most bytes of instructions a session may add to the system prompt (`system`): a
+/// paragraph of instructions, not a second prompt.
+pub const MAX_SYSTEM_BYTES: usize = 16 * 1024;
 
 /// The `[engine]` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -372,6 +379,8 @@ pub struct AgentEffective {
     pub temperature: Option<f32>,
     /// Stream the model's answers.
     pub stream: bool,
+    /// Instructions added at the end of the system prompt.
+    pub system: Option<String>,
 }
 
 /// Every setting, resolved: what a runtime is started with.
@@ -580,14 +589,38 @@ pub fn merge(
         wall_clock: either(a.wall_clock_secs, f.wall_clock_secs)
             .map_or(defaults.wall_clock, Duration::from_secs),
     };
+    let origin = |flag: bool| if flag { Source::Flag } else { Source::File };
     if limits.max_steps == 0 {
         return Err(SettingsError::Invalid {
             message: "max_steps must be at least 1".to_owned(),
-            origin: if a.max_steps.is_some() {
-                Source::Flag
-            } else {
-                Source::File
-            },
+            origin: origin(a.max_steps.is_some()),
+        });
+    }
+    let max_tokens = either(a.max_tokens, f.max_tokens).unwrap_or(defaults::DEFAULT_MAX_TOKENS);
+    if max_tokens == 0 {
+        return Err(SettingsError::Invalid {
+            message: "max_tokens must be at least 1".to_owned(),
+            origin: origin(a.max_tokens.is_some()),
+        });
+    }
+    let temperature = either(a.temperature, f.temperature);
+    if let Some(t) = temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+        return Err(SettingsError::Invalid {
+            message: format!(
+                "temperature must be a number from 0 to 2 (the range providers accept), not {t}"
+            ),
+            origin: origin(a.temperature.is_some()),
+        });
+    }
+    let system = either(a.system.clone(), f.system.clone());
+    if let Some(text) = system.as_ref().filter(|text| text.len() > MAX_SYSTEM_BYTES) {
+        return Err(SettingsError::Invalid {
+            message: format!(
+                "system holds {} bytes, more than the {MAX_SYSTEM_BYTES} a session may add to the \
+                 system prompt",
+                text.len()
+            ),
+            origin: origin(a.system.is_some()),
         });
     }
     let agent = AgentEffective {
@@ -609,9 +642,10 @@ pub fn merge(
         prompt: either(a.prompt, f.prompt).unwrap_or_default(),
         prompt_chosen: either(a.prompt, f.prompt).is_some(),
         limits,
-        max_tokens: either(a.max_tokens, f.max_tokens).unwrap_or(defaults::DEFAULT_MAX_TOKENS),
-        temperature: either(a.temperature, f.temperature),
+        max_tokens,
+        temperature,
         stream: either(a.stream, f.stream).unwrap_or(true),
+        system,
     };
     let catalog = file
         .catalog

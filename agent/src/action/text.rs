@@ -201,8 +201,17 @@ pub fn parse_text(reply: &str) -> Result<Action, String> {
             block.name
         ));
     }
+    let answer = strip_answer_label(trimmed);
+    if answer.is_empty() {
+        // An empty reply (a server that answered with nothing, a bare `Answer:`) is no answer.
+        return Err(
+            "the reply is empty: run a program (a ```wat block), call a catalog program, or \
+             write the answer in prose"
+                .to_owned(),
+        );
+    }
     Ok(Action::Answer {
-        text: strip_answer_label(trimmed).to_owned(),
+        text: answer.to_owned(),
     })
 }
 

@@ -315,6 +315,40 @@ pub enum ProviderError {
     },
 }
 
+/// What kind of failure a provider's is, for an exit status or an HTTP status: the caller's
+/// credentials, the caller's configuration, or the provider being unavailable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderFailure {
+    /// The provider refused the credentials (401, 403): fix the API key.
+    Authentication,
+    /// The request cannot succeed as configured: no API key, a bad base URL, an unknown model
+    /// (400, 404, 422), a request past the model's context.
+    Configuration,
+    /// The provider failed or did not answer (transport, 5xx, 429, an undecodable answer, a
+    /// timeout): trying again later may work.
+    #[default]
+    Unavailable,
+}
+
+impl ProviderError {
+    /// What kind of failure this is.
+    pub fn failure(&self) -> ProviderFailure {
+        match self {
+            Self::Status {
+                status: 401 | 403, ..
+            } => ProviderFailure::Authentication,
+            Self::Status {
+                status: 400 | 404 | 405 | 413 | 422,
+                ..
+            }
+            | Self::Config(_)
+            | Self::ContextOverflow { .. } => ProviderFailure::Configuration,
+            _ => ProviderFailure::Unavailable,
+        }
+    }
+}
+
 /// Receives the text of a streamed answer as it arrives.
 pub type Deltas<'a> = &'a (dyn Fn(&str) + Send + Sync);
 

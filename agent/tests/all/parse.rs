@@ -284,3 +284,18 @@ fn use_is_a_call_at_a_line_start_or_alone_in_inline_code_and_not_in_prose() {
         );
     }
 }
+
+#[test]
+fn an_empty_reply_is_no_answer() {
+    for reply in ["", "  \n\n", "Answer:", "answer: \n"] {
+        let error = parse_text(reply).expect_err(reply);
+        assert!(
+            error.starts_with("the reply is empty"),
+            "{reply:?}: {error}"
+        );
+    }
+    assert!(matches!(
+        parse_text("Answer: 25"),
+        Ok(Action::Answer { text }) if text == "25"
+    ));
+}

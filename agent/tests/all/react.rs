@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use watsmith_agent::{
-    Agent, AgentLimits, AgentParts, ChatResponse, Ending, Event, ModelSettings, Protocol, Replay,
-    Role, Session, Stop, StopReason, TokenUsage, ToolCall, Transcript,
+    Agent, AgentLimits, AgentParts, ChatResponse, Ending, Event, ModelSettings, Protocol,
+    ProviderFailure, Replay, Role, Session, Stop, StopReason, TokenUsage, ToolCall, Transcript,
 };
 use watsmith_engine::{KvGrant, KvStore, Limits, MemoryKv, Policy};
 use watsmith_test_support::ScriptedProvider;
@@ -279,7 +279,9 @@ fn a_provider_error_stops_the_task_with_its_reason() {
     assert_eq!(
         finish.ending,
         Ending::Stopped(Stop::Provider {
-            error: "the script has no more answers".to_owned()
+            error: "the script has no more answers".to_owned(),
+            // The scripted provider says so as a configuration error.
+            failure: ProviderFailure::Configuration,
         })
     );
 }
@@ -412,7 +414,9 @@ fn a_transcript_replays_to_the_same_answer_and_a_divergence_is_reported() {
     });
     let (finish, _) = run(&diverged, &mut Session::default(), "count to eleven");
     match finish.ending {
-        Ending::Stopped(Stop::Provider { error }) => assert!(error.contains("diverged"), "{error}"),
+        Ending::Stopped(Stop::Provider { error, .. }) => {
+            assert!(error.contains("diverged"), "{error}")
+        }
         other => panic!("{other:?}"),
     }
 }

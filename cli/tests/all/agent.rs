@@ -226,7 +226,9 @@ fn run_solves_a_task_through_a_provider_and_its_transcript_replays() {
         ],
         None,
     );
-    assert_eq!(diverged.status.code(), Some(1));
+    // The replay cannot answer as configured: a configuration failure (78), not a task that
+    // ran out of actions.
+    assert_eq!(diverged.status.code(), Some(78));
     assert!(text(&diverged.stderr).contains("diverged from the recording"));
     // --json: one event per line.
     let server = openai_server(vec!["Forty-two."]);
@@ -270,7 +272,7 @@ fn run_without_a_provider_points_to_the_demo_and_keys_never_print() {
         .env("XDG_CONFIG_HOME", "/nonexistent/watsmith-tests")
         .output()
         .expect("runs");
-    assert_eq!(no_key.status.code(), Some(64));
+    assert_eq!(no_key.status.code(), Some(78), "a configuration failure");
     assert!(
         text(&no_key.stderr).contains("needs an API key"),
         "{}",

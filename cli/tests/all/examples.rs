@@ -46,7 +46,10 @@ pub(crate) fn to_loopback(words: &mut [String], server: SocketAddr) {
         let host = words[at + 1].clone();
         words[at + 1] = server.to_string();
         for word in words.iter_mut() {
-            if let Some(rest) = word.strip_prefix(&format!("https://{host}")) {
+            let rest = word
+                .strip_prefix(&format!("https://{host}"))
+                .or_else(|| word.strip_prefix(&format!("http://{host}")));
+            if let Some(rest) = rest {
                 *word = format!("http://{server}{rest}");
             }
         }

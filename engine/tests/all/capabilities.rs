@@ -246,7 +246,7 @@ fn the_standard_policy_grants_exactly_the_compute_capabilities() {
 fn the_capability_reference_is_current() {
     let registry = Registry::builtin();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/capabilities.md");
-    let expected = format!("{}{}", REFERENCE_PREAMBLE, registry.reference());
+    let expected = registry.document();
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(&path, &expected).expect("write docs/capabilities.md");
     }
@@ -256,22 +256,3 @@ fn the_capability_reference_is_current() {
         "docs/capabilities.md is stale: run `BLESS=1 cargo test -p watsmith-engine --test all reference`"
     );
 }
-
-const REFERENCE_PREAMBLE: &str = "\
-# Capabilities
-
-Generated from the engine's registry by `BLESS=1 cargo test -p watsmith-engine --test all
-reference` (a test fails when this file is stale); `watsmith capabilities` prints the same.
-
-A program imports a host function by calling it: `(call $str.len (local.get $s))`. Pointers are
-`str`/`bytes` values (`[u32 length][bytes]` in memory). Functions that can fail return `(value,
-status)`: use `(check $dst (call ...))` to store the value and end the run with the status if it
-is not 0. A run may use only the capabilities its policy grants: `core` always; `str`, `arr`,
-`json` and `math` by default (`Policy::standard`, and `watsmith exec`); `kv`, `fs`, `http`,
-`ai`, `time` and `rand` when granted (on the command line `--allow CAP`, `--allow-host`,
-`--fs-root`, `--store`, `--seed`; `ai` asks the model configured for the run). A program that
-calls an ungranted capability is refused before it runs (EACCESS). Host-call budgets per run: HTTP requests (16, redirects
-included), AI calls (4) and tokens (8192), kv and fs operations (10,000); past one the run stops
-with a `host_budget` trap.
-
-";

@@ -252,7 +252,9 @@ fn loopback_private_and_metadata_addresses_are_refused_even_with_any_host_allowe
 #[test]
 fn a_name_that_resolves_to_loopback_is_refused_after_resolution() {
     let server = Server::start();
-    let grant = Policy::deny_all().grant(HttpGrant::new(["localhost"]).expect("rule"));
+    // A `localhost` rule is refused when the grant is built; `*` lets the name through to the
+    // resolver, which refuses its loopback address.
+    let grant = Policy::deny_all().grant(HttpGrant::new(["*"]).expect("rule"));
     let url = format!("http://localhost:{}/hello", server.address.port());
     refused(&run(&engine(), &get_body(&url), &grant), "resolves to");
 }
@@ -433,6 +435,20 @@ fn invalid_rules_are_rejected_when_the_grant_is_built() {
         "a.b:443",
     ] {
         assert!(HttpGrant::new([rule]).is_ok(), "{rule:?} was rejected");
+    }
+    // `localhost` would be refused at every request (it resolves to loopback): refused when
+    // granted, with the grant that works.
+    for (rule, fix) in [
+        (
+            "localhost:8765",
+            "allow its address (`127.0.0.1:8765`, or `[::1]:8765`)",
+        ),
+        ("LocalHost.", "(`127.0.0.1:PORT`"),
+        ("api.localhost:80", "`http://127.0.0.1:80/`"),
+    ] {
+        let error = HttpGrant::new([rule]).expect_err(rule).to_string();
+        assert!(error.contains("always names a loopback address"), "{error}");
+        assert!(error.contains(fix), "{error}");
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use watsmith_agent::{
     Agent, AgentLimits, AgentParts, Anthropic, Ending, Event, Finish, Message, ModelSettings,
-    Ollama, OpenAi, Protocol, Provider, Session, Stop,
+    Ollama, OpenAi, Protocol, Provider, ProviderFailure, Session, Stop,
 };
 use watsmith_engine::{Limits, Policy};
 
@@ -188,6 +188,39 @@ async fn a_rate_limit_is_waited_out_inside_the_task() {
 }
 
 #[tokio::test]
+async fn a_refused_key_and_an_unknown_model_stop_the_task_as_what_they_are() {
+    let cases = [
+        (
+            401,
+            ProviderFailure::Authentication,
+            "Incorrect API key provided",
+        ),
+        (
+            404,
+            ProviderFailure::Configuration,
+            "The model `gpt-9` does not exist",
+        ),
+        (503, ProviderFailure::Unavailable, "overloaded"),
+    ];
+    for (status, expected, message) in cases {
+        // 5xx is retried: the script answers every attempt the same.
+        let replies = (0..4)
+            .map(|_| Reply::Json(status, json!({"error": {"message": message}})))
+            .collect();
+        let server = Server::start(replies).await;
+        let agent = agent(openai(&server), Protocol::Text, false);
+        let (ending, _) = solve(&agent, "anything").await;
+        match ending {
+            Ending::Stopped(Stop::Provider { error, failure }) => {
+                assert_eq!(failure, expected, "{status}: {error}");
+                assert!(error.contains(message), "{error}");
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_broken_stream_stops_the_task_with_a_transport_error() {
     let server = Server::start(vec![Reply::sse(
         &[openai_chunk(json!({"content": "```wat\n(local"}), None)],
@@ -197,7 +230,7 @@ async fn a_broken_stream_stops_the_task_with_a_transport_error() {
     let agent = agent(openai(&server), Protocol::Text, true);
     let (ending, _) = solve(&agent, "anything").await;
     match ending {
-        Ending::Stopped(Stop::Provider { error }) => {
+        Ending::Stopped(Stop::Provider { error, .. }) => {
             assert!(error.starts_with("transport"), "{error}")
         }
         other => panic!("{other:?}"),
@@ -215,7 +248,8 @@ async fn a_request_timeout_inside_the_task_stops_it_after_the_steps_done() {
     assert_eq!(
         finish.ending,
         Ending::Stopped(Stop::Provider {
-            error: "no answer within 300ms".to_owned()
+            error: "no answer within 300ms".to_owned(),
+            failure: ProviderFailure::Unavailable,
         })
     );
     assert_eq!(finish.spent.steps, 1, "the first step ran");

@@ -30,16 +30,16 @@ enum RuleHost {
 #[error("invalid host rule `{rule}`: {reason}")]
 pub struct HostRuleError {
     rule: String,
-    reason: &'static str,
+    reason: std::borrow::Cow<'static, str>,
 }
 
 impl std::str::FromStr for HostRule {
     type Err = HostRuleError;
 
     fn from_str(rule: &str) -> Result<Self, Self::Err> {
-        let error = |reason| HostRuleError {
+        let error = |reason: &'static str| HostRuleError {
             rule: rule.to_owned(),
-            reason,
+            reason: reason.into(),
         };
         let trimmed = rule.trim();
         if trimmed.contains("://") || trimmed.contains('/') {
@@ -47,6 +47,20 @@ impl std::str::FromStr for HostRule {
         }
         let (host, port) = split_port(trimmed).ok_or_else(|| error("the port is not a number"))?;
         let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if host == "localhost" || host.ends_with(".localhost") {
+            // RFC 6761: `localhost` is always loopback, and a name that resolves to a special
+            // address is refused at every request; only the address itself grants it.
+            let port = port.map_or_else(|| "PORT".to_owned(), |port| port.to_string());
+            return Err(HostRuleError {
+                rule: rule.to_owned(),
+                reason: format!(
+                    "`{host}` always names a loopback address, and names that resolve to \
+                     loopback are refused; to reach a server on this machine, allow its address \
+                     (`127.0.0.1:{port}`, or `[::1]:{port}`) and request `http://127.0.0.1:{port}/`"
+                )
+                .into(),
+            });
+        }
         let host = if host == "*" {
             RuleHost::Any
         } else if let Some(domain) = host.strip_prefix("*.") {
