@@ -39,11 +39,18 @@ impl Catalog {
             line: 1,
             message: format!("cannot read the catalog directory: {e}"),
         })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|e| e == "wat"))
-            .collect();
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => paths.push(entry.path()),
+                Err(error) => self.problems.push(CatalogError {
+                    path: dir.to_owned(),
+                    line: 1,
+                    message: format!("cannot read an entry of the catalog directory: {error}"),
+                }),
+            }
+        }
+        paths.retain(|path| path.extension().is_some_and(|e| e == "wat"));
         paths.sort();
         for path in paths {
             self.admit(Program::load(&path), shadow);

@@ -37,4 +37,6 @@ pub use crate::call::{Bound, Call, CallError, Invocation, Literal, ParseError};
 pub use crate::catalog::Catalog;
 pub use crate::check::{Checker, CheckerError, EXAMPLE_SEED, SERVER_PLACEHOLDER};
 pub use crate::prepared::Prepared;
-pub use crate::program::{CatalogError, Example, Fixture, FrontMatter, Param, Program, Type};
+pub use crate::program::{
+    CatalogError, Example, Fixture, FrontMatter, MAX_PROGRAM_BYTES, Param, Program, Type,
+};

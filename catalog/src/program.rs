@@ -200,13 +200,20 @@ pub struct Program {
     pub body: String,
 }
 
+/// Largest program file read, in bytes: a body at the preprocessor's limit and 64 KiB of front
+/// matter. A longer file, or one that is not a regular file, is skipped as a problem.
+pub const MAX_PROGRAM_BYTES: u64 =
+    watsmith_preprocessor::limits::MAX_BODY_BYTES as u64 + (64 << 10);
+
 impl Program {
     /// Reads and parses a program file.
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
-        let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
-            path: path.to_owned(),
-            line: 1,
-            message: format!("cannot read the file: {e}"),
+        let text = watsmith_engine::file::read_text(path, MAX_PROGRAM_BYTES).map_err(|e| {
+            CatalogError {
+                path: path.to_owned(),
+                line: 1,
+                message: format!("cannot read the file: {e}"),
+            }
         })?;
         Self::parse(path, text)
     }
@@ -338,13 +345,41 @@ impl Example {
         if same {
             Ok(())
         } else {
-            Err(format!("expected {expected:?}, got {actual:?}"))
+            Err(format!(
+                "expected {}, got {}",
+                listed(&expected),
+                listed(actual)
+            ))
         }
     }
 }
 
+/// Values as an example line writes them: `[4, "text", 2.5]` (bytes as their hex).
+fn listed(values: &[Value]) -> String {
+    let written: Vec<String> = values
+        .iter()
+        .map(|value| match value {
+            Value::Str(text) => format!("{text:?}"),
+            Value::Bytes(_) => format!("bytes {value}"),
+            other => other.to_string(),
+        })
+        .collect();
+    format!("[{}]", written.join(", "))
+}
+
 fn mismatch(value: &toml::Value, param: &Param) -> String {
-    format!("`{value:?}` is not a {:?} (for `{}`)", param.ty, param.name)
+    let written = match value {
+        toml::Value::String(text) => format!("{text:?}"),
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::Float(x) => x.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => format!("a TOML {}", other.type_str()),
+    };
+    format!(
+        "`{written}` is not {} (for `{}`)",
+        param.ty.described(),
+        param.name
+    )
 }
 
 /// A TOML value as the engine value of type `ty`: integers for i32/i64, numbers for f64, strings

@@ -175,12 +175,14 @@ async fn check(runtime: &Runtime, dir: Option<&std::path::Path>) -> Exit {
     for failure in &report.failures {
         eprintln!("failed: {failure}");
     }
+    let counted =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     crate::emit(&format!(
-        "{} programs, {} examples: {} failed, {} files did not load\n",
-        report.programs,
-        report.examples,
+        "{}, {}: {} failed, {} not load\n",
+        counted(report.programs, "program", "programs"),
+        counted(report.examples, "example", "examples"),
         report.failures.len(),
-        report.problems.len()
+        counted(report.problems.len(), "file did", "files did"),
     ));
     if !report.problems.is_empty() {
         Exit::Invalid

@@ -103,6 +103,20 @@ pub(crate) async fn run(args: &ChatArgs, env: &Environment) -> Exit {
     } else {
         None
     };
+    // rustyline opens the history by name, and would block on a FIFO: keep no history in what
+    // is not a regular file.
+    let history = history.filter(
+        |path| match watsmith_engine::file::is_regular_or_absent(path) {
+            Ok(_) => true,
+            Err(error) => {
+                eprintln!(
+                    "warning: keeping no history: {} cannot be the history file: {error}",
+                    path.display()
+                );
+                false
+            }
+        },
+    );
     let mut editor = match editor(history.as_ref()) {
         Ok(editor) => editor,
         Err(error) => {
@@ -239,7 +253,7 @@ async fn turn(
         && !json
         && !sinks.answer_shown_on_the_terminal()
     {
-        crate::emit(&format!("{answer}\n"));
+        crate::emit(&format!("{}\n", crate::escape::controls(answer)));
     }
     Ok(())
 }

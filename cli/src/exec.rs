@@ -98,8 +98,9 @@ pub(crate) fn report(outcome: &Outcome, json: bool) -> Exit {
 
 /// Results on stdout, one per line; logs, diagnostics and the reason of a failure on stderr.
 fn print_plain(outcome: &Outcome) {
+    use crate::escape::controls;
     for line in &outcome.logs {
-        eprintln!("[log] {line}");
+        eprintln!("[log] {}", controls(line));
     }
     if !outcome.diagnostics.is_empty() {
         eprint!(
@@ -109,7 +110,7 @@ fn print_plain(outcome: &Outcome) {
         );
     }
     for result in &outcome.results {
-        crate::emit(&format!("{result}\n"));
+        crate::emit(&format!("{}\n", controls(&result.to_string())));
     }
     match (outcome.status, &outcome.trap) {
         (Status::Error, _) => match outcome.code {
@@ -122,7 +123,9 @@ fn print_plain(outcome: &Outcome) {
                 crate::color::error_label()
             ),
         },
-        (Status::Trap, Some(trap)) => eprintln!("trap: {}: {}", trap.kind.name(), trap.message),
+        (Status::Trap, Some(trap)) => {
+            eprintln!("trap: {}: {}", trap.kind.name(), controls(&trap.message))
+        }
         _ => {}
     }
 }

@@ -17,6 +17,7 @@ mod catalog;
 mod chat;
 mod color;
 mod demo;
+mod escape;
 mod exec;
 mod expand;
 mod progress;

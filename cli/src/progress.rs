@@ -62,7 +62,7 @@ impl<W: Write + Send> Progress<W> {
 
     fn line(&mut self, text: &str) {
         // Progress is best effort: a closed stderr must not stop the task.
-        let _ = writeln!(self.out, "{text}");
+        let _ = writeln!(self.out, "{}", crate::escape::controls(text));
     }
 
     /// `1 action`, `2 actions`.
@@ -112,7 +112,7 @@ impl<W: Write + Send> EventSink for Progress<W> {
                 self.line(&format!("\n-- {which} --"));
             }
             Event::Delta { text } => {
-                let _ = write!(self.out, "{text}");
+                let _ = write!(self.out, "{}", crate::escape::controls(text));
                 let _ = self.out.flush();
                 self.streaming = true;
                 self.streamed_this_step = true;

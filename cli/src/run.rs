@@ -141,7 +141,7 @@ pub(crate) async fn run_task(args: &RunTaskArgs, env: &Environment) -> Exit {
         Ending::Answer(answer) => {
             // On a terminal the answer streamed into the progress is not printed again.
             if !args.agent.json && !sinks.answer_shown_on_the_terminal() {
-                crate::emit(&format!("{answer}\n"));
+                crate::emit(&format!("{}\n", crate::escape::controls(&answer)));
             }
             Exit::Ok
         }

@@ -38,6 +38,10 @@ const MAGIC: &[u8; 8] = b"WSPROG01";
 /// clean-up removes every file of its directory that it did not write).
 const SUBDIRECTORY: &str = "programs";
 
+/// Largest index entry read, in bytes: the module of a body at the preprocessor's limit and its
+/// metadata take a few megabytes. A longer entry (or one that is not a regular file) is a miss.
+const MAX_ENTRY_BYTES: u64 = 64 << 20;
+
 /// The subdirectory of the disk cache given to Wasmtime's module cache.
 pub(crate) const WASMTIME_SUBDIRECTORY: &str = "wasmtime";
 
@@ -196,7 +200,8 @@ impl Index {
 
     /// The entry of `body`, if the index has a usable one.
     pub(crate) fn load(&self, body: &str) -> Option<Entry> {
-        decode(&std::fs::read(self.path(body)).ok()?, body)
+        let bytes = crate::file::read_bounded(&self.path(body), MAX_ENTRY_BYTES).ok()?;
+        decode(&bytes, body)
     }
 
     /// Counts a body served from the index (its entry loaded, compiled and linked).

@@ -39,6 +39,7 @@ pub mod capabilities;
 mod capability;
 mod code_cache;
 mod engine;
+pub mod file;
 mod index;
 pub mod limits;
 mod number;

@@ -45,6 +45,10 @@ pub const DEFAULT_MAX_IO_OPS: u32 = 10_000;
 /// Default cap on the bytes `fs.write` and `fs.append` may write in one run (as a kv namespace
 /// holds at most 16 MiB).
 pub const DEFAULT_MAX_FS_WRITE_BYTES: u64 = 16 << 20;
+/// What each file or directory a run creates counts against
+/// [`Limits::max_fs_write_bytes`], besides its bytes: a block of the disk, so that a run cannot
+/// create millions of empty directories (at most 4,096 entries under the default quota).
+pub const FS_ENTRY_BYTES: u64 = 4 << 10;
 /// Stack left to host code on a run's fiber, past the wasm stack (async host calls are polled
 /// there).
 pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;

@@ -100,14 +100,20 @@ pub(crate) fn resolve_calls(
         match found {
             Some(doc) => functions.push(doc),
             None => {
+                let reporter = reporter.get_or_insert_with(|| Reporter::new(source));
+                // Past the cap a diagnostic is only counted: no hint to search for.
+                let hint = if reporter.is_full() {
+                    String::new()
+                } else {
+                    unknown_function_hint(registry, &call.name)
+                };
                 reporter
-                    .get_or_insert_with(|| Reporter::new(source))
                     .error(
                         DiagnosticKind::Validation,
                         call.span,
                         format!("unknown host function `{}`", call.name),
                     )
-                    .with_hint(unknown_function_hint(registry, &call.name));
+                    .with_hint(hint);
             }
         }
     }

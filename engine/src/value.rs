@@ -119,7 +119,8 @@ impl std::fmt::Display for Value {
         match self {
             Self::I32(n) => write!(f, "{n}"),
             Self::I64(n) => write!(f, "{n}"),
-            Self::F64(x) => f.write_str(&format_f64(*x)),
+            // As the JSON form writes it: `nan`, `inf`, `nan:0x1`.
+            Self::F64(x) => f.write_str(&float_text(*x)),
             Self::Str(s) => f.write_str(s),
             Self::Bytes(b) => {
                 for byte in b {

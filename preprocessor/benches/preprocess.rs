@@ -1,5 +1,6 @@
 //! Throughput of `preprocess` on a typical 30-line body and a 1,000-line body, next to the
-//! tree-sitter parse alone (the floor the three passes are measured against).
+//! tree-sitter parse alone (the floor the three passes are measured against), and the time of
+//! 1 MiB bodies of the shapes that once made a pass superlinear (`megabyte/*`).
 //!
 //! `cargo bench -p watsmith-preprocessor --bench preprocess`
 
@@ -7,6 +8,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use watsmith_preprocessor::Preprocessor;
+
+#[path = "../tests/all/shapes.rs"]
+mod shapes;
 
 /// A 30-line body of the kind a model writes: primes below N, with a log line and two results.
 const BODY_30: &str = r#";; count the primes below n (sieve-free trial division)
@@ -90,6 +94,17 @@ fn bench(c: &mut Criterion) {
             .expect("language");
         group.bench_function(format!("{name}_parse_only"), |b| {
             b.iter(|| parser.parse(black_box(body), None))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("megabyte");
+    group.sample_size(10);
+    let mut preprocessor = Preprocessor::new();
+    for (shape, body) in shapes::megabyte_bodies() {
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(shape, |b| {
+            b.iter(|| preprocessor.preprocess(black_box(&body)))
         });
     }
     group.finish();

@@ -84,20 +84,28 @@ pub(crate) fn check(
             }
             b')' => {
                 if open.pop().is_none() && !unterminated_string {
-                    let diagnostic = reporter.error(
-                        DiagnosticKind::UnexpectedCloseParen,
-                        Span::new(i, i + 1),
-                        "unexpected `)`: it closes nothing",
-                    );
-                    diagnostic.with_hint(match indentation_suspect(&shapes, false) {
-                        Some(suspect) => format!(
-                            "line {} probably has one `)` too many: line {} has the same \
-                             indentation but starts one level shallower",
-                            suspect.0 + 1,
-                            suspect.1 + 1
-                        ),
-                        None => "remove it, or add the `(` it was meant to close".to_owned(),
-                    });
+                    // The hint looks at every line so far: worth it only for a diagnostic that
+                    // is recorded, not one past the cap.
+                    let hint = if reporter.is_full() {
+                        String::new()
+                    } else {
+                        match indentation_suspect(&shapes, false) {
+                            Some(suspect) => format!(
+                                "line {} probably has one `)` too many: line {} has the same \
+                                 indentation but starts one level shallower",
+                                suspect.0 + 1,
+                                suspect.1 + 1
+                            ),
+                            None => "remove it, or add the `(` it was meant to close".to_owned(),
+                        }
+                    };
+                    reporter
+                        .error(
+                            DiagnosticKind::UnexpectedCloseParen,
+                            Span::new(i, i + 1),
+                            "unexpected `)`: it closes nothing",
+                        )
+                        .with_hint(hint);
                 }
                 i += 1;
             }
@@ -185,11 +193,12 @@ pub(crate) fn check(
 /// parenthesis depth differs: a deeper second line (`deeper`) means the first left a `(` open, a
 /// shallower one means it closed one too many. An unbalanced line shifts the depth of every
 /// enclosing form too, so the most indented such pair is the likeliest culprit (the first of
-/// those on a tie). Returns 0-based line numbers.
+/// those on a tie). Returns 0-based line numbers. Linear in the lines.
 fn indentation_suspect(shapes: &[LineShape], deeper: bool) -> Option<(usize, usize)> {
+    let next = next_no_deeper(shapes);
     let mut suspect: Option<(usize, (usize, usize))> = None;
-    for (i, first) in shapes.iter().enumerate() {
-        let Some(next) = shapes[i + 1..].iter().find(|s| s.indent <= first.indent) else {
+    for (first, next) in shapes.iter().zip(next) {
+        let Some(next) = next.map(|n| &shapes[n]) else {
             continue;
         };
         let mismatch = if deeper {
@@ -205,6 +214,24 @@ fn indentation_suspect(shapes: &[LineShape], deeper: bool) -> Option<(usize, usi
         }
     }
     suspect.map(|(_, lines)| lines)
+}
+
+/// For each line, the index of the first later line indented no deeper, if any: one pass from
+/// the end with a stack of candidates whose indentation never grows towards its top.
+fn next_no_deeper(shapes: &[LineShape]) -> Vec<Option<usize>> {
+    let mut next = vec![None; shapes.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, shape) in shapes.iter().enumerate().rev() {
+        while stack
+            .last()
+            .is_some_and(|&j| shapes[j].indent > shape.indent)
+        {
+            stack.pop();
+        }
+        next[i] = stack.last().copied();
+        stack.push(i);
+    }
+    next
 }
 
 /// Whether the text after a `(` starts with the keyword `local` (after optional whitespace).
@@ -312,6 +339,28 @@ mod tests {
                  but starts one level deeper"
             )
         );
+    }
+
+    /// The quadratic search the linear one replaced: for each line, a scan for the next line
+    /// indented no deeper.
+    fn next_no_deeper_by_scanning(shapes: &[LineShape]) -> Vec<Option<usize>> {
+        (0..shapes.len())
+            .map(|i| (i + 1..shapes.len()).find(|&j| shapes[j].indent <= shapes[i].indent))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_stack_finds_what_a_scan_finds(
+            lines in proptest::collection::vec((0usize..6, 0usize..4), 0..40)
+        ) {
+            let shapes: Vec<LineShape> = lines
+                .iter()
+                .enumerate()
+                .map(|(line, &(indent, depth))| LineShape { line, indent, depth })
+                .collect();
+            proptest::prop_assert_eq!(next_no_deeper(&shapes), next_no_deeper_by_scanning(&shapes));
+        }
     }
 
     #[test]

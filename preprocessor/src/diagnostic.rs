@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{MAX_DIAGNOSTICS, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
 use crate::span::{LineIndex, Position, Span};
+use crate::suggestion::{SUGGESTION_WORK, closest_instruction_within, closest_within};
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -362,6 +363,8 @@ pub struct Reporter<'s> {
     dropped_errors: bool,
     /// What a diagnostic past the cap is built into, to be thrown away.
     overflow: Diagnostic,
+    /// What is left of [`SUGGESTION_WORK`] for this body's "did you mean" searches.
+    suggestion_work: usize,
 }
 
 impl<'s> Reporter<'s> {
@@ -373,6 +376,7 @@ impl<'s> Reporter<'s> {
             diagnostics: Vec::new(),
             dropped: 0,
             dropped_errors: false,
+            suggestion_work: SUGGESTION_WORK,
             overflow: Diagnostic {
                 severity: Severity::Error,
                 kind: DiagnosticKind::Limit,
@@ -487,7 +491,7 @@ impl<'s> Reporter<'s> {
         span: Span,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+        if self.is_full() {
             self.dropped += 1;
             self.dropped_errors |= severity == Severity::Error;
             self.overflow.severity = severity;
@@ -497,6 +501,34 @@ impl<'s> Reporter<'s> {
         self.diagnostics.push(diagnostic);
         let last = self.diagnostics.len() - 1;
         &mut self.diagnostics[last]
+    }
+
+    /// Whether the next diagnostic would only be counted ([`MAX_DIAGNOSTICS`] are recorded):
+    /// then nothing should be spent on its message or hint.
+    pub fn is_full(&self) -> bool {
+        self.diagnostics.len() >= MAX_DIAGNOSTICS
+    }
+
+    /// The candidate closest to `word` ([`crate::closest`]), for the hint of a diagnostic about
+    /// to be recorded: `None`, at no cost, when it would only be counted, and once the body's
+    /// budget for such searches is spent.
+    pub(crate) fn suggest<'a>(
+        &mut self,
+        word: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Option<&'a str> {
+        if self.is_full() {
+            return None;
+        }
+        closest_within(word, candidates, &mut self.suggestion_work)
+    }
+
+    /// The instruction closest to an unknown word, as [`Reporter::suggest`].
+    pub(crate) fn suggest_instruction(&mut self, word: &str) -> Option<&'static str> {
+        if self.is_full() {
+            return None;
+        }
+        closest_instruction_within(word, &mut self.suggestion_work)
     }
 
     /// The most recently recorded diagnostic.

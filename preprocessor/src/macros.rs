@@ -91,7 +91,7 @@ fn resolve<'a>(
         MacroKind::Resv => format!("`resv` of undeclared local `{name}`"),
         other => format!("unknown local `{name}` in `{}`", other.name()),
     };
-    let hint = match suggestion::closest(name, locals.names()) {
+    let hint = match reporter.suggest(name, locals.names()) {
         Some(close) => suggestion::did_you_mean(close),
         None => match macro_kind {
             MacroKind::Resv => {

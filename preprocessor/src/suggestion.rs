@@ -135,21 +135,29 @@ fn abbreviates(a: &str, b: &str) -> bool {
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus transpositions), giving up early with
-/// `limit + 1` once every path is over `limit`.
+/// `limit + 1` once every path is over `limit`. Only the diagonal band of `2 * limit + 1` cells a
+/// distance within `limit` can pass through is computed: time `len(a) * (2 * limit + 1)`.
 pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len().abs_diff(b.len()) > limit {
         return limit + 1;
     }
+    // Every cell outside the band is "over the limit".
+    let over = limit + 1;
     let width = b.len() + 1;
-    let mut prev2 = vec![0usize; width];
-    let mut prev: Vec<usize> = (0..width).collect();
-    let mut current = vec![0usize; width];
+    let mut prev2 = vec![over; width];
+    let mut prev: Vec<usize> = (0..width).map(|j| j.min(over)).collect();
+    let mut current = vec![over; width];
     for i in 1..=a.len() {
-        current[0] = i;
-        let mut row_min = current[0];
-        for j in 1..=b.len() {
+        let low = i.saturating_sub(limit).max(1);
+        let high = (i + limit).min(b.len());
+        current[low - 1] = if low == 1 { i.min(over) } else { over };
+        if high < b.len() {
+            current[high + 1] = over;
+        }
+        let mut row_min = current[low - 1];
+        for j in low..=high {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut value = (prev[j] + 1)
                 .min(current[j - 1] + 1)
@@ -157,16 +165,56 @@ pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 value = value.min(prev2[j - 2] + 1);
             }
-            current[j] = value;
-            row_min = row_min.min(value);
+            current[j] = value.min(over);
+            row_min = row_min.min(current[j]);
         }
         if row_min > limit {
-            return limit + 1;
+            return over;
         }
         std::mem::swap(&mut prev2, &mut prev);
         std::mem::swap(&mut prev, &mut current);
     }
     prev[b.len()]
+}
+
+/// What one body may spend on "did you mean" searches, in units of compared characters (a cell
+/// of the distance's band, a step of the abbreviation test). About 10 ms; a body that names
+/// thousands of long locals and misspells them all gets its first suggestions, then plain
+/// hints.
+pub(crate) const SUGGESTION_WORK: usize = 4 << 20;
+
+/// [`closest`] charged against `work` (what is left of a body's [`SUGGESTION_WORK`]): `None`,
+/// with nothing compared, once the next comparison would overspend it.
+pub(crate) fn closest_within<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    work: &mut usize,
+) -> Option<&'a str> {
+    let band = 2 * (word.trim_start_matches('$').chars().count() / 3).clamp(1, 3) + 1;
+    let word_cost = word.len().min(MAX_COMPARED_BYTES);
+    let mut affordable = true;
+    let charged = candidates.into_iter().take_while(|candidate| {
+        let cost = word_cost * band + candidate.len() + word.len();
+        affordable = cost <= *work;
+        if affordable {
+            *work -= cost;
+        }
+        affordable
+    });
+    let found = closest(word, charged);
+    // A search cut short may have missed the closest name: say nothing rather than the wrong one.
+    if affordable { found } else { None }
+}
+
+/// [`closest_instruction`] charged against `work`, as [`closest_within`].
+pub(crate) fn closest_instruction_within(word: &str, work: &mut usize) -> Option<&'static str> {
+    let cost = keywords().len() * (word.len().min(MAX_COMPARED_BYTES) * 7 + 32);
+    if cost > *work {
+        *work = 0;
+        return None;
+    }
+    *work -= cost;
+    closest_instruction(word)
 }
 
 #[cfg(test)]
@@ -210,6 +258,39 @@ mod tests {
             Some("i32.trunc_f64_s")
         );
         assert_eq!(closest_instruction("frobnicate"), None);
+    }
+
+    /// The whole-table distance the banded one replaced, capped as it is.
+    fn edit_distance_by_table(a: &str, b: &str, limit: usize) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for (j, cell) in d[0].iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()].min(limit + 1)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_band_finds_what_the_table_finds(
+            a in "[abc]{0,12}", b in "[abc]{0,12}", limit in 0usize..4
+        ) {
+            proptest::prop_assert_eq!(edit_distance(&a, &b, limit), edit_distance_by_table(&a, &b, limit));
+        }
     }
 
     #[test]

@@ -11,6 +11,10 @@ use watsmith_engine::Model;
 
 use crate::settings::{AgentEffective, ProviderName};
 
+/// Largest transcript a replay reads, in bytes (a recorded session of hundreds of steps is a
+/// few megabytes).
+pub const MAX_TRANSCRIPT_BYTES: u64 = 64 << 20;
+
 /// A connected model: the provider's client and what to ask it.
 #[derive(Clone)]
 pub struct ModelChoice {
@@ -101,7 +105,8 @@ pub fn connect_model(settings: &AgentEffective) -> Result<ModelChoice, ModelErro
                 path: path.clone(),
                 reason,
             };
-            let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
+            let text = watsmith_engine::file::read_text(&path, MAX_TRANSCRIPT_BYTES)
+                .map_err(|e| fail(e.to_string()))?;
             let replay =
                 Replay::from_transcript(&text).map_err(|e: ReplayError| fail(e.to_string()))?;
             let model = match model {

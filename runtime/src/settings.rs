@@ -68,6 +68,10 @@ pub const CONFIG_VAR: &str = "WATSMITH_CONFIG";
 /// directory.
 pub const CONFIG_FILE: &str = "watsmith.toml";
 
+/// Largest configuration file read, in bytes; a longer one (or a device, a FIFO, a directory)
+/// is refused with [`SettingsError::Read`] before anything of it is parsed.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 /// The environment a process was started with, as a value: the binary captures it once
 /// ([`Environment::capture`]); everything else is given it. Empty variables count as unset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -459,9 +463,9 @@ impl Settings {
                 }
             }
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match watsmith_engine::file::read_text(&path, MAX_CONFIG_BYTES) {
             Ok(text) => text,
-            Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
+            Err(error) if !required && error.is_not_found() => {
                 return Ok((Self::default(), None));
             }
             Err(error) => {

@@ -71,7 +71,7 @@ fn a_wrong_example_is_reported_with_the_difference() {
     let failures = checker().check(&program);
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(
-        failures[0].contains("expected [I64(56)], got [I64(55)]"),
+        failures[0].contains("expected [56], got [55]"),
         "{failures:?}"
     );
 }

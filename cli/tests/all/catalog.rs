@@ -143,7 +143,7 @@ fn catalog_check_runs_every_example_and_reports_failures() {
     let wrong = watsmith(&["catalog", "check", root], None);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(
-        text(&wrong.stderr).contains("failed: fib: example 3: expected [I64(56)], got [I64(55)]"),
+        text(&wrong.stderr).contains("failed: fib: example 3: expected [56], got [55]"),
         "{}",
         text(&wrong.stderr)
     );

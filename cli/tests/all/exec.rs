@@ -200,3 +200,26 @@ fn an_endless_body_on_stdin_is_refused_at_the_limit_without_reading_the_rest() {
     );
     assert!(written >= 1 << 20, "it read up to the limit first");
 }
+
+#[test]
+fn control_characters_a_program_prints_are_shown_not_obeyed() {
+    // A result that clears the screen and a log line that retitles the window reach the
+    // terminal as visible escapes; a NaN prints as the JSON form writes it.
+    let body = body_file(
+        "(local $s str) (local $x f64)\n(call $core.log \"\\1b]0;owned\\07\")\n(local.set $s \"\\1b[2J\\0dover\")\n(local.set $x (f64.const nan))\n(resv $s) (resv $x)\n",
+    );
+    let out = watsmith(&["exec", body.path().to_str().expect("path")], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "\\x1b[2J\\rover\nnan\n");
+    assert_eq!(text(&out.stderr), "[log] \\x1b]0;owned\\x07\n");
+    // `--json` keeps the text exactly.
+    let json = watsmith(
+        &["exec", "--json", body.path().to_str().expect("path")],
+        None,
+    );
+    assert!(
+        text(&json.stdout).contains("\"\\u001b[2J\\rover\""),
+        "{}",
+        text(&json.stdout)
+    );
+}

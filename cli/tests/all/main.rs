@@ -7,6 +7,7 @@ mod catalog;
 mod examples;
 mod exec;
 mod expand;
+mod files;
 mod neighbours;
 mod readme;
 mod store;

@@ -21,21 +21,38 @@
 //! `read` checks the file's size before reading and reads at most `Limits::memory_bytes`.
 //! Only regular files are read or written: a named pipe would block the run where no deadline
 //! reaches it. Every call, refused or not, spends one storage operation of the run's budget
-//! (`Limits::max_io_ops`); past it the run stops with a `host_budget` trap. `write` and `append`
-//! together write at most `Limits::max_fs_write_bytes` per run: a write that would pass it fails
-//! with ENOMEM and a log line, before anything is written.
+//! (`Limits::max_io_ops`); past it the run stops with a `host_budget` trap. Paths are at most
+//! [`MAX_PATH_BYTES`] (EBOUND).
+//!
+//! The run's quota of bytes written (`Limits::max_fs_write_bytes`) counts the bytes `write` and
+//! `append` write and [`FS_ENTRY_BYTES`] for each file or directory created (so `mkdir` of a
+//! deep path, or a loop of new names, cannot create millions of entries). A call that would
+//! pass it fails with ENOMEM and a log line before anything is written or created; a call
+//! refused for any reason spends nothing of it.
+//!
+//! `write` replaces a file atomically: the data goes into a new file in the same directory
+//! (`.watsmith-write-*.tmp`), which is renamed over the old one, keeping its permissions. A
+//! concurrent reader sees the old contents or the new, never a mix, and a failed write (a full
+//! disk) leaves the old file intact. It is not synced to the disk (no `fsync`): after a power
+//! loss the file may hold its old contents. A symlink at the path is replaced, not written
+//! through. `append` writes in place.
+//!
+//! `list` returns an array of str (an `arr` handle), so that a name holding a newline is still
+//! one name.
 
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, File, MetadataExt as _, OpenOptions, OpenOptionsExt as _};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
-use super::doc;
-use super::unreadable_str;
+use super::arr::{self, ARRAY_BYTES, ELEMENT_BYTES, Element};
+use super::{doc, returned, unreadable_str};
 use crate::capability::{Capability, FunctionDoc};
+use crate::limits::FS_ENTRY_BYTES;
 use crate::policy::{Grant, GrantSettings};
 use crate::state::{self, Budget, RunState, status};
 use crate::status::StatusCode;
@@ -100,7 +117,7 @@ static FUNCTIONS: [FunctionDoc; 7] = [
     ),
     doc(
         WRITE,
-        "create or replace the file at PATH with DATA (a str or bytes); EACCESS outside the root or on a read-only grant, ENOENT if the parent directory is missing (fs.mkdir it), EBOUND if PATH is a directory",
+        "create or replace the file at PATH with DATA (a str or bytes), atomically (readers see the old or the new contents); EACCESS outside the root or on a read-only grant, ENOENT if the parent directory is missing (fs.mkdir it), EBOUND if PATH is a directory, ENOMEM past the run's quota of bytes written (a new file counts 4096 more)",
     ),
     doc(
         APPEND,
@@ -108,7 +125,7 @@ static FUNCTIONS: [FunctionDoc; 7] = [
     ),
     doc(
         LIST,
-        "the names in the directory at PATH (\"\" for the root), sorted, joined by \"\\n\", directories with a trailing \"/\", as (str, status); ENOENT, EACCESS, EBOUND if PATH is a file",
+        "the names in the directory at PATH (\"\" for the root), sorted, directories with a trailing \"/\", as an array of str (arr handle; read it with arr.len and arr.get_str), with status; ENOENT, EACCESS, EBOUND if PATH is a file, ENOMEM if the names do not fit in memory",
     ),
     doc(
         EXISTS,
@@ -120,7 +137,7 @@ static FUNCTIONS: [FunctionDoc; 7] = [
     ),
     doc(
         MKDIR,
-        "create the directory PATH and any missing parents (nothing to do if it exists); EACCESS outside the root or on a read-only grant, EBOUND if a file is in the way",
+        "create the directory PATH and any missing parents (nothing to do if it exists); EACCESS outside the root or on a read-only grant, EBOUND if a file is in the way, ENOMEM if the new directories (4096 bytes each) pass the run's quota of bytes written",
     ),
 ];
 
@@ -258,8 +275,17 @@ impl Capability for Fs {
             "list",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<(i32, i32)> {
                 let path = begin(&mut caller, "list", path, Access::Read)?;
-                let names = in_jail(&mut caller, "list", path, list_dir)?;
-                state::return_bytes(&mut caller, names)
+                // What the names may take: the memory the run has left, less its host data.
+                let cap = state::room(&caller)?.saturating_sub(caller.data().ledger.bytes());
+                let names = in_jail(&mut caller, "list", path, |dir, path| {
+                    list_dir(dir, path, cap)
+                })?;
+                returned(match names {
+                    Ok(names) => {
+                        arr::create(&mut caller, names.into_iter().map(Element::Str).collect())
+                    }
+                    Err(code) => Err(code.into()),
+                })
             },
         )?;
         linker.func_wrap(
@@ -287,15 +313,25 @@ impl Capability for Fs {
             "mkdir",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
                 let path = begin(&mut caller, "mkdir", path, Access::Write)?;
+                let left = caller.data().remaining(Budget::FsWriteBytes);
+                let mut made = 0;
                 let done = in_jail(&mut caller, "mkdir", path, |dir, path| {
-                    Ok(dir.create_dir_all(path)?)
+                    make_dirs(dir, path, left, &mut made)
                 })?;
+                // What was created counts, even if a later level failed.
+                caller
+                    .data_mut()
+                    .charge(Budget::FsWriteBytes, made * FS_ENTRY_BYTES)?;
                 Ok(status(done))
             },
         )?;
         Ok(())
     }
 }
+
+/// The longest path accepted, in bytes: the system's `PATH_MAX`, which bounds the levels
+/// `fs.mkdir` walks.
+pub const MAX_PATH_BYTES: usize = 4096;
 
 /// What a function needs of the grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,6 +429,13 @@ fn begin(
             return Ok(Err(code));
         }
     };
+    if path.len() > MAX_PATH_BYTES {
+        caller.data_mut().log(format!(
+            "fs.{function}: the path is {} bytes; paths are at most {MAX_PATH_BYTES} bytes",
+            path.len()
+        ));
+        return Ok(Err(StatusCode::EBOUND));
+    }
     let refusal = if Path::new(&path).has_root() {
         Some("absolute paths are refused: paths are relative to the jail root")
     } else if access == Access::Write && !jail(caller)?.writable {
@@ -432,10 +475,14 @@ fn in_jail<T>(
 }
 
 /// Refuses anything but a regular file (or nothing) at `path`: a directory cannot be read or
-/// written as a file, and opening a named pipe would block.
-fn expect_file(dir: &Dir, path: &Path, missing_ok: bool) -> Result<(), Refusal> {
+/// written as a file, and opening a named pipe would block. The file's metadata, if there is one.
+fn expect_file(
+    dir: &Dir,
+    path: &Path,
+    missing_ok: bool,
+) -> Result<Option<cap_std::fs::Metadata>, Refusal> {
     match dir.metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) if meta.is_file() => Ok(Some(meta)),
         Ok(meta) if meta.is_dir() => Err(Refusal::Status(
             StatusCode::EBOUND,
             "it is a directory (fs.list lists it)".to_owned(),
@@ -444,7 +491,7 @@ fn expect_file(dir: &Dir, path: &Path, missing_ok: bool) -> Result<(), Refusal> 
             StatusCode::EBOUND,
             "it is not a regular file".to_owned(),
         )),
-        Err(error) if missing_ok && error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) if missing_ok && error.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error.into()),
     }
 }
@@ -469,18 +516,22 @@ fn open_file(dir: &Dir, path: &Path, options: &mut OpenOptions) -> Result<File, 
             "it is not a regular file".to_owned(),
         ));
     }
-    // A hard link names the same file as another name, which may be outside the jail: no path
-    // check can tell, so a file with more than one name is neither read nor written.
-    if meta.nlink() > 1 {
+    refuse_hard_links(meta.nlink())?;
+    Ok(file)
+}
+
+/// A hard link names the same file as another name, which may be outside the jail: no path
+/// check can tell, so a file with more than one name is neither read nor written.
+fn refuse_hard_links(links: u64) -> Result<(), Refusal> {
+    if links > 1 {
         return Err(Refusal::Status(
             StatusCode::EACCESS,
             format!(
-                "refused: the file has {} hard links, and another may lead outside the jail",
-                meta.nlink()
+                "refused: the file has {links} hard links, and another may lead outside the jail"
             ),
         ));
     }
-    Ok(file)
+    Ok(())
 }
 
 /// The file's bytes, if they fit in `cap` bytes of memory (with their length prefix).
@@ -528,51 +579,162 @@ fn write_linked(
             return Ok(status(Err(code)));
         }
     };
-    // The run's quota of bytes written, checked before anything is: a refusal writes nothing.
+    // The run's quota of bytes written, checked before anything is: a refusal writes nothing,
+    // and spends nothing of it.
     let size = data.len() as u64;
     let left = caller.data().remaining(Budget::FsWriteBytes);
-    if size > left {
-        let quota = caller.data().limits().max_fs_write_bytes;
-        let name = path.as_deref().unwrap_or_default();
-        caller.data_mut().log(format!(
-            "fs.{function} {name:?}: refused: {size} bytes would pass the run's quota of {quota} bytes written to files ({} written so far)",
-            quota - left
-        ));
-        return Ok(status(Err(StatusCode::ENOMEM)));
-    }
-    caller.data_mut().charge(Budget::FsWriteBytes, size)?;
-    let done = in_jail(caller, function, path, |dir, path| {
-        expect_file(dir, path, true)?;
-        let mut options = OpenOptions::new();
-        // Truncated only once the opened file is checked: truncating at open would empty a
-        // hard-linked file before its links were seen.
-        options
-            .write(true)
-            .create(true)
-            .append(mode == Mode::Append);
-        let mut file = open_file(dir, path, &mut options).map_err(|refusal| match refusal {
-            Refusal::Io(error) if error.kind() == io::ErrorKind::NotFound => Refusal::Status(
-                StatusCode::ENOENT,
-                "its directory does not exist (fs.mkdir creates it)".to_owned(),
+    let quota = caller.data().limits().max_fs_write_bytes;
+    let over_quota = |cost: u64| {
+        Refusal::Status(
+            StatusCode::ENOMEM,
+            format!(
+                "refused: {cost} bytes would pass the run's quota of {quota} bytes written to files ({} written so far; a new file counts {FS_ENTRY_BYTES} more)",
+                quota - left
             ),
-            // A named pipe without a reader, put in place of the file after the check.
-            Refusal::Io(error) if error.raw_os_error() == Some(libc::ENXIO) => {
-                Refusal::Status(StatusCode::EBOUND, "it is not a regular file".to_owned())
-            }
-            other => other,
-        })?;
-        if mode == Mode::Replace {
-            file.set_len(0)?;
+        )
+    };
+    let mut spent = 0;
+    let done = in_jail(caller, function, path, |dir, path| {
+        let existing = expect_file(dir, path, true)?;
+        if let Some(meta) = &existing {
+            refuse_hard_links(meta.nlink())?;
         }
-        file.write_all(&data)?;
-        Ok(())
+        let cost = size
+            + if existing.is_some() {
+                0
+            } else {
+                FS_ENTRY_BYTES
+            };
+        if cost > left {
+            return Err(over_quota(cost));
+        }
+        let written = match mode {
+            Mode::Replace => replace_file(dir, path, &data, existing.as_ref()),
+            Mode::Append => append_file(dir, path, &data),
+        };
+        // An append that failed part of the way may have written some of it: counted whole.
+        if written.is_ok() || (mode == Mode::Append && matches!(written, Err(Refusal::Io(_)))) {
+            spent = cost;
+        }
+        written
     })?;
+    caller.data_mut().charge(Budget::FsWriteBytes, spent)?;
     Ok(status(done))
 }
 
-/// The entries of the directory at `path`, sorted, one per line, directories with a `/`.
-fn list_dir(dir: &Dir, path: &Path) -> Result<String, Refusal> {
+/// Opening for writing: a missing directory and a FIFO put in place of the file (which fails at
+/// once without a reader, as it is opened non-blocking) say what they are.
+fn open_for_writing(dir: &Dir, path: &Path, options: &mut OpenOptions) -> Result<File, Refusal> {
+    open_file(dir, path, options).map_err(|refusal| match refusal {
+        Refusal::Io(error) if error.kind() == io::ErrorKind::NotFound => Refusal::Status(
+            StatusCode::ENOENT,
+            "its directory does not exist (fs.mkdir creates it)".to_owned(),
+        ),
+        Refusal::Io(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+            Refusal::Status(StatusCode::EBOUND, "it is not a regular file".to_owned())
+        }
+        other => other,
+    })
+}
+
+/// `fs.write`: the data goes into a new file beside the old one, which is then renamed over
+/// it. A reader sees the old contents or the new, never a mix, and a write that fails (a full
+/// disk) leaves the old file as it was. Not synced to the disk: after a power loss the file may
+/// hold its old contents.
+fn replace_file(
+    dir: &Dir,
+    path: &Path,
+    data: &[u8],
+    existing: Option<&cap_std::fs::Metadata>,
+) -> Result<(), Refusal> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let Some(parent) = path.parent() else {
+        return Err(Refusal::Status(
+            StatusCode::EBOUND,
+            "the path names no file".to_owned(),
+        ));
+    };
+    let temp = parent.join(format!(
+        ".watsmith-write-{}-{}.tmp",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut file = open_for_writing(dir, &temp, OpenOptions::new().write(true).create_new(true))?;
+    let written = file.write_all(data).and_then(|()| match existing {
+        Some(meta) => file.set_permissions(meta.permissions()),
+        None => Ok(()),
+    });
+    drop(file);
+    let renamed = written.and_then(|()| dir.rename(&temp, dir, path));
+    if let Err(error) = renamed {
+        let _ = dir.remove_file(&temp);
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// `fs.append`: at the end of the file, created if missing.
+fn append_file(dir: &Dir, path: &Path, data: &[u8]) -> Result<(), Refusal> {
+    let mut file = open_for_writing(
+        dir,
+        path,
+        OpenOptions::new().write(true).create(true).append(true),
+    )?;
+    Ok(file.write_all(data)?)
+}
+
+/// `fs.mkdir`: the directories of `path` that are missing, each counted in `made` as it is
+/// created; refused before any is created if they would cost more than `left` bytes of the
+/// run's write quota ([`FS_ENTRY_BYTES`] each).
+fn make_dirs(dir: &Dir, path: &Path, left: u64, made: &mut u64) -> Result<(), Refusal> {
+    let mut prefix = PathBuf::new();
+    let mut missing = Vec::new();
+    for component in path.components() {
+        prefix.push(component);
+        if missing.is_empty() {
+            match dir.metadata(&prefix) {
+                Ok(meta) if meta.is_dir() => continue,
+                Ok(_) => {
+                    return Err(Refusal::Status(
+                        StatusCode::EBOUND,
+                        "a file is in the way of the directory".to_owned(),
+                    ));
+                }
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        missing.push(prefix.clone());
+    }
+    let cost = missing.len() as u64 * FS_ENTRY_BYTES;
+    if cost > left {
+        return Err(Refusal::Status(
+            StatusCode::ENOMEM,
+            format!(
+                "refused: {} new directories count {cost} bytes against the run's quota of bytes written to files, and {left} are left",
+                missing.len()
+            ),
+        ));
+    }
+    for level in &missing {
+        match dir.create_dir(level) {
+            Ok(()) => *made += 1,
+            // Another process made it meanwhile.
+            Err(error)
+                if error.kind() == io::ErrorKind::AlreadyExists
+                    && dir.metadata(level).is_ok_and(|m| m.is_dir()) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The entries of the directory at `path`, sorted, directories with a `/`: ENOMEM as soon as
+/// the names read so far, as array elements, would take more than `cap` bytes of host memory.
+/// A name that is not UTF-8 is listed with U+FFFD for its invalid bytes.
+fn list_dir(dir: &Dir, path: &Path, cap: u64) -> Result<Vec<String>, Refusal> {
     let mut names = Vec::new();
+    let mut bytes = ARRAY_BYTES;
     for entry in dir.read_dir(path)? {
         let entry = entry?;
         let mut name = entry.file_name().to_string_lossy().into_owned();
@@ -583,10 +745,20 @@ fn list_dir(dir: &Dir, path: &Path) -> Result<String, Refusal> {
         if is_dir {
             name.push('/');
         }
+        bytes += ELEMENT_BYTES + name.len() as u64;
+        if bytes > cap {
+            return Err(Refusal::Status(
+                StatusCode::ENOMEM,
+                format!(
+                    "the directory has more names than fit in the run's memory ({cap} bytes left; stopped after {} names)",
+                    names.len()
+                ),
+            ));
+        }
         names.push(name);
     }
     names.sort_unstable();
-    Ok(names.join("\n"))
+    Ok(names)
 }
 
 /// Deletes a file or symlink (never a directory).

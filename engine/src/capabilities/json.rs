@@ -61,7 +61,7 @@ pub const QUOTE: HostFunction = json("quote", &[I32], &[I32, I32]);
 static FUNCTIONS: [FunctionDoc; 9] = [
     doc(
         GET_I64,
-        "(DOC, PATH) the integer at PATH of the JSON text DOC (a float with no fraction that fits is accepted); PATH is `items[2].price`, `[\"a.b\"]`, \"\" for the whole document, or a JSON Pointer `/items/2/price`; EPARSE if DOC is not JSON or PATH is malformed, ENOENT if absent, ETRFM if not an integer",
+        "(DOC, PATH) the integer at PATH of the JSON text DOC (a float with no fraction up to 2^53 is accepted; ETRFM for an integer outside the i64 range, which JSON parsers round); PATH is `items[2].price`, `[\"a.b\"]`, \"\" for the whole document, or a JSON Pointer `/items/2/price`; EPARSE if DOC is not JSON or PATH is malformed, ENOENT if absent, ETRFM if not an integer",
     ),
     doc(
         GET_F64,
@@ -441,8 +441,12 @@ fn lookup<T>(
     )?)?)
 }
 
+/// An integer of the document: one written as an integer within the i64 range, or a float with
+/// no fraction below 2^53 in magnitude. An integer past the i64 range is parsed as a float,
+/// rounded (`-9223372036854775809` becomes -2^63), so a float past 2^53, where floats stop
+/// holding every integer, may not be the number written: ETRFM rather than a wrong integer.
 fn integer(value: &Value) -> Result<i64, StatusCode> {
-    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
     let Value::Number(number) = value else {
         return Err(StatusCode::ETRFM);
     };
@@ -450,8 +454,8 @@ fn integer(value: &Value) -> Result<i64, StatusCode> {
         return Ok(n);
     }
     match number.as_f64() {
-        // In range and whole: the cast is exact.
-        Some(x) if x.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&x) => Ok(x as i64),
+        // Whole and exact: the cast is too.
+        Some(x) if x.fract() == 0.0 && x.abs() <= TWO_POW_53 => Ok(x as i64),
         _ => Err(StatusCode::ETRFM),
     }
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
+use watsmith_engine::limits::FS_ENTRY_BYTES;
 use watsmith_engine::{
     Engine, FsGrant, Limits, Outcome, Policy, Status, StatusCode, TrapKind, Value,
 };
@@ -15,8 +16,10 @@ const WRITE: &str = r#"(local $p str) (local $d bytes) (argv 0 $p) (argv 1 $d)
     (check (call $fs.write (local.get $p) (local.get $d)))"#;
 const APPEND: &str = r#"(local $p str) (local $d bytes) (argv 0 $p) (argv 1 $d)
     (check (call $fs.append (local.get $p) (local.get $d)))"#;
-const LIST: &str = r#"(local $p str) (local $s str) (argv 0 $p)
-    (check $s (call $fs.list (local.get $p))) (resv $s)"#;
+/// The names as one str, joined by newlines (the list is an array).
+const LIST: &str = r#"(local $p str) (local $names i32) (local $s str) (argv 0 $p)
+    (check $names (call $fs.list (local.get $p)))
+    (check $s (call $arr.join (local.get $names) "\n")) (resv $s)"#;
 const EXISTS: &str = r#"(local $p str) (local $h i32) (argv 0 $p)
     (local.set $h (call $fs.exists (local.get $p))) (resv $h)"#;
 const DELETE: &str = r#"(local $p str) (argv 0 $p) (check (call $fs.delete (local.get $p)))"#;
@@ -80,7 +83,7 @@ impl Tree {
 }
 
 fn run(engine: &Engine, grant: &FsGrant, body: &str, args: &[Value]) -> Outcome {
-    let policy = Policy::deny_all().grant(grant.clone());
+    let policy = Policy::standard().grant(grant.clone());
     engine.exec(body, args.to_vec(), &policy, &Limits::default())
 }
 
@@ -288,8 +291,8 @@ fn files_are_written_appended_listed_and_deleted() {
         (check (call $fs.mkdir "a/b/c"))
         (check (call $fs.mkdir "a/b/c"))
         (check (call $fs.write "a/b/c/x.txt" "deep"))
-        (check $s (call $fs.list "a/b")) (resv $s)
-        (check $s (call $fs.list "a/b/c")) (resv $s)
+        (check $h (call $fs.list "a/b")) (check $s (call $arr.get_str (local.get $h) (i32.const 0))) (resv $s)
+        (check $h (call $fs.list "a/b/c")) (check $s (call $arr.get_str (local.get $h) (i32.const 0))) (resv $s)
         (check (call $fs.delete "out.txt"))
         (local.set $h (call $fs.exists "out.txt")) (resv $h)
         (local.set $h (call $fs.exists "a/b")) (resv $h)
@@ -628,19 +631,21 @@ fn writes_past_the_runs_quota_of_bytes_are_refused_before_anything_is_written() 
     let engine = engine();
     let policy = Policy::deny_all().grant(FsGrant::read_write(&tree.jail));
     let limits = Limits {
-        max_fs_write_bytes: 10,
+        max_fs_write_bytes: FS_ENTRY_BYTES + 10,
         ..Limits::default()
     };
     // Six bytes, then six more: the second would pass the quota of ten.
+    // A new file of six bytes (counting 4096 more for the file), then six more: the second
+    // would pass the quota.
     let body = r#"(check (call $fs.write "out.txt" "123456"))
         (check (call $fs.append "out.txt" "789abc"))"#;
     let outcome = engine.exec(body, vec![], &policy, &limits);
     assert_refused(
         &outcome,
         StatusCode::ENOMEM,
-        "quota of 10 bytes written to files (6 written so far)",
+        "quota of 4106 bytes written to files (4102 written so far",
     );
-    assert_eq!(outcome.usage.fs_write_bytes, 6);
+    assert_eq!(outcome.usage.fs_write_bytes, 4102);
     assert_eq!(
         std::fs::read_to_string(tree.jail.join("out.txt")).expect("written"),
         "123456",
@@ -650,5 +655,188 @@ fn writes_past_the_runs_quota_of_bytes_are_refused_before_anything_is_written() 
     let flood = r#"(loop $more (check (call $fs.write "flood.txt" "0123456789")) (br $more))"#;
     let flooded = engine.exec(flood, vec![], &policy, &limits);
     assert_refused(&flooded, StatusCode::ENOMEM, "quota");
-    assert_eq!(flooded.usage.fs_write_bytes, 10);
+    assert_eq!(flooded.usage.fs_write_bytes, FS_ENTRY_BYTES + 10);
+}
+
+#[test]
+fn a_write_replaces_the_file_whole_and_keeps_its_permissions() {
+    use std::io::Read as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let (engine, tree) = (engine(), tree());
+    let grant = FsGrant::read_write(&tree.jail);
+    let notes = tree.jail.join("notes.txt");
+    std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    // A reader that opened the file before the write still reads the old contents whole: the
+    // new ones went into another file, renamed over the name. (Truncating in place, it read
+    // nothing.)
+    let mut reader = std::fs::File::open(&notes).expect("open");
+    let outcome = run(
+        &engine,
+        &grant,
+        WRITE,
+        &[text("notes.txt"), text("replaced")],
+    );
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    let mut before = String::new();
+    reader.read_to_string(&mut before).expect("read");
+    assert_eq!(before, "hello\n");
+    assert_eq!(std::fs::read_to_string(&notes).expect("read"), "replaced");
+    let mode = std::fs::metadata(&notes)
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+    // Nothing is left beside it.
+    let names: Vec<String> = std::fs::read_dir(&tree.jail)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("watsmith-write"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    // Replacing a file counts only its bytes; creating one counts an entry more.
+    assert_eq!(outcome.usage.fs_write_bytes, 8);
+    let created = run(&engine, &grant, WRITE, &[text("new.txt"), text("new")]);
+    assert_eq!(created.usage.fs_write_bytes, FS_ENTRY_BYTES + 3);
+}
+
+#[test]
+fn refused_writes_spend_nothing_of_the_quota() {
+    let (engine, tree) = (engine(), tree());
+    let policy = Policy::deny_all().grant(FsGrant::read_write(&tree.jail));
+    let limits = Limits {
+        max_fs_write_bytes: FS_ENTRY_BYTES + 20,
+        ..Limits::default()
+    };
+    // Outside the jail, onto a directory, into a missing directory, each 10 bytes: refused,
+    // and none of them counts. Then one write of 20 fits exactly.
+    let body = r#"(local $st i32)
+        (local.set $st (call $fs.write "../outside/x.txt" "0123456789"))
+        (local.set $st (call $fs.write "sub" "0123456789"))
+        (local.set $st (call $fs.write "missing/x.txt" "0123456789"))
+        (check (call $fs.write "out.txt" "01234567890123456789"))
+        (check (call $fs.append "out.txt" "!"))"#;
+    let outcome = engine.exec(body, vec![], &policy, &limits);
+    assert_refused(
+        &outcome,
+        StatusCode::ENOMEM,
+        &format!(
+            "1 bytes would pass the run's quota of {} bytes written to files ({} written so far",
+            FS_ENTRY_BYTES + 20,
+            FS_ENTRY_BYTES + 20
+        ),
+    );
+    assert_eq!(outcome.usage.fs_write_bytes, FS_ENTRY_BYTES + 20);
+    assert_eq!(
+        std::fs::read_to_string(tree.jail.join("out.txt")).expect("written"),
+        "01234567890123456789"
+    );
+    tree.secret_is_intact();
+}
+
+#[test]
+fn directories_created_count_against_the_quota() {
+    let (engine, tree) = (engine(), tree());
+    let policy = Policy::deny_all().grant(FsGrant::read_write(&tree.jail));
+    let limits = Limits {
+        max_fs_write_bytes: 3 * FS_ENTRY_BYTES,
+        ..Limits::default()
+    };
+    // Four new levels cost four entries: refused before any is made.
+    let deep = engine.exec(
+        r#"(check (call $fs.mkdir "a/b/c/d"))"#,
+        vec![],
+        &policy,
+        &limits,
+    );
+    assert_refused(
+        &deep,
+        StatusCode::ENOMEM,
+        "4 new directories count 16384 bytes",
+    );
+    assert_eq!(deep.usage.fs_write_bytes, 0);
+    assert!(!tree.jail.join("a").exists(), "nothing was created");
+    // Existing levels cost nothing: `sub` is there, so `sub/x/y` makes two.
+    let two = engine.exec(
+        r#"(check (call $fs.mkdir "sub/x/y")) (check (call $fs.mkdir "sub/x/y"))"#,
+        vec![],
+        &policy,
+        &limits,
+    );
+    assert_eq!(two.status, Status::Ok, "{two:?}");
+    assert_eq!(two.usage.fs_write_bytes, 2 * FS_ENTRY_BYTES);
+    assert!(tree.jail.join("sub/x/y").is_dir());
+    // A loop of new names ends at the quota, not at the disk's inodes.
+    let flood = r#"(local $i i32) (local $name str)
+        (loop $more
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (check $name (call $str.from_i64 (i64.extend_i32_u (local.get $i))))
+          (check (call $fs.mkdir (local.get $name)))
+          (br $more))"#;
+    let flooded = engine.exec(
+        flood,
+        vec![],
+        &Policy::standard().grant(FsGrant::read_write(&tree.jail)),
+        &limits,
+    );
+    assert_refused(
+        &flooded,
+        StatusCode::ENOMEM,
+        "1 new directories count 4096 bytes",
+    );
+    assert_eq!(flooded.usage.fs_write_bytes, 3 * FS_ENTRY_BYTES);
+    // A path past PATH_MAX is refused before it is walked.
+    let long = "a/".repeat(3_000);
+    let refused = engine.exec(MKDIR, vec![text(&long)], &policy, &limits);
+    assert_refused(&refused, StatusCode::EBOUND, "paths are at most 4096 bytes");
+}
+
+#[test]
+fn a_listing_is_an_array_so_a_newline_in_a_name_is_one_name() {
+    let (engine, tree) = (engine(), tree());
+    std::fs::create_dir(tree.jail.join("odd")).expect("mkdir");
+    std::fs::write(tree.jail.join("odd/two\nlines"), "").expect("write");
+    std::fs::write(tree.jail.join("odd/plain"), "").expect("write");
+    let body = r#"(local $names i32) (local $n i32) (local $s str)
+        (check $names (call $fs.list "odd"))
+        (local.set $n (call $arr.len (local.get $names))) (resv $n)
+        (check $s (call $arr.get_str (local.get $names) (i32.const 0))) (resv $s)
+        (check $s (call $arr.get_str (local.get $names) (i32.const 1))) (resv $s)"#;
+    let outcome = run(&engine, &FsGrant::read_only(&tree.jail), body, &[]);
+    assert_eq!(
+        outcome.results,
+        [Value::I32(2), text("plain"), text("two\nlines")],
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn a_listing_stops_at_the_memory_it_may_take() {
+    let (engine, tree) = (engine(), tree());
+    let many = tree.jail.join("many");
+    std::fs::create_dir(&many).expect("mkdir");
+    // 1,500 names of 200 bytes: about 350 KB as array elements, past a 256 KiB run.
+    for i in 0..1_500 {
+        std::fs::write(many.join(format!("{i:0>200}")), "").expect("write");
+    }
+    let policy = Policy::standard().grant(FsGrant::read_only(&tree.jail));
+    let limits = Limits {
+        memory_bytes: 256 << 10,
+        ..Limits::default()
+    };
+    let body = r#"(local $names i32) (check $names (call $fs.list "many"))"#;
+    let outcome = engine.exec(body, vec![], &policy, &limits);
+    assert_refused(
+        &outcome,
+        StatusCode::ENOMEM,
+        "the directory has more names than fit in the run's memory",
+    );
+    // With room enough, all of them.
+    let roomy = engine.exec(
+        r#"(local $names i32) (local $n i32) (check $names (call $fs.list "many"))
+           (local.set $n (call $arr.len (local.get $names))) (resv $n)"#,
+        vec![],
+        &policy,
+        &Limits::default(),
+    );
+    assert_eq!(roomy.results, [Value::I32(1_500)], "{roomy:?}");
 }

@@ -97,6 +97,17 @@ fn routes() -> Router {
         )
         .route("/big", get(|| async { "x".repeat(64 << 10) }))
         .route(
+            "/latin1",
+            get(|| async {
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    "x-name",
+                    header::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid value"),
+                );
+                (headers, "ok")
+            }),
+        )
+        .route(
             "/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -504,5 +515,77 @@ async fn the_sync_api_works_inside_an_async_runtime() {
         outcome.results,
         [Value::Str("hello, wasm".into())],
         "{outcome:#?}"
+    );
+}
+
+#[test]
+fn framing_and_connection_headers_cannot_be_set() {
+    // `Content-Length: 5` on a request with no body made the server wait for five bytes, and
+    // the run for its deadline.
+    let server = Server::start();
+    for header in [
+        "Content-Length: 5",
+        "transfer-encoding: chunked",
+        "Connection: close",
+        "TE: trailers",
+        "Trailer: X-Sum",
+        "Upgrade: websocket",
+        "Expect: 100-continue",
+        "Keep-Alive: timeout=5",
+        "Host: example.org",
+    ] {
+        let body = format!(
+            r#"(local $reply str)
+(check $reply (call $http.request "get" "{}" "{header}\n" ""))"#,
+            server.url("/hello")
+        );
+        let outcome = run(&engine(), &body, &server.grant());
+        refused(&outcome, "header cannot be set");
+        assert_eq!(outcome.usage.http_requests, 0, "{header}: nothing was sent");
+    }
+}
+
+#[test]
+fn a_redirect_to_another_origin_sends_none_of_the_programs_headers() {
+    let (first, second) = (Server::start(), Server::start());
+    let policy = Policy::deny_all().grant(
+        HttpGrant::new([first.address.to_string(), second.address.to_string()]).expect("rules"),
+    );
+    let request = |url: String| {
+        format!(
+            r#"(local $reply str)
+(check $reply (call $http.request "get" "{url}" "X-Test: secret key\n" ""))
+(resv $reply)"#
+        )
+    };
+    let same = run(
+        &engine(),
+        &request(first.url("/redirect?to=/headers")),
+        &policy,
+    );
+    assert_eq!(same.results, [Value::Str("secret key".into())], "{same:#?}");
+    let other = run(
+        &engine(),
+        &request(first.url(&format!("/redirect?to={}", second.url("/headers")))),
+        &policy,
+    );
+    assert_eq!(other.results, [Value::Str("absent".into())], "{other:#?}");
+}
+
+#[test]
+fn a_response_header_that_is_not_utf8_is_an_error_not_a_str() {
+    let server = Server::start();
+    let body = format!(
+        r#"(local $reply str) (local $name str)
+(check $reply (call $http.get "{}"))
+(check $name (call $http.header "x-name"))"#,
+        server.url("/latin1")
+    );
+    let outcome = run(&engine(), &body, &server.grant());
+    assert_eq!(outcome.code, Some(StatusCode::ETRFM), "{outcome:#?}");
+    assert!(
+        outcome.logs.iter().any(|l| l.contains("not UTF-8")),
+        "{:?}",
+        outcome.logs
     );
 }

@@ -251,3 +251,33 @@ fn a_policy_without_json_refuses_the_program() {
         "json",
     );
 }
+
+#[test]
+fn integers_past_the_i64_range_are_refused_on_both_sides() {
+    // Past either end, a JSON parser rounds the integer to a float: -2^63 - 1 becomes -2^63,
+    // which was then read as i64::MIN. Both ends are ETRFM; the ends themselves are exact.
+    let body = r#"(local $doc str) (local $n i64) (argv 0 $doc)
+        (check $n (call $json.get_i64 (local.get $doc) "v")) (resv $n)"#;
+    let engine = engine();
+    for (text, expected) in [
+        ("-9223372036854775808", Some(i64::MIN)),
+        ("9223372036854775807", Some(i64::MAX)),
+        ("-9223372036854775809", None),
+        ("9223372036854775808", None),
+        ("-1e19", None),
+        // A float past 2^53 may not be the integer written: refused too.
+        ("1.0000000000000001e18", None),
+        ("9007199254740992.0", Some(9_007_199_254_740_992)),
+        ("-2.5e3", Some(-2_500)),
+    ] {
+        let doc = s(&format!("{{\"v\": {text}}}"));
+        match expected {
+            Some(n) => assert_eq!(results(&engine, body, vec![doc]), [Value::I64(n)], "{text}"),
+            None => assert_eq!(
+                error_code(&engine, body, vec![doc]),
+                StatusCode::ETRFM,
+                "{text}"
+            ),
+        }
+    }
+}

@@ -26,7 +26,7 @@ impl World {
     /// `kv` in `namespace` of this world's store.
     fn policy(&self, namespace: &str) -> Policy {
         let store: Arc<dyn KvStore> = self.store.clone();
-        Policy::deny_all().grant(KvGrant::new(store, namespace))
+        Policy::standard().grant(KvGrant::new(store, namespace))
     }
 
     fn exec(&self, body: &str, limits: &Limits) -> Outcome {
@@ -62,6 +62,10 @@ fn assert_refused(outcome: &Outcome, code: StatusCode, log: &str) {
     );
 }
 
+/// Every key, joined by newlines (the list is an array).
+const LIST_JOINED: &str = r#"(local $list i32) (local $k str) (check $list (call $kv.list ""))
+    (check $k (call $arr.join (local.get $list) "\n")) (resv $k)"#;
+
 fn text(s: &str) -> Value {
     Value::Str(s.to_owned())
 }
@@ -69,14 +73,14 @@ fn text(s: &str) -> Value {
 #[test]
 fn every_function_works_in_one_program() {
     let engine = World::new();
-    let body = r#"(local $v str) (local $keys str) (local $n i64) (local $h i32)
+    let body = r#"(local $v str) (local $keys str) (local $list i32) (local $n i64) (local $h i32)
         (check (call $kv.set "fruit/apple" "red"))
         (check (call $kv.set "fruit/banana" "yellow"))
         (check (call $kv.set "veg/leek" "green"))
         (check $v (call $kv.get "fruit/banana"))
         (resv $v)
-        (check $keys (call $kv.list "fruit/"))
-        (resv $keys)
+        (check $list (call $kv.list "fruit/"))
+        (check $keys (call $arr.join (local.get $list) "\n")) (resv $keys)
         (check (call $kv.delete "fruit/apple"))
         (local.set $h (call $kv.has "fruit/apple")) (resv $h)
         (local.set $h (call $kv.has "veg/leek")) (resv $h)
@@ -84,7 +88,8 @@ fn every_function_works_in_one_program() {
         (check $n (call $kv.incr "hits" (i64.const -2)))
         (resv $n)
         (check $v (call $kv.get "hits")) (resv $v)
-        (check $keys (call $kv.list "")) (resv $keys)"#;
+        (check $list (call $kv.list ""))
+        (check $keys (call $arr.join (local.get $list) "\n")) (resv $keys)"#;
     let outcome = run(&engine, body, vec![]);
     assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
     assert_eq!(
@@ -106,11 +111,7 @@ fn every_function_works_in_one_program() {
 #[test]
 fn the_store_outlives_the_run_and_lists_nothing_when_empty() {
     let engine = World::new();
-    let empty = run(
-        &engine,
-        r#"(local $k str) (check $k (call $kv.list "")) (resv $k)"#,
-        vec![],
-    );
+    let empty = run(&engine, LIST_JOINED, vec![]);
     assert_eq!(empty.results, [text("")], "{empty:?}");
     let counter = r#"(local $n i64) (check $n (call $kv.incr "runs" (i64.const 1))) (resv $n)"#;
     for expected in 1..=3 {
@@ -302,7 +303,7 @@ fn namespaces_are_isolated_across_threads() {
             });
         }
     });
-    let list = r#"(local $k str) (check $k (call $kv.list "")) (resv $k)"#;
+    let list = LIST_JOINED;
     assert_eq!(
         run_in(&engine, "alice", list, vec![]).results,
         [text("alice\nowner")]
@@ -398,6 +399,24 @@ fn a_grant_without_a_store_is_refused_before_the_run() {
         outcome.diagnostics[0]
             .message
             .contains("no kv store was given"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn a_listing_is_an_array_so_a_newline_in_a_key_is_one_key() {
+    let engine = World::new();
+    let body = r#"(local $list i32) (local $n i32) (local $k str)
+        (check (call $kv.set "two\nlines" "1"))
+        (check (call $kv.set "plain" "2"))
+        (check $list (call $kv.list ""))
+        (local.set $n (call $arr.len (local.get $list))) (resv $n)
+        (check $k (call $arr.get_str (local.get $list) (i32.const 0))) (resv $k)
+        (check $k (call $arr.get_str (local.get $list) (i32.const 1))) (resv $k)"#;
+    let outcome = run(&engine, body, vec![]);
+    assert_eq!(
+        outcome.results,
+        [Value::I32(2), text("plain"), text("two\nlines")],
         "{outcome:?}"
     );
 }

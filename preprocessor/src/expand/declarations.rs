@@ -24,7 +24,9 @@ impl<'s, 'r> Expander<'s, 'r> {
 
         for error in &errors {
             let token = first_token_text(*error, self.text);
-            let suggestion = suggestion::closest(token, LocalType::ALL.iter().map(|t| t.as_str()));
+            let suggestion = self
+                .reporter
+                .suggest(token, LocalType::ALL.iter().map(|t| t.as_str()));
             let diagnostic = self.reporter.error(
                 DiagnosticKind::UnexpectedToken,
                 span(*error),

@@ -39,7 +39,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             ),
             _ => (
                 format!("unknown instruction `{word}`"),
-                suggestion::closest_instruction(word).map(suggestion::did_you_mean),
+                self.reporter.suggest_instruction(word).map(suggestion::did_you_mean),
             ),
         };
         let diagnostic = self
@@ -67,7 +67,9 @@ impl<'s, 'r> Expander<'s, 'r> {
         } else if word.starts_with(|c: char| c.is_ascii_alphabetic())
             && !suggestion::is_keyword(word)
         {
-            suggestion::closest_instruction(word).map(suggestion::did_you_mean)
+            self.reporter
+                .suggest_instruction(word)
+                .map(suggestion::did_you_mean)
         } else {
             None
         };

@@ -193,7 +193,7 @@ impl<'s, 'r> Expander<'s, 'r> {
         if self.locals.get(text).is_some() {
             return;
         }
-        let hint = match suggestion::closest(text, self.locals.names()) {
+        let hint = match self.reporter.suggest(text, self.locals.names()) {
             Some(close) => suggestion::did_you_mean(close),
             None => format!("declare it, e.g. `(local {text} i32)` with the type it holds"),
         };
@@ -232,7 +232,7 @@ impl<'s, 'r> Expander<'s, 'r> {
             .map(|l| l.as_ref())
             .chain([BODY_LABEL])
             .collect();
-        let hint = match suggestion::closest(text, in_scope.iter().copied()) {
+        let hint = match self.reporter.suggest(text, in_scope.iter().copied()) {
             Some(close) => suggestion::did_you_mean(close),
             None if self.labels.iter().flatten().next().is_none() => format!(
                 "no labelled block encloses this branch; label one, as in `(block {text} ...)`, or `(br {BODY_LABEL})` to end the program"

@@ -93,3 +93,64 @@ fn a_near_twin_of_a_huge_name_is_reported_small_and_at_once() {
         diagnostics.render().len()
     );
 }
+
+#[test]
+fn a_megabyte_body_of_any_shape_is_answered_at_once() {
+    for (shape, body) in crate::shapes::megabyte_bodies() {
+        assert!(body.len() <= 1 << 20, "{shape}: {} bytes", body.len());
+        let answer = preprocess(&body);
+        if let Err(diagnostics) = &answer {
+            assert!(
+                diagnostics.len() <= MAX_DIAGNOSTICS + 1,
+                "{shape}: {} diagnostics",
+                diagnostics.len()
+            );
+            assert!(
+                diagnostics.render().len() < 64 * 1024,
+                "{shape}: {} bytes rendered",
+                diagnostics.render().len()
+            );
+        }
+    }
+}
+
+#[test]
+fn did_you_mean_stops_when_the_bodys_search_budget_is_spent() {
+    // 1,900 locals of 128 characters and 50 uses each one character off a declared name:
+    // searching them all cost 0.15 s each. The first uses get their suggestion; once the body's
+    // budget for the search is spent, the rest get the plain hint (still one per error).
+    let names: Vec<String> = (0..1_900).map(|i| format!("$local_{i:0>120}")).collect();
+    let mut body: String = names.iter().map(|n| format!("(local {n} i64)\n")).collect();
+    for name in names.iter().rev().take(60) {
+        body.push_str(&format!("(local.set {name}x (i64.const 1))\n"));
+    }
+    let diagnostics = preprocess(&body).expect_err("unknown locals");
+    let hints: Vec<&str> = diagnostics
+        .as_slice()
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::UnknownLocal)
+        .map(|d| d.hint.as_deref().unwrap_or_default())
+        .collect();
+    assert_eq!(hints.len(), MAX_DIAGNOSTICS);
+    let suggested = hints
+        .iter()
+        .filter(|h| h.starts_with("did you mean"))
+        .count();
+    assert!(
+        suggested >= 1,
+        "the first errors get their suggestion: {hints:?}"
+    );
+    assert!(
+        suggested < hints.len(),
+        "the budget ends the search before the cap: {suggested} suggested"
+    );
+    assert!(
+        hints[0].starts_with("did you mean `$local_"),
+        "{}",
+        hints[0]
+    );
+    assert!(
+        hints.last().is_some_and(|h| h.starts_with("declare it")),
+        "{hints:?}"
+    );
+}

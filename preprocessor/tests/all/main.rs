@@ -5,3 +5,4 @@ mod dialect;
 mod fuzz;
 mod golden;
 mod mapping;
+mod shapes;

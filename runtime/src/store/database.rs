@@ -139,7 +139,9 @@ impl Database {
             reason,
         };
         let mut imported = None;
-        match std::fs::File::open(path) {
+        // SQLite opens the file by name and would block on a FIFO: what is there must be a
+        // regular file, checked on a descriptor opened without blocking.
+        match watsmith_engine::file::open_regular(path) {
             Ok(mut file) => {
                 let mut head = [0u8; 16];
                 let read = read_up_to(&mut file, &mut head).map_err(|e| io(e.to_string()))?;
@@ -153,7 +155,7 @@ impl Database {
                     });
                 }
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            Err(error) if error.is_not_found() => create(path)?,
             Err(error) => return Err(io(format!("cannot open it: {error}"))),
         }
         let database = Self::connect(path, quota)?;

@@ -19,6 +19,10 @@ use watsmith_engine::KvQuota;
 use super::StoreError;
 use super::database::Database;
 
+/// Largest JSON kv file imported, in bytes: the stores of earlier releases kept a few
+/// megabytes (their namespaces had the same quotas as now).
+pub const MAX_IMPORT_BYTES: u64 = 256 << 20;
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
@@ -70,7 +74,12 @@ pub(super) fn import(path: &Path, quota: KvQuota) -> Result<Option<Imported>, St
         .map_err(|e| io("cannot lock it to import it", e))?;
     // Read again under the lock: another process may have imported it meanwhile (then the path
     // names a new file, a database).
-    let bytes = std::fs::read(&target).map_err(|e| io("cannot read it", e))?;
+    let bytes = watsmith_engine::file::read_bounded(&target, MAX_IMPORT_BYTES).map_err(|e| {
+        StoreError::Io {
+            location: location.clone(),
+            reason: format!("cannot read it: {e}"),
+        }
+    })?;
     if !looks_like_json(&bytes) {
         return Ok(None);
     }

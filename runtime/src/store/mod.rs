@@ -19,7 +19,7 @@ use watsmith_agent::{Message, TranscriptLine};
 use watsmith_engine::{KvStore, LimitsSpec, PolicySpec};
 
 pub use self::database::{APPLICATION_ID, BUSY_TIMEOUT, Database, Opened, SCHEMA_VERSION};
-pub use self::import::Imported;
+pub use self::import::{Imported, MAX_IMPORT_BYTES};
 pub use self::memory::MemoryStore;
 
 /// How long a session is kept after its last use, unless configured otherwise.

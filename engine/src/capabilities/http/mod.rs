@@ -13,7 +13,10 @@
 //!    (`127.0.0.1:8080`): names never reach special addresses.
 //!
 //! Redirects are followed by this module (at most [`MAX_REDIRECTS`]), so each hop goes through
-//! the same checks and is charged to the run's HTTP budget. Responses are read up to
+//! the same checks and is charged to the run's HTTP budget; a redirect to another origin sends
+//! none of the headers the program set. A program may not set `Host` or a header of the
+//! request's framing or connection (`Content-Length`, `Transfer-Encoding`, ...: EACCESS), which
+//! would make the request disagree with its body. Responses are read up to
 //! [`Limits::max_http_response_bytes`]; no proxy from the environment is used.
 
 use std::sync::{Arc, OnceLock};
@@ -70,7 +73,7 @@ static FUNCTIONS: [FunctionDoc; 6] = [
     },
     FunctionDoc {
         function: function("request", &[I32, I32, I32, I32], &[I32, I32]),
-        description: "send (method, url, headers, body): method GET|POST|PUT|PATCH|DELETE|HEAD, headers as \"Name: value\" lines (\"\" for none), body (\"\" for none); returns (response body, status) as $http.get; EPARSE for a malformed header, EBOUND for an unknown method",
+        description: "send (method, url, headers, body): method GET|POST|PUT|PATCH|DELETE|HEAD, headers as \"Name: value\" lines (\"\" for none), body (\"\" for none); returns (response body, status) as $http.get; EPARSE for a malformed header, EACCESS for Host and the framing and connection headers (Content-Length, Transfer-Encoding, Connection, TE, Trailer, Upgrade, Expect, Keep-Alive), EBOUND for an unknown method; on a redirect to another origin, none of these headers is sent again",
     },
     FunctionDoc {
         function: function("status", &[], &[I32]),
@@ -82,7 +85,7 @@ static FUNCTIONS: [FunctionDoc; 6] = [
     },
     FunctionDoc {
         function: function("header", &[I32], &[I32, I32]),
-        description: "the value of a header (name, any case) of the last response; ENOENT if absent",
+        description: "the value of a header (name, any case) of the last response; ENOENT if absent, ETRFM if it is not UTF-8",
     },
 ];
 
@@ -228,14 +231,9 @@ async fn send(
                 body.clear();
             }
             if next.origin() != url.origin() {
-                // Credentials meant for one origin never travel to another.
-                for name in [
-                    reqwest::header::AUTHORIZATION,
-                    reqwest::header::COOKIE,
-                    reqwest::header::PROXY_AUTHORIZATION,
-                ] {
-                    headers.remove(name);
-                }
+                // What the program meant for one origin (credentials, and any header that may
+                // carry them: `X-Api-Key`, ...) never travels to another.
+                headers.clear();
             }
             url = next;
             continue;
@@ -382,6 +380,19 @@ fn describe(
 }
 
 /// `Name: value` lines; blank lines are skipped. `Host` cannot be set.
+/// Headers of the request's framing and connection, which only the client sets (RFC 9110
+/// section 7.6.1, RFC 9112 section 6): a program setting one is refused (EACCESS), as for `Host`.
+const RESERVED_HEADERS: [HeaderName; 8] = [
+    reqwest::header::CONTENT_LENGTH,
+    reqwest::header::TRANSFER_ENCODING,
+    reqwest::header::CONNECTION,
+    reqwest::header::TE,
+    reqwest::header::TRAILER,
+    reqwest::header::UPGRADE,
+    reqwest::header::EXPECT,
+    HeaderName::from_static("keep-alive"),
+];
+
 fn parse_headers(lines: &str) -> Result<HeaderMap, Failure> {
     let mut headers = HeaderMap::new();
     for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -392,6 +403,16 @@ fn parse_headers(lines: &str) -> Result<HeaderMap, Failure> {
             return Err(Failure::new(
                 StatusCode::EACCESS,
                 "the Host header cannot be set",
+            ));
+        }
+        if RESERVED_HEADERS.contains(&name) {
+            // A program's Content-Length or Transfer-Encoding would frame the request otherwise
+            // than its body is sent, and the connection would wait out the run's deadline.
+            return Err(Failure::new(
+                StatusCode::EACCESS,
+                format!(
+                    "the {name} header cannot be set: the client frames and manages the connection itself"
+                ),
             ));
         }
         let value = HeaderValue::from_str(value.trim()).map_err(|_| invalid())?;
@@ -552,6 +573,19 @@ impl Capability for Http {
                         })
                         .ok_or(StatusCode::ENOENT)
                 });
+                // A str holds UTF-8 only: a value of other bytes (obs-text) is an error.
+                let value = match value {
+                    Ok(bytes) => match String::from_utf8(bytes) {
+                        Ok(value) => Ok(value),
+                        Err(_) => {
+                            caller.data_mut().log(
+                                "http.header: the value is not UTF-8 text (RFC 9110 obs-text)",
+                            );
+                            Err(StatusCode::ETRFM)
+                        }
+                    },
+                    Err(code) => Err(code),
+                };
                 state::return_bytes(&mut caller, value)
             },
         )?;

@@ -31,8 +31,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wasmtime::{Caller, Linker};
 use watsmith_preprocessor::abi::{HostFunction, ValType};
 
-use super::doc;
-use super::unreadable_str;
+use super::arr::{self, Element};
+use super::{doc, returned, unreadable_str};
 use crate::capability::{Capability, FunctionDoc};
 use crate::limits::{KV_MAX_KEY_BYTES, KV_MAX_KEYS, KV_MAX_NAMESPACE_BYTES, KV_MAX_VALUE_BYTES};
 use crate::policy::{Grant, GrantSettings};
@@ -101,7 +101,7 @@ static FUNCTIONS: [FunctionDoc; 6] = [
     ),
     doc(
         LIST,
-        "the keys starting with the str PREFIX (\"\" for all), sorted, joined by \"\\n\", as (str, status); an empty str if none",
+        "the keys starting with the str PREFIX (\"\" for all), sorted, as an array of str (arr handle; read it with arr.len and arr.get_str), with status; an empty array if none; ENOMEM if they do not fit in memory",
     ),
     doc(
         INCR,
@@ -561,12 +561,16 @@ impl Capability for Kv {
                             .store
                             .list(&kv.namespace, &prefix)
                             .await
-                            .map(|keys| keys.join("\n"))
                             .map_err(Failure::from),
                         Err(code) => Err(Failure::refused(code, unreadable_str(prefix, code))),
                     };
-                    let keys = settle(&mut caller, "list", keys)?;
-                    state::return_bytes(&mut caller, keys)
+                    // An array, not text joined by a separator: a key may hold any character.
+                    let keys = settle(&mut caller, "list", keys)?
+                        .map(|keys| keys.into_iter().map(Element::Str).collect::<Vec<_>>());
+                    returned(match keys {
+                        Ok(keys) => arr::create(&mut caller, keys),
+                        Err(code) => Err(code.into()),
+                    })
                 })
             },
         )?;
