@@ -47,6 +47,10 @@ pub struct Engine {
     fuel_metering: bool,
     /// Wasmtime's on-disk module cache, if configured (for its counters).
     disk_cache: Option<wasmtime::Cache>,
+    /// Makes Wasmtime's cache counters exact for a body served from the index: compiles read
+    /// it, a load from the index writes it, so no other compile moves the counters meanwhile
+    /// (see `compile::load_indexed`).
+    disk_counters: std::sync::RwLock<()>,
     /// The on-disk index of bodies already assembled, next to Wasmtime's cache.
     index: Option<Index>,
     /// The epoch ticker, when deadlines are checked in compiled code.
@@ -119,6 +123,7 @@ impl Engine {
             runtime: OnceLock::new(),
             fuel_metering: config.fuel_metering,
             disk_cache,
+            disk_counters: std::sync::RwLock::new(()),
             index,
             ticker,
             compiling: tokio::sync::Semaphore::new(
