@@ -73,7 +73,7 @@ static FUNCTIONS: [FunctionDoc; 13] = [
     ),
     doc(
         ALLOC,
-        "allocate SIZE bytes (8-aligned) and return (pointer, status); ENOMEM past the memory limit",
+        "allocate SIZE bytes (8-aligned) and return (pointer, status); EBOUND if SIZE is negative, ENOMEM past the memory limit",
     ),
     doc(LOG, "append the str at the pointer to the run's log"),
     doc(ARG_COUNT, "the number of arguments"),

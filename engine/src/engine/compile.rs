@@ -157,7 +157,14 @@ impl Engine {
             let hits = self.disk_cache.as_ref().map(wasmtime::Cache::cache_hits);
             let module = Module::from_binary(&self.wasm, &entry.binary).ok()?;
             let served = self.disk_cache.as_ref().map(wasmtime::Cache::cache_hits) != hits;
-            (module, if served { CacheState::Disk } else { CacheState::Miss })
+            (
+                module,
+                if served {
+                    CacheState::Disk
+                } else {
+                    CacheState::Miss
+                },
+            )
         };
         let pre = self.linker.instantiate_pre(&module).ok()?;
         let mut capabilities: Vec<&'static str> = Vec::new();

@@ -21,7 +21,7 @@ use std::time::Instant;
 use wasmtime::{CacheConfig, Linker};
 use watsmith_preprocessor::{Diagnostic, Expanded};
 
-pub use self::config::{Compiler, EngineConfig, EngineError};
+pub use self::config::{Allocation, Compiler, EngineConfig, EngineError, ProcessLimits};
 pub use self::program::Program;
 
 use self::ticker::Ticker;
@@ -47,6 +47,8 @@ pub struct Engine {
     fuel_metering: bool,
     /// Wasmtime's on-disk module cache, if configured (for its counters).
     disk_cache: Option<wasmtime::Cache>,
+    /// How instances are allocated (the pool's size, under an address-space limit).
+    allocation: Allocation,
     /// Makes Wasmtime's cache counters exact for a body served from the index: compiles read
     /// it, a load from the index writes it, so no other compile moves the counters meanwhile
     /// (see `compile::load_indexed`).
@@ -77,7 +79,8 @@ impl Engine {
 
     /// An engine with the given capabilities.
     pub fn with_registry(config: &EngineConfig, registry: Registry) -> Result<Self, EngineError> {
-        let mut wasm_config = config.wasmtime_config()?;
+        let allocation = Allocation::plan(config.pool_slots, ProcessLimits::current());
+        let mut wasm_config = config.wasmtime_config(allocation)?;
         let mut disk_cache = None;
         let mut index = None;
         if let Some(directory) = &config.disk_cache {
@@ -124,6 +127,7 @@ impl Engine {
             fuel_metering: config.fuel_metering,
             disk_cache,
             disk_counters: std::sync::RwLock::new(()),
+            allocation,
             index,
             ticker,
             compiling: tokio::sync::Semaphore::new(
@@ -135,6 +139,11 @@ impl Engine {
     /// The capabilities this engine knows.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// How this engine allocates instances: with a pool, the most runs it holds at once.
+    pub fn allocation(&self) -> Allocation {
+        self.allocation
     }
 
     /// Hits, misses and size of the compile cache.

@@ -90,6 +90,32 @@ fn string_literals_logs_and_the_allocator_work_together() {
 }
 
 #[test]
+fn a_negative_allocation_is_ebound_as_its_documentation_says() {
+    let engine = engine();
+    let body = "(local $p i32) (local $status i32)
+        (call $core.alloc (i32.const -1)) (local.set $status) (local.set $p)
+        (resv $status)";
+    let outcome = exec(&engine, body, vec![]);
+    assert_eq!(
+        outcome.results,
+        [Value::I32(StatusCode::EBOUND.as_i32())],
+        "{outcome:?}"
+    );
+    let alloc = watsmith_engine::Registry::builtin()
+        .get("core")
+        .expect("core")
+        .functions()
+        .into_iter()
+        .find(|f| f.function.wat_name() == "$core.alloc")
+        .expect("core.alloc");
+    assert!(
+        alloc.description.contains("EBOUND") && alloc.description.contains("ENOMEM"),
+        "{}",
+        alloc.description
+    );
+}
+
+#[test]
 fn a_bad_pointer_is_ebound_not_a_crash() {
     let engine = engine();
     let outcome = exec(
