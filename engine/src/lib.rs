@@ -67,7 +67,8 @@ pub use crate::capabilities::kv::{Kv, KvError, KvGrant, KvQuota, KvStore, Memory
 pub use crate::capabilities::random::RandGrant;
 pub use crate::capability::{Capability, FunctionDoc, Registry};
 pub use crate::engine::{
-    Allocation, Compiler, Engine, EngineConfig, EngineError, ProcessLimits, Program,
+    Allocation, Compiler, Engine, EngineConfig, EngineError, EngineErrorKind, ProcessLimits,
+    Program,
 };
 pub use crate::limits::{Limits, LimitsError, LimitsSpec};
 pub use crate::number::{NumberError, parse_number};

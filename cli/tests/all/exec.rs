@@ -284,3 +284,32 @@ fn a_growth_the_operating_system_refuses_returns_minus_one_and_says_why() {
         "{log}"
     );
 }
+
+#[test]
+fn a_module_cache_that_cannot_be_used_is_a_usage_error_that_says_how_to_fix_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().expect("temp dir");
+    let open = parent.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let file = parent.path().join("file");
+    std::fs::write(&file, "").expect("file");
+    let body = body_file(VALID);
+    let body = body.path().to_str().expect("UTF-8 path");
+    for (cache, why) in [
+        (open.clone(), "other users may read or write".to_owned()),
+        (
+            file.join("below"),
+            "cannot create its parent directory".to_owned(),
+        ),
+    ] {
+        let cache = cache.to_str().expect("UTF-8 path");
+        let output = watsmith(&["exec", "--module-cache", cache, body, "x"], None);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{cache}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot use `{cache}` as the module cache: {why}")),
+            "{stderr}"
+        );
+    }
+}

@@ -135,10 +135,45 @@ impl ProcessLimits {
     }
 }
 
-/// The engine could not be built.
+/// The engine could not be built: why, and whose setting it was.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot build the WebAssembly engine: {0}")]
-pub struct EngineError(pub(super) String);
+#[error("cannot build the WebAssembly engine: {message}")]
+pub struct EngineError {
+    kind: EngineErrorKind,
+    message: String,
+}
+
+/// What kind of [`EngineError`] it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EngineErrorKind {
+    /// The on-disk module cache cannot be used (a path that is not a directory, one that other
+    /// users may change): the caller's setting is wrong, and the message says how to fix it.
+    ModuleCache,
+    /// Wasmtime or the host refused (memory for the pool, a thread for the ticker).
+    Host,
+}
+
+impl EngineError {
+    pub(super) fn host(message: String) -> Self {
+        Self {
+            kind: EngineErrorKind::Host,
+            message,
+        }
+    }
+
+    pub(super) fn module_cache(message: String) -> Self {
+        Self {
+            kind: EngineErrorKind::ModuleCache,
+            message,
+        }
+    }
+
+    /// Whose fault it is.
+    pub fn kind(&self) -> EngineErrorKind {
+        self.kind
+    }
+}
 
 impl EngineConfig {
     /// The Wasmtime configuration of these settings with instances allocated as `allocation`
@@ -201,7 +236,7 @@ impl EngineConfig {
             // compiles only its own function, not its trampolines. Winch has no such cache.
             wasm_config
                 .enable_incremental_compilation(Arc::new(CodeCache::new(CODE_CACHE_BYTES)))
-                .map_err(|e| EngineError(format!("{e:#}")))?;
+                .map_err(|e| EngineError::host(format!("{e:#}")))?;
         }
         // Compile on the caller's thread: with the trampolines cached a body has one function
         // to compile, and handing it to Wasmtime's thread pool costs more than it saves (and

@@ -21,7 +21,9 @@ use std::time::Instant;
 use wasmtime::{CacheConfig, Linker};
 use watsmith_preprocessor::{Diagnostic, Expanded};
 
-pub use self::config::{Allocation, Compiler, EngineConfig, EngineError, ProcessLimits};
+pub use self::config::{
+    Allocation, Compiler, EngineConfig, EngineError, EngineErrorKind, ProcessLimits,
+};
 pub use self::program::Program;
 
 use self::ticker::Ticker;
@@ -85,13 +87,13 @@ impl Engine {
         let mut index = None;
         if let Some(directory) = &config.disk_cache {
             let directory = &index::private_directory(directory).map_err(|reason| {
-                EngineError(format!(
+                EngineError::module_cache(format!(
                     "cannot use `{}` as the module cache: {reason}",
                     directory.display()
                 ))
             })?;
             index = Some(Index::open(directory, &registry).map_err(|e| {
-                EngineError(format!(
+                EngineError::module_cache(format!(
                     "cannot use {} as the module cache: {e}",
                     directory.display()
                 ))
@@ -99,7 +101,7 @@ impl Engine {
             let mut cache = CacheConfig::new();
             cache.with_directory(directory.join(index::WASMTIME_SUBDIRECTORY));
             let cache = wasmtime::Cache::new(cache).map_err(|e| {
-                EngineError(format!(
+                EngineError::module_cache(format!(
                     "cannot use {} as the module cache: {e:#}",
                     directory.display()
                 ))
@@ -108,11 +110,11 @@ impl Engine {
             disk_cache = Some(cache);
         }
         let wasm =
-            wasmtime::Engine::new(&wasm_config).map_err(|e| EngineError(format!("{e:#}")))?;
+            wasmtime::Engine::new(&wasm_config).map_err(|e| EngineError::host(format!("{e:#}")))?;
         let mut linker = Linker::new(&wasm);
         registry
             .link(&mut linker)
-            .map_err(|e| EngineError(format!("linking the capabilities: {e:#}")))?;
+            .map_err(|e| EngineError::host(format!("linking the capabilities: {e:#}")))?;
         let ticker = if config.epoch_deadline {
             Some(Ticker::start(wasm.clone())?)
         } else {
