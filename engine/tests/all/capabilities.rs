@@ -136,7 +136,7 @@ fn a_negative_allocation_is_ebound_as_its_documentation_says() {
         .get("core")
         .expect("core")
         .functions()
-        .into_iter()
+        .iter()
         .find(|f| f.function.wat_name() == "$core.alloc")
         .expect("core.alloc");
     assert!(

@@ -190,7 +190,7 @@ fn machine_code_compiled_again_is_reported_as_a_miss_not_as_the_disk() {
             let path = entry.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if !path.extension().is_some_and(|e| e == "toml") {
+            } else if path.extension().is_none_or(|e| e != "toml") {
                 let mut bytes = std::fs::read(&path).expect("artifact");
                 for byte in bytes.iter_mut().skip(4).step_by(7) {
                     *byte ^= 0x5a;
