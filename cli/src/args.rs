@@ -399,8 +399,9 @@ pub(crate) fn unmark(word: &str) -> String {
 }
 
 /// Prints a runtime error with this command line's hint, and gives its exit status: the
-/// command line or the settings were wrong (64), a file could not be read or written (66), the
-/// runtime could not start (70), the model's client cannot be built as configured (78).
+/// command line or the settings were wrong (64: a module cache that cannot be used too), a file
+/// could not be read or written (66), the runtime could not start (70), the model's client
+/// cannot be built as configured (78).
 pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
     match error {
         // The client cannot be built as configured (a missing key, a bad base URL).
@@ -410,6 +411,10 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
                 watsmith_agent::ProviderFailure::Authentication => Exit::Authentication,
                 _ => Exit::Configuration,
             }
+        }
+        RuntimeError::Model(ModelError::NoApiKey { .. }) => {
+            eprintln!("{} {error}", crate::color::error_label());
+            Exit::Configuration
         }
         RuntimeError::Model(model) => {
             let message = match (model, context) {
@@ -437,6 +442,12 @@ pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
                 (other, _) => other.to_string(),
             };
             usage(&message)
+        }
+        // The module cache named by the flag or the file cannot be used: a setting to fix.
+        RuntimeError::Engine(engine)
+            if engine.kind() == watsmith_engine::EngineErrorKind::ModuleCache =>
+        {
+            usage(&error.to_string())
         }
         RuntimeError::Policy(_)
         | RuntimeError::Limits(_)

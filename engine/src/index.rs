@@ -6,12 +6,14 @@
 //!
 //! An entry is one file, `programs/<sha256>.program`, named by the hash of the body and of
 //! everything else that decides what the body assembles to: this build of the engine,
-//! preprocessor and grammar ([`BUILD_ID`]) and the host functions of the registry. It holds the
-//! body (compared on load, so a hash collision cannot serve another body), the first free byte of
-//! memory and the first call of each capability (for diagnostics), and the binary. Nothing in it
-//! is trusted more than a body: the binary is validated by Wasmtime like any other when it is
-//! compiled, and the capabilities a program needs are read from the binary's imports, not from
-//! the file.
+//! preprocessor and grammar ([`BUILD_ID`]) and the host functions of the registry. It holds a
+//! SHA-256 of the rest of the file, the body (compared on load, so a hash collision cannot serve
+//! another body), the first free byte of memory and the first call of each capability (for
+//! diagnostics), and the binary. An entry whose checksum does not match (a crash, a full disk, a
+//! flipped bit) is a miss: a damaged binary may still be valid WebAssembly, of another program.
+//! Nothing in it is trusted more than a body: the binary is validated by Wasmtime like any other
+//! when it is compiled, and the capabilities a program needs are read from the binary's imports,
+//! not from the file.
 //!
 //! Files are written to a temporary name and renamed, so concurrent processes never read half an
 //! entry; one that cannot be read or used is ignored (and replaced by the next compile of that
@@ -32,7 +34,7 @@ use crate::capability::Registry;
 pub(crate) const BUILD_ID: &str = env!("WATSMITH_BUILD_ID");
 
 /// The first bytes of an entry, with its format version.
-const MAGIC: &[u8; 8] = b"WSPROG01";
+const MAGIC: &[u8; 8] = b"WSPROG02";
 
 /// The subdirectory of the disk cache that holds the index (Wasmtime's cache has its own: its
 /// clean-up removes every file of its directory that it did not write).
@@ -215,14 +217,16 @@ impl Index {
         let Ok(meta) = serde_json::to_vec(meta) else {
             return;
         };
-        let mut bytes =
-            Vec::with_capacity(MAGIC.len() + 16 + body.len() + meta.len() + binary.len());
-        bytes.extend_from_slice(MAGIC);
+        let mut rest = Vec::with_capacity(16 + body.len() + meta.len() + binary.len());
         for part in [body.as_bytes(), &meta] {
-            bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(part);
+            rest.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            rest.extend_from_slice(part);
         }
-        bytes.extend_from_slice(binary);
+        rest.extend_from_slice(binary);
+        let mut bytes = Vec::with_capacity(MAGIC.len() + 32 + rest.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&Sha256::digest(&rest));
+        bytes.extend_from_slice(&rest);
         let path = self.path(body);
         // On failure the temporary file is removed when dropped: no partial entry is left.
         let _ = tempfile::NamedTempFile::new_in(&self.dir).and_then(|mut file| {
@@ -238,9 +242,12 @@ impl Index {
     }
 }
 
-/// The entry in `bytes`, if it is an entry of `body`.
+/// The entry in `bytes`, if it is an undamaged entry of `body`.
 fn decode(bytes: &[u8], body: &str) -> Option<Entry> {
-    let rest = bytes.strip_prefix(MAGIC)?;
+    let (checksum, rest) = bytes.strip_prefix(MAGIC)?.split_first_chunk::<32>()?;
+    if Sha256::digest(rest).as_slice() != checksum {
+        return None;
+    }
     let (stored_body, rest) = part(rest)?;
     if stored_body != body.as_bytes() {
         return None;

@@ -66,7 +66,10 @@ pub use crate::capabilities::http::{HostRule, HostRuleError, Http, HttpGrant};
 pub use crate::capabilities::kv::{Kv, KvError, KvGrant, KvQuota, KvStore, MemoryKv};
 pub use crate::capabilities::random::RandGrant;
 pub use crate::capability::{Capability, FunctionDoc, Registry};
-pub use crate::engine::{Compiler, Engine, EngineConfig, EngineError, Program};
+pub use crate::engine::{
+    Allocation, Compiler, Engine, EngineConfig, EngineError, EngineErrorKind, ProcessLimits,
+    Program,
+};
 pub use crate::limits::{Limits, LimitsError, LimitsSpec};
 pub use crate::number::{NumberError, parse_number};
 pub use crate::outcome::{CacheState, Outcome, Status, TrapInfo, TrapKind, Usage};

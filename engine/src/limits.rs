@@ -53,7 +53,35 @@ pub const FS_ENTRY_BYTES: u64 = 4 << 10;
 /// there).
 pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
 /// Default number of instance slots of the pooling allocator: the most runs at once per engine.
+/// Each slot reserves [`POOL_SLOT_ADDRESS_BYTES`] of address space (not memory), so the default
+/// pool reserves about 1.03 TiB; under an address-space limit (`ulimit -v`) the pool is made
+/// smaller (see [`EngineConfig::pool_slots`](crate::EngineConfig::pool_slots)).
 pub const DEFAULT_POOL_SLOTS: u32 = 256;
+/// Guard region Wasmtime reserves before and after each linear memory on 64-bit hosts (its
+/// default), so that most bounds checks are done by the hardware.
+pub const MEMORY_GUARD_BYTES: u64 = 32 << 20;
+/// Address space one pool slot reserves: the largest memory a run may be granted, its two guard
+/// regions and the run's fiber stack, rounded up to the next 64 MiB (Wasmtime pads to pages).
+pub const POOL_SLOT_ADDRESS_BYTES: u64 = (MAX_MEMORY_BYTES as u64
+    + 2 * MEMORY_GUARD_BYTES
+    + (DEFAULT_STACK_BYTES + ASYNC_HOST_STACK_BYTES) as u64)
+    .next_multiple_of(64 << 20);
+/// Writable memory one pool slot maps when the engine starts: the run's fiber stack (its
+/// guard page included, rounded up). It counts against a data limit (`RLIMIT_DATA`), unlike the
+/// memory reservation, which is not writable until a run grows into it.
+pub const POOL_SLOT_DATA_BYTES: u64 =
+    ((DEFAULT_STACK_BYTES + ASYNC_HOST_STACK_BYTES) as u64 + (64 << 10)).next_multiple_of(1 << 20);
+/// Under an address-space or data limit, the share of it the pool may take is one part in this
+/// many (the rest is left to the process: its threads' stacks, the compiler, the heap, and the
+/// memories that runs grow).
+pub const POOL_ADDRESS_SHARE: u64 = 2;
+/// Under an address-space limit that holds fewer pool slots than this, instances are
+/// allocated on demand instead, each memory reserving only [`COMPACT_MEMORY_RESERVATION`].
+pub const MIN_POOL_SLOTS: u32 = 4;
+/// Address space each memory reserves when instances are allocated on demand under an
+/// address-space limit: memories larger than this are moved when they grow, and the compiled
+/// code checks bounds explicitly (slower than the guard regions of the pool, but it runs).
+pub const COMPACT_MEMORY_RESERVATION: u64 = 64 << 20;
 /// Bytes at the start of each pooled memory that are zeroed in place when a run ends instead of
 /// being returned to the kernel with `madvise`: the data segments and first allocations of the
 /// next run then land on resident pages, and a run whose memory is one wasm page (most bodies)

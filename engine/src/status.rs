@@ -1,4 +1,4 @@
-//! The status codes a program ends with (`../shared/DIALECT.md`).
+//! The status codes a program ends with (`docs/dialect.md` describes them for the model).
 
 use std::fmt;
 

@@ -85,7 +85,21 @@ pub enum ModelError {
         /// The transcript.
         path: PathBuf,
     },
-    /// The client cannot be built (a missing key, a bad URL).
+    /// The provider needs an API key and none is set.
+    #[error(
+        "{provider} at {base_url} needs an API key: set {variable} (or WATSMITH_API_KEY, or name \
+         the variable that holds it with `api_key_env` in the [agent] table of the configuration \
+         file)"
+    )]
+    NoApiKey {
+        /// The provider.
+        provider: &'static str,
+        /// Its endpoint.
+        base_url: String,
+        /// The provider's usual environment variable ([`ProviderName::key_variable`]).
+        variable: &'static str,
+    },
+    /// The client cannot be built (a bad URL).
     #[error(transparent)]
     Provider(#[from] ProviderError),
 }
@@ -143,6 +157,13 @@ pub fn connect_model(settings: &AgentEffective) -> Result<ModelChoice, ModelErro
     config.api_key = settings.api_key.as_ref().map(|key| key.value.clone());
     config.timeout = settings.timeout;
     config.retry = settings.retry;
+    if config.api_key.is_none() && config.needs_api_key() {
+        return Err(ModelError::NoApiKey {
+            provider: name.name(),
+            base_url: config.client_options().base_url,
+            variable: name.key_variable().unwrap_or("WATSMITH_API_KEY"),
+        });
+    }
     Ok(ModelChoice {
         provider: connect(&config)?,
         model,

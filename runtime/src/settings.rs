@@ -160,6 +160,15 @@ impl ProviderName {
             Self::Replay => "replay",
         }
     }
+
+    /// The environment variable its API key is usually kept in, if it takes one.
+    pub fn key_variable(self) -> Option<&'static str> {
+        match self {
+            Self::OpenAi => Some("OPENAI_API_KEY"),
+            Self::Anthropic => Some("ANTHROPIC_API_KEY"),
+            Self::Ollama | Self::Replay => None,
+        }
+    }
 }
 
 impl std::str::FromStr for ProviderName {
@@ -562,11 +571,7 @@ pub fn merge(
                 .or(f.api_key_env.as_ref())
                 .and_then(|var| key_var(var))
         })
-        .or_else(|| match kind? {
-            ProviderName::OpenAi => key_var("OPENAI_API_KEY"),
-            ProviderName::Anthropic => key_var("ANTHROPIC_API_KEY"),
-            _ => None,
-        })
+        .or_else(|| key_var(kind?.key_variable()?))
         .or_else(|| {
             a.api_key.as_ref().map(|key| Sourced {
                 value: ApiKey::new(key.clone()),

@@ -128,6 +128,18 @@ impl ProviderConfig {
             cancel: self.cancel.clone(),
         }
     }
+
+    /// Whether the endpoint needs an API key: Anthropic's always, OpenAI's at its default URL
+    /// (an OpenAI-compatible server elsewhere may not), Ollama's never.
+    pub fn needs_api_key(&self) -> bool {
+        match self.kind {
+            ProviderKind::Anthropic => true,
+            ProviderKind::OpenAi => {
+                self.client_options().base_url.trim_end_matches('/') == defaults::OPENAI_BASE_URL
+            }
+            ProviderKind::Ollama => false,
+        }
+    }
 }
 
 /// What every client is built from.
@@ -164,12 +176,7 @@ impl ClientOptions {
 /// is needed and missing (Anthropic, and OpenAI at its default URL).
 pub fn connect(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
     let options = config.client_options();
-    let needs_key = match config.kind {
-        ProviderKind::Anthropic => true,
-        ProviderKind::OpenAi => options.base_url.trim_end_matches('/') == defaults::OPENAI_BASE_URL,
-        ProviderKind::Ollama => false,
-    };
-    if needs_key && options.api_key.is_none() {
+    if config.needs_api_key() && options.api_key.is_none() {
         return Err(ProviderError::Config(format!(
             "{} at {} needs an API key",
             config.kind.name(),

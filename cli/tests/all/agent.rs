@@ -273,8 +273,9 @@ fn run_without_a_provider_points_to_the_demo_and_keys_never_print() {
         .output()
         .expect("runs");
     assert_eq!(no_key.status.code(), Some(78), "a configuration failure");
+    // The error names the variable to set.
     assert!(
-        text(&no_key.stderr).contains("needs an API key"),
+        text(&no_key.stderr).contains("needs an API key: set ANTHROPIC_API_KEY"),
         "{}",
         text(&no_key.stderr)
     );

@@ -223,3 +223,93 @@ fn control_characters_a_program_prints_are_shown_not_obeyed() {
         text(&json.stdout)
     );
 }
+
+/// `watsmith ARGS` started by a shell under `ulimit LIMIT` (as `-v 8388608`, in KiB).
+fn under_ulimit(limit: &str, args: &[&str]) -> std::process::Output {
+    let mut shell = std::process::Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("ulimit {limit} && exec \"$WATSMITH_BIN\" \"$@\""))
+        .arg("sh")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .env("WATSMITH_BIN", env!("CARGO_BIN_EXE_watsmith"))
+        .env_remove("WATSMITH_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/watsmith-tests")
+        .env("XDG_DATA_HOME", "/nonexistent/watsmith-tests")
+        .env("XDG_STATE_HOME", "/nonexistent/watsmith-tests");
+    shell.output().expect("sh runs")
+}
+
+#[test]
+fn the_binary_runs_under_address_space_and_data_limits() {
+    // The default pool reserves about 1 TiB of address space and 512 MiB of stacks; under a
+    // limit it is made to fit, and memory still grows up to the run's cap.
+    let body = body_file(
+        "(local $old i32) (local $seven i32)\n\
+         (local.set $old (memory.grow (i32.const 800)))\n\
+         (i32.store (i32.const 52000000) (i32.const 7))\n\
+         (local.set $seven (i32.load (i32.const 52000000)))\n\
+         (resv $old) (resv $seven)\n",
+    );
+    let path = body.path().to_str().expect("UTF-8 path");
+    for limit in ["-v 8388608", "-v 1048576", "-d 307200"] {
+        let output = under_ulimit(limit, &["exec", "--memory-mb", "128", path]);
+        assert!(
+            output.status.success(),
+            "ulimit {limit}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(text(&output.stdout), "1\n7\n", "ulimit {limit}");
+    }
+}
+
+#[test]
+fn a_growth_the_operating_system_refuses_returns_minus_one_and_says_why() {
+    // Within the run's cap of 2,000 MiB, but past the process's data limit of about 1 GB.
+    let body =
+        body_file("(local $r i32) (local.set $r (memory.grow (i32.const 20000))) (resv $r)\n");
+    let path = body.path().to_str().expect("UTF-8 path");
+    let output = under_ulimit(
+        "-d 1000000",
+        &["exec", "--json", "--memory-mb", "2000", path],
+    );
+    let outcome: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("a JSON outcome");
+    assert_eq!(outcome["results"][0]["value"], -1, "{outcome}");
+    let log = outcome["logs"][0].as_str().expect("a log line");
+    assert!(
+        log.starts_with("memory.grow failed, returned -1: the host could not grow the memory")
+            && log.contains("within the run's memory cap"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_module_cache_that_cannot_be_used_is_a_usage_error_that_says_how_to_fix_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().expect("temp dir");
+    let open = parent.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let file = parent.path().join("file");
+    std::fs::write(&file, "").expect("file");
+    let body = body_file(VALID);
+    let body = body.path().to_str().expect("UTF-8 path");
+    for (cache, why) in [
+        (open.clone(), "other users may read or write".to_owned()),
+        (
+            file.join("below"),
+            "cannot create its parent directory".to_owned(),
+        ),
+    ] {
+        let cache = cache.to_str().expect("UTF-8 path");
+        let output = watsmith(&["exec", "--module-cache", cache, body, "x"], None);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{cache}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot use `{cache}` as the module cache: {why}")),
+            "{stderr}"
+        );
+    }
+}

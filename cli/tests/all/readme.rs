@@ -112,3 +112,63 @@ fn every_command_of_the_readme_runs_as_printed() {
     }
     assert!(ran >= 4, "only {ran} commands of the README ran");
 }
+
+/// Every file the documentation points to is in the repository: relative Markdown links, and
+/// paths in backticks that name a source, documentation or data file (`docs/catalog.md`,
+/// `engine/src/index.rs`), taken from the repository's root or the page's own directory.
+#[test]
+fn every_file_the_documentation_names_exists() {
+    let root = workspace();
+    let mut pages = vec![root.join("README.md"), root.join("examples/README.md")];
+    for entry in std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .flatten()
+    {
+        if entry.path().extension().is_some_and(|e| e == "md") {
+            pages.push(entry.path());
+        }
+    }
+    let file_like = |word: &str| {
+        word.contains('/')
+            && !word.starts_with(['/', '~', '.'])
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+            && [
+                ".md", ".rs", ".toml", ".wat", ".json", ".jsonl", ".txt", ".sh",
+            ]
+            .iter()
+            .any(|ext| word.ends_with(ext))
+    };
+    let mut missing = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("page");
+        let dir = page.parent().expect("a directory");
+        let mut named: Vec<&str> = text
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|word| file_like(word))
+            .collect();
+        for (_, rest) in text
+            .match_indices("](")
+            .map(|(at, _)| text.split_at(at + 2))
+        {
+            let target = rest.split(')').next().unwrap_or("");
+            let target = target.split('#').next().unwrap_or("");
+            if !target.is_empty() && !target.contains("://") {
+                named.push(target);
+            }
+        }
+        for path in named {
+            if !root.join(path).exists() && !dir.join(path).exists() {
+                missing.push(format!("{}: {path}", page.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "named but not in the repository:\n{}",
+        missing.join("\n")
+    );
+}

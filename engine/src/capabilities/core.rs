@@ -73,34 +73,54 @@ static FUNCTIONS: [FunctionDoc; 13] = [
     ),
     doc(
         ALLOC,
-        "allocate SIZE bytes (8-aligned) and return (pointer, status); ENOMEM past the memory limit",
+        "allocate SIZE bytes (8-aligned) and return (pointer, status); EBOUND if SIZE is negative, ENOMEM past the memory limit",
     ),
     doc(LOG, "append the str at the pointer to the run's log"),
     doc(ARG_COUNT, "the number of arguments"),
 ];
 
-fn argument<'a>(caller: &'a Caller<'_, RunState>, index: i32) -> Result<&'a Value, StatusCode> {
-    usize::try_from(index)
-        .ok()
-        .and_then(|i| caller.data().args.get(i))
-        .ok_or(StatusCode::EBOUND)
-}
-
-fn arg_i64(caller: &Caller<'_, RunState>, index: i32) -> Result<i64, StatusCode> {
-    match argument(caller, index)? {
-        Value::I64(n) => Ok(*n),
-        Value::I32(n) => Ok(i64::from(*n)),
-        _ => Err(StatusCode::ETRFM),
-    }
-}
-
-fn arg_f64(caller: &Caller<'_, RunState>, index: i32) -> Result<f64, StatusCode> {
-    match argument(caller, index)? {
-        Value::F64(x) => Ok(*x),
-        Value::I64(n) => Ok(*n as f64),
-        Value::I32(n) => Ok(f64::from(*n)),
-        _ => Err(StatusCode::ETRFM),
-    }
+/// Argument `index` as `function` reads it (`read` gives `None` for a value of another type),
+/// or its status: EBOUND if there is no such argument, ETRFM if it is not `wanted`. A failed read
+/// also leaves a log line naming the argument and why, since the status alone (what `argv`
+/// ends the run with) does not say which argument it was.
+fn read_argument<T>(
+    caller: &mut Caller<'_, RunState>,
+    function: &str,
+    index: i32,
+    wanted: &str,
+    read: impl FnOnce(&Value) -> Option<T>,
+) -> Result<T, StatusCode> {
+    let args = &caller.data().args;
+    let (code, why) = match usize::try_from(index).ok().and_then(|i| args.get(i)) {
+        Some(value) => match read(value) {
+            Some(read) => return Ok(read),
+            None => {
+                let found = match value {
+                    Value::Str(_) => "a str".to_owned(),
+                    Value::Bytes(_) => "bytes".to_owned(),
+                    number => format!("the {} {number}", number.type_name()),
+                };
+                (
+                    StatusCode::ETRFM,
+                    format!("argument {index} is {found}, not {wanted}"),
+                )
+            }
+        },
+        None => {
+            let given = match args.len() {
+                1 => "1 argument".to_owned(),
+                n => format!("{n} arguments"),
+            };
+            (
+                StatusCode::EBOUND,
+                format!("there is no argument {index}: the run was given {given}"),
+            )
+        }
+    };
+    caller
+        .data_mut()
+        .push_log(format!("core.{function}: {why} ({})", code.name()));
+    Err(code)
 }
 
 fn arg_to_memory(
@@ -108,11 +128,23 @@ fn arg_to_memory(
     index: i32,
     text_only: bool,
 ) -> wasmtime::Result<(i32, i32)> {
-    let bytes = match argument(caller, index) {
-        Ok(Value::Str(s)) => Ok(s.as_bytes().to_vec()),
-        Ok(Value::Bytes(b)) if !text_only => Ok(b.clone()),
-        Ok(_) => Err(StatusCode::ETRFM),
-        Err(code) => Err(code),
+    let bytes = if text_only {
+        read_argument(caller, "arg_str", index, "text", |value| match value {
+            Value::Str(s) => Some(s.as_bytes().to_vec()),
+            _ => None,
+        })
+    } else {
+        read_argument(
+            caller,
+            "arg_bytes",
+            index,
+            "text or bytes",
+            |value| match value {
+                Value::Str(s) => Some(s.as_bytes().to_vec()),
+                Value::Bytes(b) => Some(b.clone()),
+                _ => None,
+            },
+        )
     };
     state::return_bytes(caller, bytes)
 }
@@ -134,22 +166,54 @@ impl Capability for Core {
         linker.func_wrap(
             "core",
             "arg_i32",
-            |caller: Caller<'_, RunState>, index: i32| {
-                pair(
-                    arg_i64(&caller, index)
-                        .and_then(|n| i32::try_from(n).map_err(|_| StatusCode::ETRFM)),
-                )
+            |mut caller: Caller<'_, RunState>, index: i32| {
+                pair(read_argument(
+                    &mut caller,
+                    "arg_i32",
+                    index,
+                    "an integer that fits an i32",
+                    |value| match value {
+                        Value::I32(n) => Some(*n),
+                        Value::I64(n) => i32::try_from(*n).ok(),
+                        _ => None,
+                    },
+                ))
             },
         )?;
         linker.func_wrap(
             "core",
             "arg_i64",
-            |caller: Caller<'_, RunState>, index: i32| pair(arg_i64(&caller, index)),
+            |mut caller: Caller<'_, RunState>, index: i32| {
+                pair(read_argument(
+                    &mut caller,
+                    "arg_i64",
+                    index,
+                    "an integer",
+                    |value| match value {
+                        Value::I64(n) => Some(*n),
+                        Value::I32(n) => Some(i64::from(*n)),
+                        _ => None,
+                    },
+                ))
+            },
         )?;
         linker.func_wrap(
             "core",
             "arg_f64",
-            |caller: Caller<'_, RunState>, index: i32| pair(arg_f64(&caller, index)),
+            |mut caller: Caller<'_, RunState>, index: i32| {
+                pair(read_argument(
+                    &mut caller,
+                    "arg_f64",
+                    index,
+                    "a number",
+                    |value| match value {
+                        Value::F64(x) => Some(*x),
+                        Value::I64(n) => Some(*n as f64),
+                        Value::I32(n) => Some(f64::from(*n)),
+                        _ => None,
+                    },
+                ))
+            },
         )?;
         linker.func_wrap(
             "core",

@@ -51,7 +51,7 @@ impl Engine {
     /// Compiles `body` and keeps it in the cache.
     fn compile_and_keep(&self, body: &str) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
         let (program, state) = match self.load_indexed(body) {
-            Some(program) => (program, CacheState::Disk),
+            Some(loaded) => loaded,
             None => (
                 self.compile_now(body)
                     .map_err(|diagnostics| Box::new(Outcome::invalid(diagnostics)))?,
@@ -68,7 +68,15 @@ impl Engine {
         let (expanded, assembled) = self.assemble(body)?;
         let binary = encode(body, &expanded, &assembled)?;
         bounds::check(body, &expanded, &assembled, &binary)?;
-        let module = Module::from_binary(&self.wasm, &binary).map_err(|error| {
+        let compiled = {
+            // Poisoned only by a panic in another compile, which leaves nothing to repair.
+            let _counters = self
+                .disk_counters
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Module::from_binary(&self.wasm, &binary)
+        };
+        let module = compiled.map_err(|error| {
             vec![validation_diagnostic(
                 body,
                 &expanded,
@@ -132,10 +140,32 @@ impl Engine {
     /// The program of `body` from the on-disk index, without preprocessing it: its binary is
     /// compiled (by Wasmtime's cache, normally) and linked, and the capabilities it needs are
     /// read from the binary's imports. `None` if the index has no usable entry.
-    fn load_indexed(&self, body: &str) -> Option<Program> {
+    ///
+    /// [`CacheState::Disk`] only if Wasmtime's cache served the machine code too: if its file
+    /// was missing or damaged, Wasmtime compiled the binary again, so the body was compiled
+    /// after all ([`CacheState::Miss`]). Wasmtime counts its hits for the whole engine, not per
+    /// module, so this load holds `disk_counters` exclusively (compiles hold it shared) while it
+    /// looks.
+    fn load_indexed(&self, body: &str) -> Option<(Program, CacheState)> {
         let index = self.index.as_ref()?;
         let entry = index.load(body)?;
-        let module = Module::from_binary(&self.wasm, &entry.binary).ok()?;
+        let (module, state) = {
+            let _counters = self
+                .disk_counters
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let hits = self.disk_cache.as_ref().map(wasmtime::Cache::cache_hits);
+            let module = Module::from_binary(&self.wasm, &entry.binary).ok()?;
+            let served = self.disk_cache.as_ref().map(wasmtime::Cache::cache_hits) != hits;
+            (
+                module,
+                if served {
+                    CacheState::Disk
+                } else {
+                    CacheState::Miss
+                },
+            )
+        };
         let pre = self.linker.instantiate_pre(&module).ok()?;
         let mut capabilities: Vec<&'static str> = Vec::new();
         for import in module.imports() {
@@ -155,7 +185,7 @@ impl Engine {
             })
             .collect::<Option<Vec<_>>>()?;
         index.served();
-        Some(Program {
+        let program = Program {
             pre,
             source: Arc::from(body),
             module_hash: sha256_hex(&entry.binary),
@@ -164,7 +194,8 @@ impl Engine {
             capabilities,
             warnings: Vec::new(),
             first_calls,
-        })
+        };
+        Some((program, state))
     }
 }
 

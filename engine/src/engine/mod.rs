@@ -21,7 +21,9 @@ use std::time::Instant;
 use wasmtime::{CacheConfig, Linker};
 use watsmith_preprocessor::{Diagnostic, Expanded};
 
-pub use self::config::{Compiler, EngineConfig, EngineError};
+pub use self::config::{
+    Allocation, Compiler, EngineConfig, EngineError, EngineErrorKind, ProcessLimits,
+};
 pub use self::program::Program;
 
 use self::ticker::Ticker;
@@ -47,6 +49,12 @@ pub struct Engine {
     fuel_metering: bool,
     /// Wasmtime's on-disk module cache, if configured (for its counters).
     disk_cache: Option<wasmtime::Cache>,
+    /// How instances are allocated (the pool's size, under an address-space limit).
+    allocation: Allocation,
+    /// Makes Wasmtime's cache counters exact for a body served from the index: compiles read
+    /// it, a load from the index writes it, so no other compile moves the counters meanwhile
+    /// (see `compile::load_indexed`).
+    disk_counters: std::sync::RwLock<()>,
     /// The on-disk index of bodies already assembled, next to Wasmtime's cache.
     index: Option<Index>,
     /// The epoch ticker, when deadlines are checked in compiled code.
@@ -73,18 +81,19 @@ impl Engine {
 
     /// An engine with the given capabilities.
     pub fn with_registry(config: &EngineConfig, registry: Registry) -> Result<Self, EngineError> {
-        let mut wasm_config = config.wasmtime_config()?;
+        let allocation = Allocation::plan(config.pool_slots, ProcessLimits::current());
+        let mut wasm_config = config.wasmtime_config(allocation)?;
         let mut disk_cache = None;
         let mut index = None;
         if let Some(directory) = &config.disk_cache {
             let directory = &index::private_directory(directory).map_err(|reason| {
-                EngineError(format!(
+                EngineError::module_cache(format!(
                     "cannot use `{}` as the module cache: {reason}",
                     directory.display()
                 ))
             })?;
             index = Some(Index::open(directory, &registry).map_err(|e| {
-                EngineError(format!(
+                EngineError::module_cache(format!(
                     "cannot use {} as the module cache: {e}",
                     directory.display()
                 ))
@@ -92,7 +101,7 @@ impl Engine {
             let mut cache = CacheConfig::new();
             cache.with_directory(directory.join(index::WASMTIME_SUBDIRECTORY));
             let cache = wasmtime::Cache::new(cache).map_err(|e| {
-                EngineError(format!(
+                EngineError::module_cache(format!(
                     "cannot use {} as the module cache: {e:#}",
                     directory.display()
                 ))
@@ -101,11 +110,11 @@ impl Engine {
             disk_cache = Some(cache);
         }
         let wasm =
-            wasmtime::Engine::new(&wasm_config).map_err(|e| EngineError(format!("{e:#}")))?;
+            wasmtime::Engine::new(&wasm_config).map_err(|e| EngineError::host(format!("{e:#}")))?;
         let mut linker = Linker::new(&wasm);
         registry
             .link(&mut linker)
-            .map_err(|e| EngineError(format!("linking the capabilities: {e:#}")))?;
+            .map_err(|e| EngineError::host(format!("linking the capabilities: {e:#}")))?;
         let ticker = if config.epoch_deadline {
             Some(Ticker::start(wasm.clone())?)
         } else {
@@ -119,6 +128,8 @@ impl Engine {
             runtime: OnceLock::new(),
             fuel_metering: config.fuel_metering,
             disk_cache,
+            disk_counters: std::sync::RwLock::new(()),
+            allocation,
             index,
             ticker,
             compiling: tokio::sync::Semaphore::new(
@@ -130,6 +141,11 @@ impl Engine {
     /// The capabilities this engine knows.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// How this engine allocates instances: with a pool, the most runs it holds at once.
+    pub fn allocation(&self) -> Allocation {
+        self.allocation
     }
 
     /// Hits, misses and size of the compile cache.

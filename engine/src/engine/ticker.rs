@@ -35,7 +35,7 @@ impl Ticker {
                     ticks.fetch_add(1, Ordering::Relaxed);
                 }
             })
-            .map_err(|e| EngineError(format!("cannot start the epoch ticker: {e}")))?;
+            .map_err(|e| EngineError::host(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Self {
             stop,
             clock,

@@ -90,6 +90,63 @@ fn string_literals_logs_and_the_allocator_work_together() {
 }
 
 #[test]
+fn a_missing_or_mistyped_argument_is_named_in_the_log() {
+    let engine = engine();
+    let body = "(local $a i64) (local $b i32) (argv 0 $a) (argv 1 $b) (resv $a)";
+    let missing = exec(&engine, body, vec![Value::I64(5)]);
+    assert_eq!(missing.code, Some(StatusCode::EBOUND), "{missing:?}");
+    assert_eq!(
+        missing.logs,
+        ["core.arg_i32: there is no argument 1: the run was given 1 argument (EBOUND)"]
+    );
+    let too_big = exec(&engine, body, vec![Value::I64(5), Value::I64(1 << 40)]);
+    assert_eq!(too_big.code, Some(StatusCode::ETRFM), "{too_big:?}");
+    assert_eq!(
+        too_big.logs,
+        [
+            "core.arg_i32: argument 1 is the i64 1099511627776, not an integer that fits an i32 (ETRFM)"
+        ]
+    );
+    let text = exec(&engine, body, vec![Value::Str("five".into())]);
+    assert_eq!(
+        text.logs,
+        ["core.arg_i64: argument 0 is a str, not an integer (ETRFM)"]
+    );
+    // A read that succeeds logs nothing.
+    let fine = exec(&engine, body, vec![Value::I64(5), Value::I32(6)]);
+    assert_eq!(
+        (fine.results.as_slice(), fine.logs.len()),
+        (&[Value::I64(5)][..], 0)
+    );
+}
+
+#[test]
+fn a_negative_allocation_is_ebound_as_its_documentation_says() {
+    let engine = engine();
+    let body = "(local $p i32) (local $status i32)
+        (call $core.alloc (i32.const -1)) (local.set $status) (local.set $p)
+        (resv $status)";
+    let outcome = exec(&engine, body, vec![]);
+    assert_eq!(
+        outcome.results,
+        [Value::I32(StatusCode::EBOUND.as_i32())],
+        "{outcome:?}"
+    );
+    let alloc = watsmith_engine::Registry::builtin()
+        .get("core")
+        .expect("core")
+        .functions()
+        .iter()
+        .find(|f| f.function.wat_name() == "$core.alloc")
+        .expect("core.alloc");
+    assert!(
+        alloc.description.contains("EBOUND") && alloc.description.contains("ENOMEM"),
+        "{}",
+        alloc.description
+    );
+}
+
+#[test]
 fn a_bad_pointer_is_ebound_not_a_crash() {
     let engine = engine();
     let outcome = exec(

@@ -144,20 +144,68 @@ fn the_body_index_trusts_nothing_it_reads() {
         outcome.diagnostics
     );
 
-    // An entry that is not what it should be is ignored, and the body compiled again.
+    // An entry that is not what it should be is ignored, the body compiled again (a miss), and
+    // the entry written anew. Each damage is to a fresh copy; a flipped bit anywhere is caught,
+    // in the binary too (at the end), where it could still be valid WebAssembly.
+    let intact = std::fs::read(&entries[0]).expect("entry");
     for damage in [
         |bytes: &mut Vec<u8>| bytes.truncate(bytes.len() / 2),
-        |bytes: &mut Vec<u8>| bytes[20] ^= 1, // inside the stored body
+        |bytes: &mut Vec<u8>| bytes[60] ^= 1, // inside the stored body
+        |bytes: &mut Vec<u8>| *bytes.last_mut().expect("not empty") ^= 1, // the binary
+        |bytes: &mut Vec<u8>| bytes[10] ^= 1, // the checksum
         |bytes: &mut Vec<u8>| bytes.clear(),
     ] {
-        let mut bytes = std::fs::read(&entries[0]).expect("entry");
+        let mut bytes = intact.clone();
         damage(&mut bytes);
         std::fs::write(&entries[0], bytes).expect("damaged");
         let engine = Engine::new(&config).expect("engine");
         let outcome = engine.exec(body, vec![], &kv_policy(), &Default::default());
         assert_eq!(engine.cache_stats().disk_index_hits, 0);
+        assert_eq!(outcome.cache, Some(CacheState::Miss), "{outcome:?}");
         assert_eq!(outcome.code, Some(StatusCode::ENOENT), "{outcome:?}");
+        assert_eq!(std::fs::read(&entries[0]).expect("rewritten"), intact);
     }
+}
+
+#[test]
+fn machine_code_compiled_again_is_reported_as_a_miss_not_as_the_disk() {
+    let directory = private_dir();
+    let config = EngineConfig {
+        disk_cache: Some(directory.path().to_path_buf()),
+        ..EngineConfig::default()
+    };
+    let body = "(local $n i64) (argv 0 $n) (local.set $n (i64.mul (local.get $n) (i64.const 3))) (resv $n)";
+    let run = || {
+        let engine = Engine::new(&config).expect("engine");
+        crate::exec(&engine, body, vec![Value::I64(7)])
+    };
+    assert_eq!(run().cache, Some(CacheState::Miss));
+    assert_eq!(run().cache, Some(CacheState::Disk));
+    // Damage every file of Wasmtime's cache: the index still has the body, but its machine code
+    // must be compiled again, so the outcome says so (and the result is still right).
+    let mut damaged = 0;
+    let mut pending = vec![directory.path().join("wasmtime")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("cache directory").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_none_or(|e| e != "toml") {
+                let mut bytes = std::fs::read(&path).expect("artifact");
+                for byte in bytes.iter_mut().skip(4).step_by(7) {
+                    *byte ^= 0x5a;
+                }
+                std::fs::write(&path, bytes).expect("damaged");
+                damaged += 1;
+            }
+        }
+    }
+    assert!(damaged > 0, "Wasmtime's cache holds the module");
+    let again = run();
+    assert_eq!(again.results, [Value::I64(21)], "{again:?}");
+    assert_eq!(again.cache, Some(CacheState::Miss), "{again:?}");
+    // Compiled again, the module is cached anew.
+    assert_eq!(run().cache, Some(CacheState::Disk));
 }
 
 #[test]
