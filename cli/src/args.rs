@@ -398,72 +398,52 @@ pub(crate) fn unmark(word: &str) -> String {
     word.strip_prefix(NUMBER_MARK).unwrap_or(word).to_owned()
 }
 
-/// Prints a runtime error with this command line's hint, and gives its exit status: the
-/// command line or the settings were wrong (64: a module cache that cannot be used too), a file
-/// could not be read or written (66), the runtime could not start (70), the model's client
-/// cannot be built as configured (78).
+/// Prints a runtime error with this command line's hint, and gives its exit status, from the
+/// error's kind ([`watsmith_runtime::ErrorKind`]): the command line or the settings were wrong
+/// or name nothing (64), a file or the store could not be read or written (66), watsmith could
+/// not start (70), another process changed what this one loaded, or no capacity now (75), the
+/// model provider refused the credentials (77) or cannot be used as configured (78).
 pub(crate) fn failure(error: &RuntimeError, context: Context) -> Exit {
-    match error {
-        // The client cannot be built as configured (a missing key, a bad base URL).
-        RuntimeError::Model(ModelError::Provider(provider)) => {
-            eprintln!("{} {provider}", crate::color::error_label());
-            match provider.failure() {
-                watsmith_agent::ProviderFailure::Authentication => Exit::Authentication,
-                _ => Exit::Configuration,
+    use watsmith_runtime::{ErrorKind, Resource};
+    let message = match error {
+        RuntimeError::Model(model) => match (model, context) {
+            (ModelError::NoProvider, Context::Agent) => {
+                "choose a model provider: --provider openai|anthropic|ollama|replay (or \
+                 `provider` in the [agent] table of watsmith.toml); without a model \
+                 endpoint, `watsmith demo` replays recorded sessions"
+                    .to_owned()
             }
-        }
-        RuntimeError::Model(ModelError::NoApiKey { .. }) => {
-            eprintln!("{} {error}", crate::color::error_label());
-            Exit::Configuration
-        }
-        RuntimeError::Model(model) => {
-            let message = match (model, context) {
-                (ModelError::NoProvider, Context::Agent) => {
-                    "choose a model provider: --provider openai|anthropic|ollama|replay (or \
-                     `provider` in the [agent] table of watsmith.toml); without a model \
-                     endpoint, `watsmith demo` replays recorded sessions"
-                        .to_owned()
-                }
-                (ModelError::NoProvider, Context::Run) => {
-                    "`ai` asks a language model, and none is configured: name one with \
-                     --provider openai|anthropic|ollama and --model NAME (or the [agent] table \
-                     of watsmith.toml)"
-                        .to_owned()
-                }
-                (ModelError::NoModelName { provider }, _) => format!(
-                    "name the model to ask: --model NAME (or `model` in the [agent] table) for {provider}"
-                ),
-                (ModelError::NoTranscript, _) => {
-                    "the replay provider answers from a transcript: --replay FILE".to_owned()
-                }
-                (ModelError::TranscriptModel { .. }, _) => {
-                    format!("{model}: give --model")
-                }
-                (other, _) => other.to_string(),
-            };
-            usage(&message)
-        }
-        // The module cache named by the flag or the file cannot be used: a setting to fix.
-        RuntimeError::Engine(engine)
-            if engine.kind() == watsmith_engine::EngineErrorKind::ModuleCache =>
-        {
-            usage(&error.to_string())
-        }
-        RuntimeError::Policy(_)
-        | RuntimeError::Limits(_)
-        | RuntimeError::Call(_)
-        | RuntimeError::Argument { .. }
-        | RuntimeError::SessionName { .. }
-        | RuntimeError::SessionNamespace { .. }
-        | RuntimeError::ResumedNamespace { .. } => usage(&error.to_string()),
-        RuntimeError::Catalog(_) | RuntimeError::Store(_) => {
-            eprintln!("{} {error}", crate::color::error_label());
-            Exit::Input
-        }
-        _ => {
-            eprintln!("{} {error}", crate::color::error_label());
-            Exit::Software
-        }
+            (ModelError::NoProvider, Context::Run) => {
+                "`ai` asks a language model, and none is configured: name one with \
+                 --provider openai|anthropic|ollama and --model NAME (or the [agent] table \
+                 of watsmith.toml)"
+                    .to_owned()
+            }
+            (ModelError::NoModelName { provider }, _) => format!(
+                "name the model to ask: --model NAME (or `model` in the [agent] table) for {provider}"
+            ),
+            (ModelError::NoTranscript, _) => {
+                "the replay provider answers from a transcript: --replay FILE".to_owned()
+            }
+            (ModelError::TranscriptModel { .. }, _) => format!("{model}: give --model"),
+            (other, _) => other.to_string(),
+        },
+        other => other.to_string(),
+    };
+    eprintln!("{} {message}", crate::color::error_label());
+    match error.kind() {
+        ErrorKind::Invalid | ErrorKind::NotFound => Exit::Usage,
+        ErrorKind::Conflict | ErrorKind::Busy => Exit::Temporary,
+        ErrorKind::Environment(Resource::Model) => match error {
+            RuntimeError::Model(ModelError::Provider(provider))
+                if provider.failure() == watsmith_agent::ProviderFailure::Authentication =>
+            {
+                Exit::Authentication
+            }
+            _ => Exit::Configuration,
+        },
+        ErrorKind::Environment(_) => Exit::Input,
+        _ => Exit::Software,
     }
 }
 

@@ -46,6 +46,9 @@ enum Exit {
     Input = 66,
     /// watsmith itself could not start (the engine, the async runtime).
     Software = 70,
+    /// Another process changed what this one loaded, or there is no capacity now: trying
+    /// again may succeed (sysexits' `EX_TEMPFAIL`).
+    Temporary = 75,
     /// The model provider refused the credentials (sysexits' `EX_NOPERM`).
     Authentication = 77,
     /// The model provider cannot be used as configured: no key, a bad base URL, an unknown
@@ -65,9 +68,12 @@ Exit status:
   1   the program returned a non-zero status, or the policy refused it (EACCESS)
   2   invalid program (diagnostics on stderr, or in the --json output)
   3   the program trapped or hit a limit (fuel, time, memory, stack, output)
-  64  usage error
+  64  usage error (or a setting that makes no sense, or a name that names nothing)
   66  input file could not be read (or the store not written)
-  70  watsmith could not start (the engine, the async runtime)";
+  70  watsmith could not start (the engine, the async runtime)
+  75  another process changed the session meanwhile: try again
+  77  the model provider refused the credentials
+  78  the model provider cannot be used as configured (no API key, a bad URL)";
 
 /// `watsmith --version`: the version, the commit it was built from and the Wasmtime it runs on
 /// (`-V` gives the version alone).

@@ -47,11 +47,13 @@
 
 #![deny(missing_docs)]
 
+mod kind;
 pub mod model;
 mod runtime;
 pub mod settings;
 pub mod store;
 
+pub use crate::kind::{ErrorKind, Resource};
 pub use crate::model::{ModelChoice, ModelError};
 pub use crate::runtime::{
     AgentSession, AgentSpec, Args, CallSpec, CheckReport, DemoError, ExecSpec,
