@@ -98,7 +98,6 @@ impl ResourceLimiter for RunState {
     ) -> wasmtime::Result<bool> {
         let (cap, host) = (self.limits.memory_bytes, self.ledger.bytes());
         if (desired as u64).saturating_add(host) <= cap {
-            self.growing = Some((current, desired));
             return Ok(true);
         }
         if !self.host_growing && !self.grow_refused {
@@ -120,14 +119,10 @@ impl ResourceLimiter for RunState {
     /// maximum. `memory.grow` returns -1; the program is told why in a log line, once, as for
     /// the cap (a growth for the host allocator is reported by its ENOMEM instead).
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        let growing = self.growing.take();
         if !self.host_growing && !self.grow_refused {
             self.grow_refused = true;
-            let sizes = growing.map_or(String::new(), |(current, desired)| {
-                format!(" from {current} to {desired} bytes")
-            });
             self.push_log(format!(
-                "memory.grow failed, returned -1: the host could not grow the memory{sizes} ({error}), though that is within the run's memory cap of {} bytes",
+                "memory.grow failed, returned -1: the host could not grow the memory ({error}), though the run's memory cap of {} bytes allows it",
                 self.limits.memory_bytes
             ));
         }
@@ -167,9 +162,6 @@ pub struct RunState {
     pub(crate) host_growing: bool,
     /// Whether a `memory.grow` was refused (logged once).
     grow_refused: bool,
-    /// The growth last allowed by the cap, `(current, desired)` bytes, for the log line if the
-    /// host then fails it.
-    growing: Option<(usize, usize)>,
     /// Host memory held by the run ([`Ledger`]).
     pub(crate) ledger: Ledger,
     pub(crate) usage: Usage,
@@ -199,7 +191,6 @@ impl RunState {
             memory: None,
             host_growing: false,
             grow_refused: false,
-            growing: None,
             ledger: Ledger::default(),
             usage: Usage::default(),
             arrays: crate::capabilities::arr::Arrays::default(),

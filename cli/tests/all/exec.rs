@@ -280,7 +280,7 @@ fn a_growth_the_operating_system_refuses_returns_minus_one_and_says_why() {
     let log = outcome["logs"][0].as_str().expect("a log line");
     assert!(
         log.starts_with("memory.grow failed, returned -1: the host could not grow the memory")
-            && log.contains("within the run's memory cap"),
+            && log.contains("the run's memory cap of 2097152000 bytes allows it"),
         "{log}"
     );
 }

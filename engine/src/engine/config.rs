@@ -88,7 +88,8 @@ pub enum Allocation {
         slots: u32,
     },
     /// Each instance on demand, its memory reserving the address space Wasmtime reserves by
-    /// default on 64-bit hosts (4 GiB and guard regions).
+    /// default on 64-bit hosts (4 GiB and guard regions): without a pool and without an
+    /// address-space limit.
     OnDemand,
     /// Each instance on demand, its memory reserving [`COMPACT_MEMORY_RESERVATION`]: what fits
     /// under a tight address-space limit.
@@ -101,14 +102,15 @@ impl Allocation {
         let share = |limit: Option<u64>, per_slot: u64| {
             limit.map_or(u64::MAX, |limit| limit / POOL_ADDRESS_SHARE / per_slot)
         };
-        let by_address = share(limits.address_bytes, POOL_SLOT_ADDRESS_BYTES);
-        let fitting = by_address.min(share(limits.data_bytes, POOL_SLOT_DATA_BYTES));
+        let fitting = share(limits.address_bytes, POOL_SLOT_ADDRESS_BYTES)
+            .min(share(limits.data_bytes, POOL_SLOT_DATA_BYTES));
         match pool_slots {
             Some(slots) if fitting >= u64::from(MIN_POOL_SLOTS.min(slots)) => Self::Pool {
                 slots: slots.min(u32::try_from(fitting).unwrap_or(u32::MAX)),
             },
-            // One default memory reservation fits in the share, as a pool slot would.
-            None if by_address >= 1 => Self::OnDemand,
+            // Unlimited: Wasmtime's default reservations. Under a limit, runs on demand are not
+            // counted, so each must reserve little.
+            None if limits.address_bytes.is_none() => Self::OnDemand,
             _ => Self::Compact,
         }
     }
@@ -293,9 +295,14 @@ mod tests {
             Allocation::plan(Some(256), limits(Some(3 * 9), None)),
             Allocation::Compact
         );
-        // Unpooled, a default reservation fits in 16 GiB.
+        // Unpooled under any address-space limit: compact, since runs on demand are not
+        // counted and each default reservation is 4 GiB.
         assert_eq!(
-            Allocation::plan(None, limits(Some(16), None)),
+            Allocation::plan(None, limits(Some(1024), None)),
+            Allocation::Compact
+        );
+        assert_eq!(
+            Allocation::plan(None, limits(None, Some(1))),
             Allocation::OnDemand
         );
     }
