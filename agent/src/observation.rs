@@ -58,6 +58,12 @@ pub fn describe(outcome: &Outcome, spent: &Spent, max_steps: usize) -> String {
             format!("status: trap: {kind}: {message}\n")
         }
         Status::Invalid => "status: invalid: the program does not compile\n".to_owned(),
+        Status::Cancelled => "status: cancelled: the run was stopped from outside\n".to_owned(),
+        Status::Busy => {
+            "status: busy: the runtime was at capacity and did not start the program; it is not \
+             the program's fault, run it again\n"
+                .to_owned()
+        }
     };
     if !outcome.diagnostics.is_empty() {
         text.push_str(&Diagnostics::from(outcome.diagnostics.clone()).render());

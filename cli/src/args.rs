@@ -154,6 +154,7 @@ impl RunArgs {
         };
         settings.engine = EngineSettings {
             module_cache: self.module_cache.clone(),
+            ..EngineSettings::default()
         };
         settings.store = StoreSettings {
             path: self.store.path(),

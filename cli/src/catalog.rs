@@ -95,6 +95,7 @@ pub(crate) async fn run_use(args: &UseArgs, env: &Environment) -> Exit {
         ),
         policy: args.run.policy_or_standard(),
         limits: Default::default(),
+        cancel: None,
     };
     match runtime.use_program(spec).await {
         Ok(outcome) => crate::exec::report(&outcome, args.json),

@@ -73,6 +73,7 @@ pub(crate) async fn run(args: &ExecArgs, env: &Environment) -> Exit {
         args: args.values(),
         policy: args.run.policy_or_standard(),
         limits: Default::default(),
+        cancel: None,
     };
     match runtime.exec(spec).await {
         Ok(outcome) => report(&outcome, args.json),
@@ -92,6 +93,7 @@ pub(crate) fn report(outcome: &Outcome, json: bool) -> Exit {
         Status::Ok => Exit::Ok,
         Status::Error => Exit::ProgramError,
         Status::Invalid => Exit::Invalid,
+        Status::Busy | Status::Cancelled => Exit::Temporary,
         Status::Trap => Exit::Trap,
     }
 }

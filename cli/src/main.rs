@@ -71,7 +71,8 @@ Exit status:
   64  usage error (or a setting that makes no sense, or a name that names nothing)
   66  input file could not be read (or the store not written)
   70  watsmith could not start (the engine, the async runtime)
-  75  another process changed the session meanwhile: try again
+  75  another process changed the session meanwhile, or the engine was at capacity
+      (every instance slot stayed busy): try again
   77  the model provider refused the credentials
   78  the model provider cannot be used as configured (no API key, a bad URL)";
 

@@ -177,6 +177,8 @@ impl<W: Write + Send> EventSink for Progress<W> {
                         outcome.trap.as_ref().map_or("", |t| t.kind.name())
                     ),
                     Status::Invalid => "does not compile".to_owned(),
+                    Status::Cancelled => "cancelled".to_owned(),
+                    Status::Busy => "busy".to_owned(),
                 };
                 let fuel = outcome
                     .fuel_used

@@ -325,12 +325,18 @@ pub(crate) fn show_config(sources: &Sources, env: &Environment) -> Exit {
         "session_ttl_secs = {}\n",
         effective.session_ttl.as_secs()
     ));
+    text.push_str("\n[engine]\n");
     if let Some(cache) = &effective.module_cache {
         text.push_str(&format!(
-            "\n[engine]\nmodule_cache = {:?}\n",
+            "module_cache = {:?}\n",
             cache.display().to_string()
         ));
     }
+    text.push_str(&format!(
+        "queue = {}\nqueue_wait_ms = {}\n",
+        effective.queue.capacity,
+        effective.queue.wait.as_millis()
+    ));
     crate::emit(&text);
     Exit::Ok
 }

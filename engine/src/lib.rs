@@ -68,7 +68,7 @@ pub use crate::capabilities::random::RandGrant;
 pub use crate::capability::{Capability, FunctionDoc, Registry};
 pub use crate::engine::{
     Allocation, Compiler, Engine, EngineConfig, EngineError, EngineErrorKind, ProcessLimits,
-    Program,
+    Program, QueueConfig,
 };
 pub use crate::limits::{Limits, LimitsError, LimitsSpec};
 pub use crate::number::{NumberError, parse_number};
@@ -81,3 +81,6 @@ pub use crate::state::{Budget, HostBudgetExceeded, OutputLimitExceeded, RunState
 pub use crate::status::StatusCode;
 pub use crate::template::{Assembled, assemble};
 pub use crate::value::{Value, float_text, format_f64};
+/// The token that cancels a run ([`Engine::exec_cancellable`], [`Engine::run_cancellable`]):
+/// tokio-util's, re-exported so that callers need not depend on it.
+pub use tokio_util::sync::CancellationToken;

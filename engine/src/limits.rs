@@ -57,6 +57,11 @@ pub const ASYNC_HOST_STACK_BYTES: usize = 3 << 19;
 /// pool reserves about 1.03 TiB; under an address-space limit (`ulimit -v`) the pool is made
 /// smaller (see [`EngineConfig::pool_slots`](crate::EngineConfig::pool_slots)).
 pub const DEFAULT_POOL_SLOTS: u32 = 256;
+/// Default number of calls that may wait for an instance slot or the compiler at once: four
+/// times [`DEFAULT_POOL_SLOTS`] (see [`QueueConfig`](crate::QueueConfig)).
+pub const DEFAULT_QUEUE_CAPACITY: u32 = 4 * DEFAULT_POOL_SLOTS;
+/// Default longest wait of a queued call (see [`QueueConfig`](crate::QueueConfig)).
+pub const DEFAULT_QUEUE_WAIT: Duration = Duration::from_secs(1);
 /// Guard region Wasmtime reserves before and after each linear memory on 64-bit hosts (its
 /// default), so that most bounds checks are done by the hardware.
 pub const MEMORY_GUARD_BYTES: u64 = 32 << 20;

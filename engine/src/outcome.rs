@@ -21,16 +21,25 @@ pub enum Status {
     Trap,
     /// The program did not preprocess, assemble or validate.
     Invalid,
+    /// The caller cancelled the run ([`Engine::exec_cancellable`](crate::Engine::exec_cancellable)):
+    /// it stopped where it was; what it had stored (kv, files) stays.
+    Cancelled,
+    /// The run never started: every instance slot (or the compiler) stayed busy for the
+    /// engine's queue wait, or the queue was full ([`EngineConfig::queue`](crate::EngineConfig::queue)).
+    /// Not the program's fault: the same call may succeed later.
+    Busy,
 }
 
 impl Status {
-    /// The name as in the JSON form: `ok`, `error`, `trap`, `invalid`.
+    /// The name as in the JSON form: `ok`, `error`, `trap`, `invalid`, `cancelled`, `busy`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Error => "error",
             Self::Trap => "trap",
             Self::Invalid => "invalid",
+            Self::Cancelled => "cancelled",
+            Self::Busy => "busy",
         }
     }
 }
@@ -192,6 +201,17 @@ impl Outcome {
         let mut outcome = Self::never_ran(Status::Trap, None, Vec::new());
         outcome.trap = Some(trap);
         outcome
+    }
+
+    /// The outcome of a run cancelled before it started (while it waited for a slot or the
+    /// compiler).
+    pub(crate) fn cancelled() -> Self {
+        Self::never_ran(Status::Cancelled, None, Vec::new())
+    }
+
+    /// The outcome of a run that found the engine at capacity (see [`Status::Busy`]).
+    pub(crate) fn busy() -> Self {
+        Self::never_ran(Status::Busy, None, Vec::new())
     }
 
     fn never_ran(status: Status, code: Option<StatusCode>, diagnostics: Vec<Diagnostic>) -> Self {

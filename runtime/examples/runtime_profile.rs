@@ -33,6 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         },
                         policy: PolicySpec::standard(),
                         limits: Default::default(),
+                        cancel: None,
                     })
                     .await?
             }
@@ -43,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         args: vec![Value::I64(20)].into(),
                         policy: PolicySpec::standard(),
                         limits: Default::default(),
+                        cancel: None,
                     })
                     .await?
             }

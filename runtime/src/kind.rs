@@ -71,6 +71,7 @@ impl RuntimeError {
                 _ => ErrorKind::Environment(Resource::Model),
             },
             Self::Call(CallError::UnknownProgram { .. }) => ErrorKind::NotFound,
+            Self::Busy { .. } => ErrorKind::Busy,
             Self::Policy(_)
             | Self::Limits(_)
             | Self::Call(_)

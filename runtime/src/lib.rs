@@ -26,6 +26,7 @@
 //!         call: CallSpec::Text("gcd(12, 18)".into()),
 //!         policy: PolicySpec::standard(),
 //!         limits: Default::default(),
+//!         cancel: None,
 //!     })
 //!     .await?;
 //! assert_eq!((outcome.status, &outcome.results[..]), (Status::Ok, &[Value::I64(6)][..]));

@@ -15,8 +15,9 @@ use watsmith_catalog::{
     CallError, Catalog, CatalogError, Checker, CheckerError, Invocation, Literal, Prepared,
 };
 use watsmith_engine::{
-    Engine, EngineConfig, EngineError, GrantHint, Limits, LimitsError, LimitsSpec, NumberError,
-    Outcome, Policy, PolicyError, PolicySpec, Resources, Value, parse_number,
+    CancellationToken, Engine, EngineConfig, EngineError, GrantHint, Limits, LimitsError,
+    LimitsSpec, NumberError, Outcome, Policy, PolicyError, PolicySpec, Resources, Status, Value,
+    parse_number,
 };
 use watsmith_preprocessor::abi::ValType;
 use watsmith_preprocessor::{Diagnostic, Diagnostics, Expanded, LocalType};
@@ -134,6 +135,18 @@ pub enum RuntimeError {
         /// The namespace its policy names.
         namespace: String,
     },
+    /// The engine is at capacity: every instance slot (or the compiler) stayed busy for the
+    /// queue's wait, or the queue was full. Nothing ran; the same call may succeed later.
+    #[error(
+        "the engine is at capacity: every instance slot stayed busy for {} ms, or {queue} calls were already waiting; nothing ran, try again in a moment",
+        wait.as_millis()
+    )]
+    Busy {
+        /// The queue's wait (`engine.queue_wait_ms`): a fair `Retry-After`.
+        wait: Duration,
+        /// The queue's capacity (`engine.queue`).
+        queue: u32,
+    },
     /// An argument written as a word does not read as the type the body reads it as.
     #[error("argument {index}: {error}")]
     Argument {
@@ -222,6 +235,9 @@ pub struct ExecSpec {
     pub policy: PolicySpec,
     /// Its limits, over the settings'.
     pub limits: LimitsSpec,
+    /// Stops the run when cancelled (a client that went away, a `cancel` command): the outcome
+    /// is then `cancelled` (see [`Engine::exec_cancellable`]). `None`: it runs to its limits.
+    pub cancel: Option<CancellationToken>,
 }
 
 /// How a catalog call names its program and arguments (the owned form of [`Invocation`]).
@@ -264,6 +280,8 @@ pub struct UseSpec {
     pub policy: PolicySpec,
     /// Its limits, over the settings'.
     pub limits: LimitsSpec,
+    /// Stops the run when cancelled, as [`ExecSpec::cancel`].
+    pub cancel: Option<CancellationToken>,
 }
 
 /// Starts (or resumes) an agent's session.
@@ -341,6 +359,7 @@ impl Runtime {
         };
         let config = EngineConfig {
             disk_cache: settings.module_cache.clone(),
+            queue: settings.queue,
             ..EngineConfig::default()
         };
         let engine = Arc::new(Engine::new(&config)?);
@@ -488,31 +507,68 @@ impl Runtime {
     }
 
     /// Runs a body; its outcome (a body that does not compile is an `invalid` outcome, not an
-    /// error). Compiling never blocks the executor (see [`Engine::prepare_async`]).
+    /// error; a cancelled one is `cancelled`). Compiling never blocks the executor (see
+    /// [`Engine::prepare_async`]).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Busy`] when the engine stayed at capacity for the queue's wait; the
+    /// policy's, the limits' and the arguments' errors.
     pub async fn exec(&self, spec: ExecSpec) -> Result<Outcome, RuntimeError> {
         let (policy, limits) = self.grants(&spec.policy, &spec.limits)?;
         let args = spec.args.typed_for(&spec.body)?;
-        Ok(self
-            .engine
-            .exec_async(&spec.body, args, &policy, &limits)
-            .await)
+        let outcome = match &spec.cancel {
+            Some(cancel) => {
+                self.engine
+                    .exec_cancellable(&spec.body, args, &policy, &limits, cancel)
+                    .await
+            }
+            None => {
+                self.engine
+                    .exec_async(&spec.body, args, &policy, &limits)
+                    .await
+            }
+        };
+        self.admitted(outcome)
+    }
+
+    /// The outcome, or [`RuntimeError::Busy`] for a run that never started for want of capacity.
+    fn admitted(&self, outcome: Outcome) -> Result<Outcome, RuntimeError> {
+        if outcome.status == Status::Busy {
+            return Err(RuntimeError::Busy {
+                wait: self.settings.queue.wait,
+                queue: self.settings.queue.capacity,
+            });
+        }
+        Ok(outcome)
     }
 
     /// Runs a catalog program, pre-linked (prepared now if it is not warm yet).
+    ///
+    /// # Errors
+    /// As [`Runtime::exec`], and [`RuntimeError::Call`] for a call that does not fit the
+    /// catalog.
     pub async fn use_program(&self, spec: UseSpec) -> Result<Outcome, RuntimeError> {
         let bound = self
             .catalog
             .catalog()
             .bind(spec.call.invocation(), self.engine.registry())?;
         let (policy, limits) = self.grants(&spec.policy, &spec.limits)?;
-        Ok(match self.catalog.program_async(bound.program).await {
-            Ok(program) => {
-                self.engine
-                    .run_async(&program, bound.args, &policy, &limits)
-                    .await
-            }
+        let outcome = match self.catalog.program_async(bound.program).await {
+            Ok(program) => match &spec.cancel {
+                Some(cancel) => {
+                    self.engine
+                        .run_cancellable(&program, bound.args, &policy, &limits, cancel)
+                        .await
+                }
+                None => {
+                    self.engine
+                        .run_async(&program, bound.args, &policy, &limits)
+                        .await
+                }
+            },
             Err(outcome) => *outcome,
-        })
+        };
+        self.admitted(outcome)
     }
 
     /// Runs every example of the catalog (or of the programs of `dir`), each in a fresh world

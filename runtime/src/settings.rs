@@ -37,6 +37,8 @@
 //!
 //! [engine]
 //! module_cache = "~/.cache/watsmith"
+//! queue = 1024                  # calls that may wait for an instance slot or the compiler
+//! queue_wait_ms = 1000          # the longest one waits before it is answered busy
 //!
 //! [store]
 //! path = "~/.local/share/watsmith/watsmith.db"
@@ -58,7 +60,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use watsmith_agent::{AgentLimits, ApiKey, PromptStyle, Protocol, RetryPolicy, defaults};
-use watsmith_engine::LimitsSpec;
+use watsmith_engine::limits::{DEFAULT_QUEUE_CAPACITY, DEFAULT_QUEUE_WAIT};
+use watsmith_engine::{LimitsSpec, QueueConfig};
 
 use crate::store::DEFAULT_SESSION_TTL;
 
@@ -250,7 +253,19 @@ pub const MAX_SYSTEM_BYTES: usize = 16 * 1024;
 pub struct EngineSettings {
     /// Keep compiled modules in this directory.
     pub module_cache: Option<PathBuf>,
+    /// Calls that may wait for an instance slot or the compiler at once (default
+    /// [`DEFAULT_QUEUE_CAPACITY`](watsmith_engine::limits::DEFAULT_QUEUE_CAPACITY)); 0: none
+    /// waits, a call that finds every slot busy is answered busy at once.
+    pub queue: Option<u32>,
+    /// The longest a queued call waits, in milliseconds (default
+    /// [`DEFAULT_QUEUE_WAIT`](watsmith_engine::limits::DEFAULT_QUEUE_WAIT), at most
+    /// [`MAX_QUEUE_WAIT`]).
+    pub queue_wait_ms: Option<u64>,
 }
+
+/// The longest queue wait a setting may ask for: a caller told to wait longer than this would
+/// rather be told to come back.
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(60);
 
 /// The `[store]` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -409,6 +424,8 @@ pub struct Effective {
     pub limits: LimitsSpec,
     /// The on-disk module cache.
     pub module_cache: Option<PathBuf>,
+    /// The queue in front of the instance pool and the compiler.
+    pub queue: QueueConfig,
     /// The store's file, if one is named.
     pub store: Option<PathBuf>,
     /// How long a session is kept after its last use.
@@ -679,6 +696,27 @@ pub fn merge(
         ),
         max_io_ops: either(flags.limits.max_io_ops, file.limits.max_io_ops),
     };
+    let queue_wait = match (flags.engine.queue_wait_ms, file.engine.queue_wait_ms) {
+        (Some(ms), _) => Some((ms, Source::Flag)),
+        (None, Some(ms)) => Some((ms, Source::File)),
+        (None, None) => None,
+    };
+    let queue = QueueConfig {
+        capacity: either(flags.engine.queue, file.engine.queue).unwrap_or(DEFAULT_QUEUE_CAPACITY),
+        wait: match queue_wait {
+            Some((ms, origin)) if Duration::from_millis(ms) > MAX_QUEUE_WAIT => {
+                return Err(SettingsError::Invalid {
+                    message: format!(
+                        "engine.queue_wait_ms is {ms}; the longest queue wait is {} ms",
+                        MAX_QUEUE_WAIT.as_millis()
+                    ),
+                    origin,
+                });
+            }
+            Some((ms, _)) => Duration::from_millis(ms),
+            None => DEFAULT_QUEUE_WAIT,
+        },
+    };
     Ok(Effective {
         file: file_path.map(Path::to_path_buf),
         catalog,
@@ -688,6 +726,7 @@ pub fn merge(
             flags.engine.module_cache.clone(),
             file.engine.module_cache.clone(),
         ),
+        queue,
         store: either(flags.store.path.clone(), file.store.path.clone()),
         session_ttl: either(flags.store.session_ttl_secs, file.store.session_ttl_secs)
             .map_or(DEFAULT_SESSION_TTL, Duration::from_secs),
@@ -900,6 +939,45 @@ mod tests {
                     shadow: false
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn the_queue_has_defaults_is_read_from_the_file_and_its_wait_is_capped() {
+        let defaults = Effective::default();
+        assert_eq!(defaults.queue, QueueConfig::default());
+        let read = file("[engine]\nqueue = 0\nqueue_wait_ms = 250\n");
+        let merged =
+            merge(&read, None, &Environment::default(), &Settings::default()).expect("valid");
+        assert_eq!(
+            merged.queue,
+            QueueConfig {
+                capacity: 0,
+                wait: Duration::from_millis(250)
+            }
+        );
+        let too_long = file("[engine]\nqueue_wait_ms = 60001\n");
+        let error = merge(
+            &too_long,
+            None,
+            &Environment::default(),
+            &Settings::default(),
+        )
+        .expect_err("past the cap");
+        assert_eq!(
+            error.to_string(),
+            "engine.queue_wait_ms is 60001; the longest queue wait is 60000 ms (from the file)"
+        );
+        let at_cap = file("[engine]\nqueue_wait_ms = 60000\n");
+        assert!(merge(&at_cap, None, &Environment::default(), &Settings::default()).is_ok());
+        assert!(
+            Settings::from_toml(
+                "[engine]\nqueue = -1\n",
+                Path::new("w.toml"),
+                &Environment::default()
+            )
+            .is_err(),
+            "a negative queue is not a setting"
         );
     }
 }

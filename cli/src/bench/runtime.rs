@@ -33,6 +33,7 @@ fn fib_call() -> UseSpec {
         },
         policy: PolicySpec::standard(),
         limits: Default::default(),
+        cancel: None,
     }
 }
 
@@ -143,6 +144,7 @@ pub(crate) fn scenarios(
                         args: vec![Value::I64(FIB_ARG)].into(),
                         policy: PolicySpec::standard(),
                         limits: Default::default(),
+                        cancel: None,
                     })
                     .await
                     .map_err(|e| BenchError::Failed {

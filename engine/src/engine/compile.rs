@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
 use wasmtime::Module;
 use watsmith_preprocessor::{Diagnostic, Span};
 
@@ -32,11 +33,29 @@ impl Engine {
         self: &Arc<Self>,
         body: &str,
     ) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
+        self.prepare_until(body, None).await
+    }
+
+    /// [`Engine::prepare_async`], answered `busy` when every compiler stays taken for the
+    /// queue's wait, or `cancelled` when `cancel` is while it waits.
+    pub(super) async fn prepare_until(
+        self: &Arc<Self>,
+        body: &str,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<(Arc<Program>, CacheState), Box<Outcome>> {
         if let Some(program) = self.cache.get(body) {
             return Ok((program, CacheState::Hit));
         }
-        // The semaphore is never closed: acquiring fails only if it were.
-        let _slot = self.compiling.acquire().await;
+        let _compiler = self
+            .admission
+            .permit(&self.compiling, cancel)
+            .await
+            .map_err(|refusal| Box::new(refusal.outcome()))?;
+        // Callers of one new body (a catalog program's first calls, all at once) queue for the
+        // compiler together; the first compiles it, the others find it here.
+        if let Some(program) = self.cache.get(body) {
+            return Ok((program, CacheState::Hit));
+        }
         let (engine, body) = (Arc::clone(self), body.to_owned());
         match tokio::task::spawn_blocking(move || engine.compile_and_keep(&body)).await {
             Ok(prepared) => prepared,

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::{
     Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, RegallocAlgorithm,
@@ -11,8 +12,9 @@ use wasmtime::{
 use crate::code_cache::CodeCache;
 use crate::limits::{
     ASYNC_HOST_STACK_BYTES, CODE_CACHE_BYTES, COMPACT_MEMORY_RESERVATION, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_POOL_SLOTS, DEFAULT_STACK_BYTES, MAX_MEMORY_BYTES, MIN_POOL_SLOTS, POOL_ADDRESS_SHARE,
-    POOL_KEEP_RESIDENT_BYTES, POOL_SLOT_ADDRESS_BYTES, POOL_SLOT_DATA_BYTES,
+    DEFAULT_POOL_SLOTS, DEFAULT_QUEUE_CAPACITY, DEFAULT_QUEUE_WAIT, DEFAULT_STACK_BYTES,
+    MAX_MEMORY_BYTES, MIN_POOL_SLOTS, POOL_ADDRESS_SHARE, POOL_KEEP_RESIDENT_BYTES,
+    POOL_SLOT_ADDRESS_BYTES, POOL_SLOT_DATA_BYTES,
 };
 
 /// Which compiler turns WebAssembly into machine code.
@@ -40,7 +42,7 @@ pub struct EngineConfig {
     pub cache_capacity: usize,
     /// Take instances from a pool of this many pre-reserved slots (Wasmtime's pooling
     /// allocator), which makes instantiation much cheaper; a run that finds every slot busy
-    /// traps. `None` allocates each instance on demand. Default: [`DEFAULT_POOL_SLOTS`].
+    /// waits in the [`queue`](EngineConfig::queue). `None` allocates each instance on demand. Default: [`DEFAULT_POOL_SLOTS`].
     ///
     /// Each slot reserves [`POOL_SLOT_ADDRESS_BYTES`] (about 4.1 GiB) of address space, not of
     /// memory, and maps [`POOL_SLOT_DATA_BYTES`] (2 MiB) of stack. Under an address-space limit
@@ -62,6 +64,34 @@ pub struct EngineConfig {
     /// loads a stale artifact), and watsmith's index of bodies (`programs/`), keyed by the
     /// body's text, this build and the registry, which skips preprocessing too. Default: none.
     pub disk_cache: Option<PathBuf>,
+    /// The queue in front of the instance pool and the compiler: how many calls may wait for a
+    /// slot, and for how long, before they are answered [`Status::Busy`](crate::Status::Busy).
+    pub queue: QueueConfig,
+}
+
+/// The bounded queue of calls that wait for an instance slot or for the compiler (at most
+/// one compilation per core runs at once). A call that finds a slot free never waits and costs
+/// nothing here; one that finds every slot busy waits until a run ends, up to [`QueueConfig::wait`];
+/// past that wait, or when [`QueueConfig::capacity`] calls already wait, its outcome is
+/// [`Status::Busy`](crate::Status::Busy): the run never started, and never becomes a trap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Calls waiting at once, at most (for a slot and for the compiler together). Default
+    /// [`DEFAULT_QUEUE_CAPACITY`]: four times the default pool.
+    pub capacity: u32,
+    /// The longest a call waits. Default [`DEFAULT_QUEUE_WAIT`] (1 s): a run of the catalog takes
+    /// microseconds to milliseconds, so a call that waits this long would wait for runs that
+    /// take seconds each, and is better told to come back.
+    pub wait: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            capacity: DEFAULT_QUEUE_CAPACITY,
+            wait: DEFAULT_QUEUE_WAIT,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -74,6 +104,7 @@ impl Default for EngineConfig {
             fuel_metering: true,
             epoch_deadline: true,
             disk_cache: None,
+            queue: QueueConfig::default(),
         }
     }
 }

@@ -7,7 +7,10 @@ use std::sync::atomic::Ordering;
 
 use wasmtime::{CallHook, Store, Trap, UpdateDeadline};
 
-use super::trap::{DeadlineDuringHostCall, classify};
+use tokio_util::sync::CancellationToken;
+
+use super::admission::Refusal;
+use super::trap::{Cancelled, DeadlineDuringHostCall, classify};
 use super::{Engine, Program};
 use crate::limits::{EPOCH_TICK, Limits, UNLIMITED_FUEL};
 use crate::outcome::{Outcome, Status, TrapInfo, TrapKind};
@@ -31,29 +34,47 @@ impl Engine {
             return self.block_on(program, args, policy, limits);
         }
         let started = Instant::now();
-        let mut store = match self.store(program, args, policy, limits) {
-            Ok(store) => store,
-            Err(outcome) => return *outcome,
-        };
-        if self.ticker.is_some() {
-            let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
-            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-            store.epoch_deadline_trap();
+        let mut args = Some(args);
+        let mut waiter = self.admission.waiter(None);
+        loop {
+            let seen = waiter.seen();
+            let mut store =
+                match self.store(program, args.take().unwrap_or_default(), policy, limits) {
+                    Ok(store) => store,
+                    Err(outcome) => return *outcome,
+                };
+            if self.ticker.is_some() {
+                let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+                store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+                store.epoch_deadline_trap();
+            }
+            let result = program
+                .pre
+                .instantiate(&mut store)
+                .and_then(|instance| {
+                    store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                    instance.get_typed_func::<(), i32>(&mut store, "run")
+                })
+                .and_then(|entry| entry.call(&mut store, ()));
+            if pool_is_full(&result) {
+                args = Some(std::mem::take(&mut store.data_mut().args));
+                drop(store);
+                if let Err(refusal) = waiter.wait_blocking(seen) {
+                    return refusal.outcome().timed_since(started);
+                }
+                continue;
+            }
+            let outcome = finish(store, result, program, limits, started);
+            self.admission.released();
+            return outcome;
         }
-        let result = program
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| {
-                store.data_mut().memory = instance.get_memory(&mut store, "memory");
-                instance.get_typed_func::<(), i32>(&mut store, "run")
-            })
-            .and_then(|entry| entry.call(&mut store, ()));
-        finish(store, result, program, limits, started)
     }
 
     /// Runs a prepared program on the caller's async runtime (a tokio runtime with time and I/O
     /// enabled). Compute yields to the executor every [`EPOCH_TICK`], so a long computation
-    /// never blocks other tasks; the deadline covers host calls too.
+    /// never blocks other tasks; the deadline covers host calls too. A run that finds every
+    /// instance slot busy waits in the engine's queue ([`EngineConfig::queue`](crate::EngineConfig::queue)),
+    /// and is `busy` past it.
     pub async fn run_async(
         &self,
         program: &Program,
@@ -61,40 +82,89 @@ impl Engine {
         policy: &Policy,
         limits: &Limits,
     ) -> Outcome {
-        let started = Instant::now();
-        let mut store = match self.store(program, args, policy, limits) {
-            Ok(store) => store,
-            Err(outcome) => return *outcome,
-        };
-        if self.ticker.is_some() {
-            let deadline = started + limits.timeout;
-            store.epoch_deadline_callback(move |_| {
-                if Instant::now() >= deadline {
-                    Err(Trap::Interrupt.into())
-                } else {
-                    Ok(UpdateDeadline::Yield(1))
-                }
-            });
-            store.set_epoch_deadline(1);
+        self.run_until(program, args, policy, limits, None).await
+    }
+
+    /// [`Engine::run_async`], stopped when `cancel` is cancelled: within one [`EPOCH_TICK`] in
+    /// compiled code, at once in an async host call or in the queue. The outcome is then
+    /// `cancelled`, with the logs the run wrote; what it stored (kv, files) stays.
+    pub async fn run_cancellable(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+        cancel: &CancellationToken,
+    ) -> Outcome {
+        self.run_until(program, args, policy, limits, Some(cancel))
+            .await
+    }
+
+    pub(super) async fn run_until(
+        &self,
+        program: &Program,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+        cancel: Option<&CancellationToken>,
+    ) -> Outcome {
+        if cancel.is_some_and(CancellationToken::is_cancelled) {
+            return Outcome::cancelled();
         }
-        let run = async {
-            let instance = program.pre.instantiate_async(&mut store).await?;
-            store.data_mut().memory = instance.get_memory(&mut store, "memory");
-            let entry = instance.get_typed_func::<(), i32>(&mut store, "run")?;
-            entry.call_async(&mut store, ()).await
-        };
-        // Only a program that waits on async host calls needs a timer: compute alone is stopped
-        // by the epoch callback above, and a timer per run is a registration in the runtime's
-        // time driver that every concurrent run would contend for.
-        let result = if program.is_async {
-            match tokio::time::timeout(limits.timeout, run).await {
-                Ok(result) => result,
-                Err(_) => Err(DeadlineDuringHostCall(limits.timeout.as_millis()).into()),
+        let started = Instant::now();
+        let mut args = Some(args);
+        let mut waiter = self.admission.waiter(cancel);
+        loop {
+            let wake = waiter.arm();
+            let mut store =
+                match self.store(program, args.take().unwrap_or_default(), policy, limits) {
+                    Ok(store) => store,
+                    Err(outcome) => return *outcome,
+                };
+            if self.ticker.is_some() {
+                // From this attempt: the time spent in the queue is not the program's.
+                let deadline = Instant::now() + limits.timeout;
+                let cancel = cancel.cloned();
+                store.epoch_deadline_callback(move |_| {
+                    if cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
+                        Err(Cancelled.into())
+                    } else if Instant::now() >= deadline {
+                        Err(Trap::Interrupt.into())
+                    } else {
+                        Ok(UpdateDeadline::Yield(1))
+                    }
+                });
+                store.set_epoch_deadline(1);
             }
-        } else {
-            run.await
-        };
-        finish(store, result, program, limits, started)
+            let run = async {
+                let instance = program.pre.instantiate_async(&mut store).await?;
+                store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                let entry = instance.get_typed_func::<(), i32>(&mut store, "run")?;
+                entry.call_async(&mut store, ()).await
+            };
+            // Only a program that waits on async host calls needs a timer: compute alone is
+            // stopped by the epoch callback above, and a timer per run is a registration in the
+            // runtime's time driver that every concurrent run would contend for.
+            let result = match (program.is_async, cancel) {
+                (false, _) => run.await,
+                (true, None) => timed(limits, run).await,
+                (true, Some(cancel)) => tokio::select! {
+                    result = timed(limits, run) => result,
+                    () = cancel.cancelled() => Err(Cancelled.into()),
+                },
+            };
+            if pool_is_full(&result) {
+                args = Some(std::mem::take(&mut store.data_mut().args));
+                drop(store);
+                if let Err(refusal) = waiter.wait(wake).await {
+                    return refusal.outcome().timed_since(started);
+                }
+                continue;
+            }
+            let outcome = finish(store, result, program, limits, started);
+            self.admission.released();
+            return outcome;
+        }
     }
 
     /// [`Engine::run_async`] to completion on the engine's runtime, from synchronous code.
@@ -225,6 +295,35 @@ impl Engine {
     }
 }
 
+/// Whether an attempt was refused for want of an instance slot or a fiber stack in the pool:
+/// the run never started, and waits in the queue.
+fn pool_is_full(result: &wasmtime::Result<i32>) -> bool {
+    result
+        .as_ref()
+        .is_err_and(|error| error.is::<wasmtime::PoolConcurrencyLimitError>())
+}
+
+/// A run that waits on async host calls, under its deadline.
+async fn timed(
+    limits: &Limits,
+    run: impl std::future::Future<Output = wasmtime::Result<i32>>,
+) -> wasmtime::Result<i32> {
+    match tokio::time::timeout(limits.timeout, run).await {
+        Ok(result) => result,
+        Err(_) => Err(DeadlineDuringHostCall(limits.timeout.as_millis()).into()),
+    }
+}
+
+impl Refusal {
+    /// The outcome of a call that left the queue without a slot.
+    pub(super) fn outcome(self) -> Outcome {
+        match self {
+            Self::Busy => Outcome::busy(),
+            Self::Cancelled => Outcome::cancelled(),
+        }
+    }
+}
+
 /// The outcome of a run that got as far as its store.
 pub(super) fn finish(
     store: Store<RunState>,
@@ -237,10 +336,12 @@ pub(super) fn finish(
     // stored count behind the register that held it (see `Outcome::fuel_used`); the host's
     // own errors, out of fuel included, come after the count was stored.
     let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+    // A cancellation is seen in compiled code's epoch check too.
     let in_compiled_code = result.as_ref().err().is_some_and(|error| {
-        error
-            .downcast_ref::<Trap>()
-            .is_some_and(|trap| *trap != Trap::OutOfFuel)
+        error.is::<Cancelled>()
+            || error
+                .downcast_ref::<Trap>()
+                .is_some_and(|trap| *trap != Trap::OutOfFuel)
     });
     let fuel_used = store
         .get_fuel()
@@ -258,6 +359,7 @@ pub(super) fn finish(
     let (status, code, trap) = match result {
         Ok(0) => (Status::Ok, Some(StatusCode::SUCCESS), None),
         Ok(code) => (Status::Error, Some(StatusCode(code)), None),
+        Err(error) if error.is::<Cancelled>() => (Status::Cancelled, None, None),
         Err(error) => (Status::Trap, None, Some(classify(&error))),
     };
     Outcome {

@@ -6,6 +6,7 @@
 //! - [`bounds`]: the compile work a body may ask for, checked before compiling;
 //! - [`trap`]: what stopped a run; [`relocate`]: module errors located in the body; [`ticker`]: the deadline's clock.
 
+mod admission;
 mod bounds;
 mod compile;
 mod config;
@@ -18,14 +19,16 @@ mod trap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use tokio_util::sync::CancellationToken;
 use wasmtime::{CacheConfig, Linker};
 use watsmith_preprocessor::{Diagnostic, Expanded};
 
 pub use self::config::{
-    Allocation, Compiler, EngineConfig, EngineError, EngineErrorKind, ProcessLimits,
+    Allocation, Compiler, EngineConfig, EngineError, EngineErrorKind, ProcessLimits, QueueConfig,
 };
 pub use self::program::Program;
 
+use self::admission::Admission;
 use self::ticker::Ticker;
 use crate::cache::{Cache, CacheStats};
 use crate::capability::Registry;
@@ -62,6 +65,8 @@ pub struct Engine {
     /// Compilations from async callers under way at once, at most: one per core (see
     /// [`Engine::prepare_async`]).
     compiling: tokio::sync::Semaphore,
+    /// The queue of calls waiting for an instance slot or for the compiler.
+    admission: Admission,
 }
 
 impl Drop for Engine {
@@ -135,6 +140,7 @@ impl Engine {
             compiling: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
+            admission: Admission::new(config.queue),
         })
     }
 
@@ -191,10 +197,39 @@ impl Engine {
         policy: &Policy,
         limits: &Limits,
     ) -> Outcome {
+        self.exec_until(body, args, policy, limits, None).await
+    }
+
+    /// [`Engine::exec_async`], stopped when `cancel` is cancelled, while it waits for the
+    /// compiler or a slot or while it runs (see [`Engine::run_cancellable`]): the outcome is
+    /// then `cancelled`.
+    pub async fn exec_cancellable(
+        self: &Arc<Self>,
+        body: &str,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+        cancel: &CancellationToken,
+    ) -> Outcome {
+        self.exec_until(body, args, policy, limits, Some(cancel))
+            .await
+    }
+
+    async fn exec_until(
+        self: &Arc<Self>,
+        body: &str,
+        args: Vec<Value>,
+        policy: &Policy,
+        limits: &Limits,
+        cancel: Option<&CancellationToken>,
+    ) -> Outcome {
+        if cancel.is_some_and(CancellationToken::is_cancelled) {
+            return Outcome::cancelled();
+        }
         let started = Instant::now();
-        let outcome = match self.prepare_async(body).await {
+        let outcome = match self.prepare_until(body, cancel).await {
             Ok((program, cache)) => self
-                .run_async(&program, args, policy, limits)
+                .run_until(&program, args, policy, limits, cancel)
                 .await
                 .with_cache(cache),
             Err(outcome) => *outcome,

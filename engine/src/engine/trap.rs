@@ -10,6 +10,11 @@ use crate::state::{HostBudgetExceeded, OutputLimitExceeded};
 #[error("the deadline of {0} ms passed while the program waited on a host call")]
 pub(super) struct DeadlineDuringHostCall(pub(super) u128);
 
+/// The caller cancelled the run.
+#[derive(Debug, thiserror::Error)]
+#[error("the run was cancelled")]
+pub(super) struct Cancelled;
+
 /// The typed kind of a run's error.
 pub(super) fn classify(error: &wasmtime::Error) -> TrapInfo {
     // The trap's own description, not the whole chain with Wasmtime's backtrace.

@@ -1,5 +1,6 @@
 //! Integration tests of the engine, one module per topic. Every test runs real Wasmtime.
 
+mod admission;
 mod ai;
 mod arrays;
 mod capabilities;

@@ -41,6 +41,7 @@ async fn exec_and_use_share_the_store_and_the_engine() {
             },
             policy: kv_spec(),
             limits: Default::default(),
+            cancel: None,
         })
         .await
         .expect("runs");
@@ -73,6 +74,7 @@ async fn a_catalog_call_runs_the_pre_linked_program() {
                 call: CallSpec::Text("fib(20)".to_owned()),
                 policy: PolicySpec::standard(),
                 limits: Default::default(),
+                cancel: None,
             })
             .await
             .expect("runs");
@@ -117,6 +119,7 @@ async fn bad_specs_are_typed_errors_and_refusals_are_outcomes() {
             call: CallSpec::Text("gcd(1)".to_owned()),
             policy: PolicySpec::standard(),
             limits: Default::default(),
+            cancel: None,
         })
         .await
         .expect_err("arity");
@@ -568,5 +571,58 @@ async fn words_are_typed_by_the_locals_argv_reads_them_into() {
             .to_string()
             .starts_with("argument 0: `4294967296` is out of range for i32"),
         "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_hundred_concurrent_catalog_calls_on_the_default_pool_never_trap() {
+    let runtime = std::sync::Arc::new(super::runtime(None).await);
+    assert_eq!(
+        runtime.engine().allocation(),
+        watsmith_engine::Allocation::Pool {
+            slots: watsmith_engine::limits::DEFAULT_POOL_SLOTS
+        }
+    );
+    // A sieve of several milliseconds: each call yields at every tick, so hundreds are under
+    // way at once, more than the pool's slots (without the queue, the 257th traps).
+    let calls: Vec<_> = (0..600)
+        .map(|_| {
+            let runtime = std::sync::Arc::clone(&runtime);
+            tokio::spawn(async move {
+                runtime
+                    .use_program(UseSpec {
+                        call: CallSpec::Text("primes_below(5000000)".to_owned()),
+                        policy: PolicySpec::standard(),
+                        // Hundreds of runs share two cores: a deadline of a single run's
+                        // would pass in the crowd, and this test is about the pool.
+                        limits: watsmith_engine::LimitsSpec {
+                            timeout_ms: Some(30_000),
+                            ..Default::default()
+                        },
+                        cancel: None,
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let (mut done, mut busy) = (0, 0);
+    for call in calls {
+        match call.await.expect("no panic") {
+            Ok(outcome) => {
+                assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+                assert_eq!(outcome.results, [Value::I64(348_513)]);
+                done += 1;
+            }
+            Err(error @ RuntimeError::Busy { .. }) => {
+                assert_eq!(error.kind(), watsmith_runtime::ErrorKind::Busy);
+                busy += 1;
+            }
+            Err(error) => panic!("neither done nor busy: {error}"),
+        }
+    }
+    assert_eq!(done + busy, 600);
+    assert!(
+        done >= 256,
+        "at least a poolful ran: {done} done, {busy} busy"
     );
 }

@@ -107,6 +107,7 @@ impl Observed {
                 "status {}",
                 outcome.code.map_or("", |code| code.name())
             )),
+            Status::Cancelled | Status::Busy => Self::Refused(outcome.status.name().to_owned()),
             Status::Invalid => Self::Refused(
                 outcome
                     .diagnostics
