@@ -223,7 +223,9 @@ fn check(outcome: &Outcome) {
             assert!(trap.kind != TrapKind::Other, "an untyped trap: {outcome:?}");
         }
         Status::Invalid => panic!("the interpreter body was refused: {outcome:?}"),
-        Status::Cancelled | Status::Busy => panic!("nothing cancels, nothing else runs: {outcome:?}"),
+        Status::Cancelled | Status::Busy => {
+            panic!("nothing cancels, nothing else runs: {outcome:?}")
+        }
     }
     assert!(
         outcome.results.len() <= harness().limits.max_results,
