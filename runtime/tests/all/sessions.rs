@@ -2,7 +2,7 @@
 //! at once, in this process and in another sharing the store), eviction that runs on its own,
 //! and a crashed holder's lease that runs out.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write as _};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,7 +196,10 @@ async fn lease_holder() {
     let (task, mut began) = run_in_background(&sessions, "s", &CancellationToken::new());
     began.recv().await.expect("the task began");
     // On the line libtest began with `test sessions::lease_holder ... `.
-    println!("{LEASED}");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{LEASED}").expect("the parent reads it");
+    out.flush().expect("the parent reads it");
+    drop(out);
     let finish = task.await;
     panic!("the task was to wait for the model until killed: {finish:?}");
 }
