@@ -158,7 +158,7 @@ impl RunArgs {
         };
         settings.store = StoreSettings {
             path: self.store.path(),
-            session_ttl_secs: None,
+            ..StoreSettings::default()
         };
     }
 }

@@ -16,7 +16,7 @@ use crate::store::StoreError;
 /// | `Invalid` | a policy that makes no sense, a bad argument | 64 | 400 |
 /// | `NotFound` | no catalog program of that name | 64 | 404 |
 /// | `Conflict` | a session changed by another process since it was loaded | 75 | 409 |
-/// | `Busy` | no capacity now (admission) | 75 | 503 with `Retry-After` |
+/// | `Busy` | no capacity now (admission), a session running another task | 75 | 503 with `Retry-After` (409 for a session) |
 /// | `Environment(Files)` | a catalog directory or transcript that cannot be read | 66 | 500 |
 /// | `Environment(Store)` | a store file that is not a watsmith store, a write that failed | 66 | 503 |
 /// | `Environment(Model)` | no API key, a provider that refuses | 78 (77 for refused credentials) | 502 |
@@ -61,6 +61,7 @@ impl RuntimeError {
             Self::Catalog(_) => ErrorKind::Environment(Resource::Files),
             Self::Checker(_) => ErrorKind::Internal,
             Self::Store(StoreError::Changed { .. }) => ErrorKind::Conflict,
+            Self::Store(StoreError::Leased { .. }) => ErrorKind::Busy,
             Self::Store(_) => ErrorKind::Environment(Resource::Store),
             Self::Model(error) => match error {
                 ModelError::NoProvider
@@ -71,7 +72,9 @@ impl RuntimeError {
                 _ => ErrorKind::Environment(Resource::Model),
             },
             Self::Call(CallError::UnknownProgram { .. }) => ErrorKind::NotFound,
-            Self::Busy { .. } => ErrorKind::Busy,
+            Self::Busy { .. } | Self::SessionBusy { .. } => ErrorKind::Busy,
+            Self::NoSession { .. } => ErrorKind::NotFound,
+            Self::SessionExists { .. } => ErrorKind::Conflict,
             Self::Policy(_)
             | Self::Limits(_)
             | Self::Call(_)

@@ -51,6 +51,7 @@
 mod kind;
 pub mod model;
 mod runtime;
+pub mod sessions;
 pub mod settings;
 pub mod store;
 
@@ -61,6 +62,7 @@ pub use crate::runtime::{
     MAX_SESSION_NAME_BYTES, Notice, Prewarm, Runtime, RuntimeError, RuntimeOptions, UseSpec,
     session_namespace,
 };
+pub use crate::sessions::{SessionInfo, SessionSpec, Sessions, SessionsConfig};
 pub use crate::settings::{
     Effective, Environment, Settings, SettingsError, Source, Sourced, merge,
 };

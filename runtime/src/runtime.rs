@@ -147,6 +147,26 @@ pub enum RuntimeError {
         /// The queue's capacity (`engine.queue`).
         queue: u32,
     },
+    /// No session of that id: it was never made, was removed, or has expired.
+    #[error("there is no session {id:?} (it was never created, was deleted, or expired)")]
+    NoSession {
+        /// The id asked for.
+        id: String,
+    },
+    /// A session of that id exists already.
+    #[error("a session {id:?} exists already; resume it, or create one with another id")]
+    SessionExists {
+        /// The id.
+        id: String,
+    },
+    /// A task is running on the session in this process.
+    #[error(
+        "the session {id:?} is running a task; one task runs on a session at a time: try again when it ends, or cancel it"
+    )]
+    SessionBusy {
+        /// The session.
+        id: String,
+    },
     /// An argument written as a word does not read as the type the body reads it as.
     #[error("argument {index}: {error}")]
     Argument {
@@ -323,6 +343,9 @@ pub struct Runtime {
     /// What the front end should tell the user (a catalog file that did not load, a store
     /// imported).
     notes: Vec<Notice>,
+    /// Who this runtime is when it holds a session's lease: the process and a random number,
+    /// unique among the processes sharing a store.
+    holder: Arc<str>,
     /// The pre-warming under way in the background.
     warming: std::sync::Mutex<Option<tokio::task::JoinHandle<Vec<CatalogError>>>>,
 }
@@ -398,6 +421,7 @@ impl Runtime {
             hint,
             model: OnceLock::new(),
             notes,
+            holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)).into(),
             warming: std::sync::Mutex::new(warming),
         })
     }
@@ -704,6 +728,8 @@ impl Runtime {
             label: model.label(),
             resumed,
             ttl: self.settings.session_ttl,
+            lease: self.settings.lease,
+            holder: Arc::clone(&self.holder),
             unsent: Vec::new(),
         })
     }
@@ -803,6 +829,9 @@ pub struct AgentSession {
     label: String,
     resumed: Option<usize>,
     ttl: Duration,
+    /// How long its lease lasts unless renewed, and who holds it.
+    lease: Duration,
+    holder: Arc<str>,
     /// The events of tasks not in the store yet (their save failed, or appending them did),
     /// each with its task's number: appended after the next save.
     unsent: Vec<(String, Vec<TranscriptLine>)>,
@@ -863,9 +892,64 @@ impl AgentSession {
     }
 
     /// Solves `task` in the session, telling `sink` every event, unless `cancelled` completes
-    /// first (then the conversation forgets the task). A stored session is saved after it,
-    /// with the task's events; a store that fails is the error, after the task.
+    /// first (then the conversation forgets the task; a [`CancellationToken`]'s `cancelled()`
+    /// serves). A stored session is saved after it, with the task's events; a store that fails
+    /// is the error, after the task.
+    ///
+    /// A stored session's task holds the session's lease in the store from start to save,
+    /// renewed every third of `[store] lease_secs`, so that a second task on it, in this
+    /// process or another sharing the store, is refused at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Leased`] (kind `Busy`) before anything ran when another task holds the
+    /// lease, and after the task when its lease was lost (it ran past its lease without a
+    /// renewal, and another holder took it): that task is stopped and not saved.
     pub async fn run(
+        &mut self,
+        task: &str,
+        sink: &mut dyn EventSink,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<Finish, RuntimeError> {
+        let Some(id) = self.record.as_ref().map(|record| record.id.clone()) else {
+            return self.run_leased(task, sink, cancelled).await;
+        };
+        self.store
+            .lease_session(&id, &self.holder, self.lease)
+            .await?;
+        let done = match self.refresh(&id).await {
+            Ok(()) => self.run_leased(task, sink, cancelled).await,
+            Err(error) => Err(error),
+        };
+        // Given back even when the task failed; one that cannot be is run out by its expiry.
+        let _released = self.store.release_session(&id, &self.holder).await;
+        done
+    }
+
+    /// Takes what another holder saved since this session was loaded (a task run by another
+    /// process, or by another runtime in this one), so that this task goes on from it instead
+    /// of being refused when it saves. Called with the lease held.
+    async fn refresh(&mut self, id: &str) -> Result<(), RuntimeError> {
+        let Some(record) = &mut self.record else {
+            return Ok(());
+        };
+        match self.store.load_session(id).await? {
+            Some(stored) if stored.revision != record.revision => {
+                self.conversation.messages.clone_from(&stored.messages);
+                record.messages = stored.messages;
+                record.tasks = stored.tasks;
+                record.created_ms = stored.created_ms;
+                record.revision = stored.revision;
+                Ok(())
+            }
+            Some(_) => Ok(()),
+            // Removed (or expired) since: a new session is made only by asking for one.
+            None if record.revision > 0 => Err(RuntimeError::NoSession { id: id.to_owned() }),
+            None => Ok(()),
+        }
+    }
+
+    /// [`AgentSession::run`], its lease (if stored) taken, renewed while the task runs.
+    async fn run_leased(
         &mut self,
         task: &str,
         sink: &mut dyn EventSink,
@@ -875,10 +959,48 @@ impl AgentSession {
             sink,
             lines: Vec::new(),
         };
+        let lost = std::sync::Mutex::new(None);
+        let renewed = self.record.as_ref().map(|record| {
+            (
+                Arc::clone(&self.store),
+                record.id.clone(),
+                Arc::clone(&self.holder),
+            )
+        });
+        let every = self.lease / 3;
+        let stop = async {
+            let Some((store, id, holder)) = renewed else {
+                return cancelled.await;
+            };
+            let renew = async {
+                loop {
+                    tokio::time::sleep(every).await;
+                    // A store that fails for a moment is tried again at the next renewal;
+                    // only a lease another holder took stops the task.
+                    if let Err(error @ StoreError::Leased { .. }) =
+                        store.lease_session(&id, &holder, self.lease).await
+                    {
+                        break error;
+                    }
+                }
+            };
+            tokio::select! {
+                () = cancelled => {}
+                error = renew => {
+                    *lost.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error);
+                }
+            }
+        };
         let finish = self
             .agent
-            .run_until(&mut self.conversation, task, &mut recorder, cancelled)
+            .run_until(&mut self.conversation, task, &mut recorder, stop)
             .await;
+        if let Some(error) = lost
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            return Err(error.into());
+        }
         if let Some(record) = &mut self.record {
             record.tasks += 1;
             self.unsent.push((

@@ -43,6 +43,7 @@
 //! [store]
 //! path = "~/.local/share/watsmith/watsmith.db"
 //! session_ttl_secs = 2592000
+//! lease_secs = 30               # a task's hold on its session, renewed while it runs
 //! ```
 //!
 //! Precedence: flags, then the environment (`WATSMITH_PROVIDER`, `WATSMITH_MODEL`,
@@ -63,7 +64,7 @@ use watsmith_agent::{AgentLimits, ApiKey, PromptStyle, Protocol, RetryPolicy, de
 use watsmith_engine::limits::{DEFAULT_QUEUE_CAPACITY, DEFAULT_QUEUE_WAIT};
 use watsmith_engine::{LimitsSpec, QueueConfig};
 
-use crate::store::DEFAULT_SESSION_TTL;
+use crate::store::{DEFAULT_LEASE, DEFAULT_SESSION_TTL};
 
 /// The variable that names the configuration file.
 pub const CONFIG_VAR: &str = "WATSMITH_CONFIG";
@@ -275,6 +276,10 @@ pub struct StoreSettings {
     pub path: Option<PathBuf>,
     /// How long a session is kept after its last use, in seconds.
     pub session_ttl_secs: Option<u64>,
+    /// How long a task's lease on its session lasts unless renewed, in seconds (default
+    /// [`DEFAULT_LEASE`], at least 1): a process that dies holding one blocks the session
+    /// this long.
+    pub lease_secs: Option<u64>,
 }
 
 /// Everything that can be set, from a file or from flags (a front end fills one from its
@@ -430,6 +435,8 @@ pub struct Effective {
     pub store: Option<PathBuf>,
     /// How long a session is kept after its last use.
     pub session_ttl: Duration,
+    /// How long a task's lease on its session lasts unless renewed.
+    pub lease: Duration,
 }
 
 impl Default for Effective {
@@ -696,6 +703,20 @@ pub fn merge(
         ),
         max_io_ops: either(flags.limits.max_io_ops, file.limits.max_io_ops),
     };
+    let lease = match either(flags.store.lease_secs, file.store.lease_secs) {
+        Some(0) => {
+            return Err(SettingsError::Invalid {
+                message: "store.lease_secs is 0; a lease lasts at least 1 second".to_owned(),
+                origin: if flags.store.lease_secs.is_some() {
+                    Source::Flag
+                } else {
+                    Source::File
+                },
+            });
+        }
+        Some(secs) => Duration::from_secs(secs),
+        None => DEFAULT_LEASE,
+    };
     let queue_wait = match (flags.engine.queue_wait_ms, file.engine.queue_wait_ms) {
         (Some(ms), _) => Some((ms, Source::Flag)),
         (None, Some(ms)) => Some((ms, Source::File)),
@@ -730,6 +751,7 @@ pub fn merge(
         store: either(flags.store.path.clone(), file.store.path.clone()),
         session_ttl: either(flags.store.session_ttl_secs, file.store.session_ttl_secs)
             .map_or(DEFAULT_SESSION_TTL, Duration::from_secs),
+        lease,
     })
 }
 

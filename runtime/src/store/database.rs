@@ -55,12 +55,13 @@ use watsmith_engine::capabilities::kv::{counter_sum, counter_value};
 use watsmith_engine::{KvError, KvQuota, KvStore};
 
 use super::import::{self, Imported};
-use super::{SessionRecord, SessionSummary, Store, StoreError, StoredEvent, now_ms};
+use super::{SessionRecord, SessionSummary, Store, StoreError, StoredEvent, after_ms, now_ms};
 
 /// SQLite's `application_id` of a watsmith store: `WSMT`.
 pub const APPLICATION_ID: i32 = 0x5753_4d54;
-/// The store's schema version (`user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
+/// The store's schema version (`user_version`). Version 1 (no `leases` table) is migrated
+/// when it is opened.
+pub const SCHEMA_VERSION: i32 = 2;
 /// How long a writer waits for another process's transaction before it gives up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -93,6 +94,15 @@ const SCHEMA: &str = "
         task TEXT NOT NULL,
         line TEXT NOT NULL,
         PRIMARY KEY (session, seq)
+    ) WITHOUT ROWID;
+";
+
+/// What version 2 added to version 1: the sessions' leases.
+const LEASES: &str = "
+    CREATE TABLE leases (
+        session TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
 ";
 
@@ -270,7 +280,7 @@ fn init(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
     };
     match (application_id, tables) {
         (0, 0) => {}
-        (APPLICATION_ID, _) if version == SCHEMA_VERSION => {}
+        (APPLICATION_ID, _) if version == SCHEMA_VERSION || version == 1 => {}
         (APPLICATION_ID, _) => {
             return Err(foreign(format!(
                 "it is a watsmith store of format version {version}; this build reads version {SCHEMA_VERSION}"
@@ -318,9 +328,25 @@ fn init(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
         let (application_id, _, tables) = identity(&transaction).map_err(fail)?;
         if (application_id, tables) == (0, 0) {
             transaction.execute_batch(SCHEMA).map_err(fail)?;
+            transaction.execute_batch(LEASES).map_err(fail)?;
             transaction
                 .pragma_update(None, "application_id", APPLICATION_ID)
                 .map_err(fail)?;
+            transaction
+                .pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(fail)?;
+        }
+        transaction.commit().map_err(fail)?;
+    } else if version == 1 {
+        // Under the write lock: another process may be migrating it too.
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let version: i32 = transaction
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(fail)?;
+        if version == 1 {
+            transaction.execute_batch(LEASES).map_err(fail)?;
             transaction
                 .pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(fail)?;
@@ -895,6 +921,78 @@ impl Store for Database {
                 })
             })
             .collect()
+    }
+
+    async fn lease_session(&self, id: &str, holder: &str, ttl: Duration) -> Result<(), StoreError> {
+        let held = self
+            .inner
+            .store(|connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = now_ms();
+                let other: Option<(String, i64)> = transaction
+                    .query_row(
+                        "SELECT holder, until_ms FROM leases WHERE session = ?1",
+                        [id],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((other, until)) = other
+                    && other != holder
+                    && until as u64 > now
+                {
+                    return Ok(Some(until as u64));
+                }
+                transaction.execute(
+                    "INSERT OR REPLACE INTO leases (session, holder, until_ms) VALUES (?1, ?2, ?3)",
+                    params![id, holder, after_ms(now, ttl) as i64],
+                )?;
+                transaction.commit()?;
+                Ok(None)
+            })
+            .await?;
+        match held {
+            Some(until_ms) => Err(StoreError::Leased {
+                session: id.to_owned(),
+                until_ms,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn release_session(&self, id: &str, holder: &str) -> Result<bool, StoreError> {
+        self.inner
+            .store(|connection| {
+                let released = connection.execute(
+                    "DELETE FROM leases WHERE session = ?1 AND holder = ?2",
+                    [id, holder],
+                )?;
+                Ok(released > 0)
+            })
+            .await
+    }
+
+    async fn remove_expired(&self) -> Result<usize, StoreError> {
+        self.inner
+            .store(|connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = now_ms() as i64;
+                let expired: Vec<String> = {
+                    let mut statement = transaction.prepare_cached(
+                        "SELECT id FROM sessions WHERE expires_ms <= ?1 AND record != ''",
+                    )?;
+                    let rows = statement.query_map([now], |row| row.get(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                for id in &expired {
+                    delete_session(&transaction, id)?;
+                }
+                transaction.execute("DELETE FROM leases WHERE until_ms <= ?1", [now])?;
+                transaction.commit()?;
+                Ok(expired.len())
+            })
+            .await
     }
 
     fn describe(&self) -> String {

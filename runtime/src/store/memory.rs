@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use watsmith_agent::TranscriptLine;
 use watsmith_engine::{KvStore, MemoryKv};
 
-use super::{SessionRecord, SessionSummary, Store, StoreError, StoredEvent, now_ms};
+use super::{SessionRecord, SessionSummary, Store, StoreError, StoredEvent, after_ms, now_ms};
 
 /// Sessions, events and kv namespaces in memory, gone with the process.
 #[derive(Debug, Default)]
@@ -22,6 +22,8 @@ struct State {
     /// The last revision of each session removed (or expired), where one made again under its
     /// name starts: a save of the removed one is then refused, not taken for the new one's.
     removed: HashMap<String, u64>,
+    /// Each leased session's holder and when its lease runs out (ms since the Unix epoch).
+    leases: HashMap<String, (String, u64)>,
 }
 
 impl State {
@@ -151,6 +153,56 @@ impl Store for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    async fn lease_session(
+        &self,
+        id: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        match state.leases.get(id) {
+            Some((other, until)) if other != holder && *until > now => Err(StoreError::Leased {
+                session: id.to_owned(),
+                until_ms: *until,
+            }),
+            _ => {
+                state
+                    .leases
+                    .insert(id.to_owned(), (holder.to_owned(), after_ms(now, ttl)));
+                Ok(())
+            }
+        }
+    }
+
+    async fn release_session(&self, id: &str, holder: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let held = state
+            .leases
+            .get(id)
+            .is_some_and(|(other, _)| other == holder);
+        if held {
+            state.leases.remove(id);
+        }
+        Ok(held)
+    }
+
+    async fn remove_expired(&self) -> Result<usize, StoreError> {
+        let now = now_ms();
+        let mut state = self.lock();
+        let expired: Vec<String> = state
+            .sessions
+            .values()
+            .filter(|record| record.expires_ms <= now)
+            .map(|record| record.id.clone())
+            .collect();
+        for id in &expired {
+            state.remove(id);
+        }
+        state.leases.retain(|_, (_, until)| *until > now);
+        Ok(expired.len())
     }
 
     fn describe(&self) -> String {

@@ -25,6 +25,10 @@ pub use self::memory::MemoryStore;
 /// How long a session is kept after its last use, unless configured otherwise.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
+/// How long a task's lease on its session lasts unless renewed (renewed every third of it while
+/// the task runs), unless configured otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
 /// The version of the records' JSON form ([`SessionRecord`], [`TranscriptLine`]) this build
 /// writes and reads; a store holding another is refused, not misread.
 pub const RECORD_VERSION: u32 = 1;
@@ -148,6 +152,17 @@ pub enum StoreError {
         /// The store's revision (`None`: no longer there).
         now: Option<u64>,
     },
+    /// Another holder (a task in this process or in another sharing the store) holds the
+    /// session's lease: it is running a task. Try again when that ends.
+    #[error(
+        "the session {session:?} is running a task (its lease is held until {until_ms} ms since the Unix epoch, renewed while the task runs); try again when it ends"
+    )]
+    Leased {
+        /// The session.
+        session: String,
+        /// When the lease runs out unless renewed, in milliseconds since the Unix epoch.
+        until_ms: u64,
+    },
     /// A record could not be read back.
     #[error("the store {location} holds a record this build cannot read ({what}): {reason}")]
     Record {
@@ -197,8 +212,27 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// Takes the lease of session `id` for `holder` for `ttl` from now (the store's clock), or
+    /// renews it: granted when no lease is held, when the one held has run out (its holder
+    /// crashed or hung), or when `holder` holds it. While another holder's lease runs, refused
+    /// at once with [`StoreError::Leased`]. The session need not exist yet (a lease guards
+    /// its creation too).
+    async fn lease_session(&self, id: &str, holder: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Gives the lease of session `id` back if `holder` holds it; whether it did.
+    async fn release_session(&self, id: &str, holder: &str) -> Result<bool, StoreError>;
+
+    /// Removes every session that has expired (with its events), and every lease that has run
+    /// out; how many sessions. The store's own clock decides.
+    async fn remove_expired(&self) -> Result<usize, StoreError>;
+
     /// What the store is, for messages: `the database /home/me/.local/share/watsmith/watsmith.db`.
     fn describe(&self) -> String;
+}
+
+/// Milliseconds `duration` from `now_ms`, saturating.
+pub(crate) fn after_ms(now_ms: u64, duration: Duration) -> u64 {
+    now_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -109,7 +109,7 @@ fn a_store_of_another_format_version_is_refused() {
         .expect_err("another version")
         .to_string();
     assert!(
-        error.contains("format version 7; this build reads version 1"),
+        error.contains("format version 7; this build reads version 2"),
         "{error}"
     );
 }

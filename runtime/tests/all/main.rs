@@ -3,6 +3,7 @@
 
 mod database;
 mod runtime;
+mod sessions;
 
 use watsmith_runtime::{Effective, Prewarm, Runtime, RuntimeOptions};
 

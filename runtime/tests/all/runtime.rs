@@ -150,7 +150,19 @@ async fn bad_specs_are_typed_errors_and_refusals_are_outcomes() {
 /// A runtime of `store` whose model is the OpenAI-compatible server at `base_url`, asked in the
 /// text protocol without streaming.
 async fn agent_runtime(store: &std::path::Path, base_url: &str) -> Runtime {
+    start(agent_settings(store, base_url)).await
+}
+
+/// A runtime of `settings`, nothing pre-warmed.
+pub(crate) async fn start(settings: Effective) -> Runtime {
     watsmith_test_support::install_tls();
+    let mut options = RuntimeOptions::new(settings);
+    options.prewarm = Prewarm::OnDemand;
+    Runtime::start(options).await.expect("starts")
+}
+
+/// The settings of [`agent_runtime`].
+pub(crate) fn agent_settings(store: &std::path::Path, base_url: &str) -> Effective {
     let mut settings = Effective {
         store: Some(store.to_path_buf()),
         ..Effective::default()
@@ -170,9 +182,7 @@ async fn agent_runtime(store: &std::path::Path, base_url: &str) -> Runtime {
     });
     agent.protocol = watsmith_agent::Protocol::Text;
     agent.stream = false;
-    let mut options = RuntimeOptions::new(settings);
-    options.prewarm = Prewarm::OnDemand;
-    Runtime::start(options).await.expect("starts")
+    settings
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,8 +364,33 @@ async fn a_session_resumed_twice_at_once_loses_neither_task() {
         .run("task two", &mut |_: &Event| {}, std::future::pending())
         .await
         .expect("ran");
-    let error = second
+    // Resumed before task two was saved, the second copy takes it up when its own task
+    // takes the session's lease: task three goes on from both, and nothing is overwritten.
+    second
         .run("task three", &mut |_: &Event| {}, std::future::pending())
+        .await
+        .expect("ran after the others");
+    let handle = first_runtime.store();
+    let record = handle
+        .load_session("shared")
+        .await
+        .expect("loads")
+        .expect("there");
+    assert_eq!(record.tasks, 3);
+    let asked: Vec<_> = record
+        .messages
+        .iter()
+        .filter(|m| m.role == watsmith_agent::Role::User)
+        .map(|m| m.content.as_str())
+        .collect();
+    assert_eq!(asked, ["task one", "task two", "task three"]);
+    let events = handle.events("shared", None, 0).await.expect("events");
+    let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
+    tasks.dedup();
+    assert_eq!(tasks, ["1", "2", "3"]);
+    // The copy resumed before them all saves over nothing either: refused, not lost.
+    let error = again
+        .reset()
         .await
         .expect_err("the session changed since it was resumed");
     assert!(
@@ -365,25 +400,6 @@ async fn a_session_resumed_twice_at_once_loses_neither_task() {
         ),
         "{error}"
     );
-    // What the store holds is the first two tasks, whole; the third left no events.
-    let handle = first_runtime.store();
-    let record = handle
-        .load_session("shared")
-        .await
-        .expect("loads")
-        .expect("there");
-    assert_eq!(record.tasks, 2);
-    let asked: Vec<_> = record
-        .messages
-        .iter()
-        .filter(|m| m.role == watsmith_agent::Role::User)
-        .map(|m| m.content.as_str())
-        .collect();
-    assert_eq!(asked, ["task one", "task two"]);
-    let events = handle.events("shared", None, 0).await.expect("events");
-    let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
-    tasks.dedup();
-    assert_eq!(tasks, ["1", "2"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -491,11 +507,22 @@ async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
         })
         .await
         .expect("a session");
-    // Another process holds the write lock past the store's busy timeout: the save fails.
-    let other = rusqlite::Connection::open(&store).expect("connects");
-    other.execute_batch("BEGIN IMMEDIATE").expect("locks");
+    // Another process takes the write lock once the task has begun (its lease taken) and holds
+    // it past the store's busy timeout: the save fails.
+    let other = std::sync::Mutex::new(rusqlite::Connection::open(&store).expect("connects"));
+    let mut locked = false;
     let error = session
-        .run("task one", &mut |_: &Event| {}, std::future::pending())
+        .run(
+            "task one",
+            &mut |_: &Event| {
+                if !locked {
+                    let other = other.lock().expect("one user");
+                    other.execute_batch("BEGIN IMMEDIATE").expect("locks");
+                    locked = true;
+                }
+            },
+            std::future::pending(),
+        )
         .await
         .expect_err("the store is locked");
     assert!(
@@ -505,6 +532,7 @@ async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
         ),
         "{error}"
     );
+    let other = other.into_inner().expect("one user");
     other.execute_batch("COMMIT").expect("unlocks");
     // The session goes on; the next save stores both tasks, and both tasks' events.
     session
