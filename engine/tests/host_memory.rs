@@ -26,7 +26,12 @@ fn output_that_grows_past_the_memory_is_enomem_before_it_is_built() {
             "(local $s str) (local $r str) (argv 0 $s) (check $r (call ${call} (local.get $s))) (resv $r)"
         );
         let policy = Policy::standard();
-        let limits = Limits::default();
+        // This test is about memory: a debug build sizes 24 MiB of text case by case for
+        // seconds, on a loaded machine past the default deadline.
+        let limits = Limits {
+            timeout: std::time::Duration::from_secs(300),
+            ..Limits::default()
+        };
         // Compiled and run once with a small input, outside the cap.
         let small = engine.exec(&body, vec![Value::Str(unit.repeat(4))], &policy, &limits);
         assert_eq!(small.status, Status::Ok, "{call}: {small:?}");

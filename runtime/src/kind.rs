@@ -60,7 +60,9 @@ impl RuntimeError {
             },
             Self::Catalog(_) => ErrorKind::Environment(Resource::Files),
             Self::Checker(_) => ErrorKind::Internal,
-            Self::Store(StoreError::Changed { .. }) => ErrorKind::Conflict,
+            Self::Store(StoreError::Changed { .. } | StoreError::EventGap { .. }) => {
+                ErrorKind::Conflict
+            }
             Self::Store(StoreError::Leased { .. }) => ErrorKind::Busy,
             Self::Store(_) => ErrorKind::Environment(Resource::Store),
             Self::Model(error) => match error {

@@ -48,6 +48,7 @@
 
 #![deny(missing_docs)]
 
+pub mod events;
 mod kind;
 pub mod model;
 mod runtime;
@@ -55,6 +56,7 @@ pub mod sessions;
 pub mod settings;
 pub mod store;
 
+pub use crate::events::{Streamed, Subscription};
 pub use crate::kind::{ErrorKind, Resource};
 pub use crate::model::{ModelChoice, ModelError};
 pub use crate::runtime::{
@@ -62,8 +64,10 @@ pub use crate::runtime::{
     MAX_SESSION_NAME_BYTES, Notice, Prewarm, Runtime, RuntimeError, RuntimeOptions, UseSpec,
     session_namespace,
 };
-pub use crate::sessions::{SessionInfo, SessionSpec, Sessions, SessionsConfig};
+pub use crate::sessions::{SessionInfo, SessionSpec, Sessions, SessionsConfig, Submitted};
 pub use crate::settings::{
     Effective, Environment, Settings, SettingsError, Source, Sourced, merge,
 };
-pub use crate::store::{Database, MemoryStore, SessionRecord, Store, StoreError};
+pub use crate::store::{
+    Database, EventQuery, MemoryStore, SessionRecord, Store, StoreError, StoredEvent,
+};

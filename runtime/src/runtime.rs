@@ -9,7 +9,6 @@ use std::time::Duration;
 use watsmith_agent::demo::{self, Recording, Script};
 use watsmith_agent::{
     Agent, AgentParts, Event, EventSink, Finish, ModelSettings, Session, SystemPrompt,
-    TranscriptLine,
 };
 use watsmith_catalog::{
     CallError, Catalog, CatalogError, Checker, CheckerError, Invocation, Literal, Prepared,
@@ -22,10 +21,12 @@ use watsmith_engine::{
 use watsmith_preprocessor::abi::ValType;
 use watsmith_preprocessor::{Diagnostic, Diagnostics, Expanded, LocalType};
 
+use crate::events::{Hub, Hubs, Subscription};
 use crate::model::{ModelChoice, ModelError, connect_model};
 use crate::settings::Effective;
 use crate::store::{
-    Database, Imported, MemoryStore, ModelRecord, SessionRecord, Store, StoreError, now_ms,
+    Database, Imported, MemoryStore, ModelRecord, SessionRecord, Store, StoreError, after_ms,
+    now_ms,
 };
 
 /// When the catalog's programs are compiled and pre-linked.
@@ -346,6 +347,8 @@ pub struct Runtime {
     /// Who this runtime is when it holds a session's lease: the process and a random number,
     /// unique among the processes sharing a store.
     holder: Arc<str>,
+    /// Each session's events, published as they happen.
+    hubs: Hubs,
     /// The pre-warming under way in the background.
     warming: std::sync::Mutex<Option<tokio::task::JoinHandle<Vec<CatalogError>>>>,
 }
@@ -422,6 +425,7 @@ impl Runtime {
             model: OnceLock::new(),
             notes,
             holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)).into(),
+            hubs: Hubs::default(),
             warming: std::sync::Mutex::new(warming),
         })
     }
@@ -450,6 +454,14 @@ impl Runtime {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// A reader of the events of session `session` (of its task `task` only, if given) numbered
+    /// after `after` (0: from the first): the stored ones, then the live ones of tasks this
+    /// runtime runs, each once and in order. See [`Subscription`]. The session need not exist
+    /// (a front end checks that); events published for it later are read too.
+    pub fn subscribe(&self, session: &str, task: Option<String>, after: u64) -> Subscription {
+        self.hubs.get(session, &self.store).subscribe(task, after)
     }
 
     /// The settings the runtime was started with.
@@ -730,7 +742,11 @@ impl Runtime {
             ttl: self.settings.session_ttl,
             lease: self.settings.lease,
             holder: Arc::clone(&self.holder),
-            unsent: Vec::new(),
+            hub: spec
+                .session
+                .as_ref()
+                .map(|name| self.hubs.get(name, &self.store)),
+            tasks: 0,
         })
     }
 
@@ -819,8 +835,8 @@ pub struct DemoError {
     pub reason: String,
 }
 
-/// An agent's session: the agent, its conversation, and (when stored) its record, saved with
-/// the task's events after every task.
+/// An agent's session: the agent, its conversation, and (when stored) its record, saved after
+/// every task, and its events, stored as they happen.
 pub struct AgentSession {
     agent: Agent,
     conversation: Session,
@@ -832,9 +848,10 @@ pub struct AgentSession {
     /// How long its lease lasts unless renewed, and who holds it.
     lease: Duration,
     holder: Arc<str>,
-    /// The events of tasks not in the store yet (their save failed, or appending them did),
-    /// each with its task's number: appended after the next save.
-    unsent: Vec<(String, Vec<TranscriptLine>)>,
+    /// Where a stored session's events are published and kept for the store.
+    hub: Option<Arc<Hub>>,
+    /// Tasks begun in a session that is not stored (a stored one counts in its record).
+    tasks: u64,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -847,20 +864,18 @@ impl std::fmt::Debug for AgentSession {
     }
 }
 
-/// Passes events on, and keeps them (but the streamed deltas) for the store.
+/// Passes events on, and publishes them to the session's hub (which numbers them and keeps them
+/// for the store).
 struct Recorder<'a> {
     sink: &'a mut dyn EventSink,
-    lines: Vec<TranscriptLine>,
+    hub: Option<(&'a Hub, &'a str)>,
 }
 
 impl EventSink for Recorder<'_> {
     fn event(&mut self, event: &Event) {
         self.sink.event(event);
-        if !matches!(event, Event::Delta { .. }) {
-            self.lines.push(TranscriptLine {
-                ts_ms: u128::from(now_ms()),
-                event: event.clone(),
-            });
+        if let Some((hub, task)) = self.hub {
+            hub.publish(task, event);
         }
     }
 }
@@ -893,36 +908,69 @@ impl AgentSession {
 
     /// Solves `task` in the session, telling `sink` every event, unless `cancelled` completes
     /// first (then the conversation forgets the task; a [`CancellationToken`]'s `cancelled()`
-    /// serves). A stored session is saved after it, with the task's events; a store that fails
-    /// is the error, after the task.
-    ///
-    /// A stored session's task holds the session's lease in the store from start to save,
-    /// renewed every third of `[store] lease_secs`, so that a second task on it, in this
-    /// process or another sharing the store, is refused at once.
+    /// serves): [`AgentSession::begin`], then [`AgentSession::run_begun`].
     ///
     /// # Errors
-    /// [`StoreError::Leased`] (kind `Busy`) before anything ran when another task holds the
-    /// lease, and after the task when its lease was lost (it ran past its lease without a
-    /// renewal, and another holder took it): that task is stopped and not saved.
+    /// As those two.
     pub async fn run(
         &mut self,
         task: &str,
         sink: &mut dyn EventSink,
         cancelled: impl Future<Output = ()>,
     ) -> Result<Finish, RuntimeError> {
+        let task_id = self.begin().await?;
+        self.run_begun(&task_id, task, sink, cancelled).await
+    }
+
+    /// Begins a task: a stored session's lease is taken in the store (so that a second task
+    /// on it, in this process or another sharing the store, is refused at once), what another
+    /// holder saved since it was loaded is taken up, a new session is created in the store,
+    /// and the task gets its id, the session's count of tasks (`"1"` for the first); its
+    /// events are numbered after the last one stored. [`AgentSession::run_begun`] must follow;
+    /// a begun task that is not run holds the lease until it runs out.
+    ///
+    /// # Errors
+    /// [`StoreError::Leased`] (kind `Busy`) when another task holds the lease;
+    /// [`RuntimeError::NoSession`] when the session was removed since it was loaded; the
+    /// store's errors. The lease is not held after an error.
+    pub async fn begin(&mut self) -> Result<String, RuntimeError> {
         let Some(id) = self.record.as_ref().map(|record| record.id.clone()) else {
-            return self.run_leased(task, sink, cancelled).await;
+            self.tasks += 1;
+            return Ok(self.tasks.to_string());
         };
         self.store
             .lease_session(&id, &self.holder, self.lease)
             .await?;
-        let done = match self.refresh(&id).await {
-            Ok(()) => self.run_leased(task, sink, cancelled).await,
-            Err(error) => Err(error),
+        match self.begin_leased(&id).await {
+            Ok(task) => Ok(task),
+            Err(error) => {
+                // One that cannot be given back is run out by its expiry.
+                let _released = self.store.release_session(&id, &self.holder).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn begin_leased(&mut self, id: &str) -> Result<String, RuntimeError> {
+        self.refresh(id).await?;
+        if self
+            .record
+            .as_ref()
+            .is_some_and(|record| record.revision == 0)
+        {
+            // Stored before its first event, so that its events are never taken for those of a
+            // removed session of its name.
+            self.save().await?;
+        }
+        let Some(record) = &mut self.record else {
+            return Err(RuntimeError::NoSession { id: id.to_owned() });
         };
-        // Given back even when the task failed; one that cannot be is run out by its expiry.
-        let _released = self.store.release_session(&id, &self.holder).await;
-        done
+        record.tasks += 1;
+        let task = record.tasks.to_string();
+        if let Some(hub) = &self.hub {
+            hub.begin(&task).await?;
+        }
+        Ok(task)
     }
 
     /// Takes what another holder saved since this session was loaded (a task run by another
@@ -948,16 +996,45 @@ impl AgentSession {
         }
     }
 
-    /// [`AgentSession::run`], its lease (if stored) taken, renewed while the task runs.
+    /// Runs the task [`AgentSession::begin`] began, `task` its text, telling `sink` every
+    /// event as [`AgentSession::run`] does. A stored session's events are published to its
+    /// subscribers and stored as they happen ([`Runtime::subscribe`]); its lease is renewed
+    /// every third of `[store] lease_secs` while the task runs, and given back after; the
+    /// session is saved after the task.
+    ///
+    /// # Errors
+    /// [`StoreError::Leased`] after the task when its lease was lost (it ran past its lease
+    /// without a renewal, and another holder took it): the task is stopped and not saved. A
+    /// store that fails to save the session or its events is the error, after the task (the
+    /// conversation keeps the task, and events the store lacks wait for the next task).
+    pub async fn run_begun(
+        &mut self,
+        task_id: &str,
+        task: &str,
+        sink: &mut dyn EventSink,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<Finish, RuntimeError> {
+        let done = self.run_leased(task_id, task, sink, cancelled).await;
+        if let Some(hub) = &self.hub {
+            hub.end(task_id, done.as_ref().err().map(ToString::to_string));
+        }
+        if let Some(record) = &self.record {
+            // Given back even when the task failed; one that cannot be is run out by its expiry.
+            let _released = self.store.release_session(&record.id, &self.holder).await;
+        }
+        done
+    }
+
     async fn run_leased(
         &mut self,
+        task_id: &str,
         task: &str,
         sink: &mut dyn EventSink,
         cancelled: impl Future<Output = ()>,
     ) -> Result<Finish, RuntimeError> {
         let mut recorder = Recorder {
             sink,
-            lines: Vec::new(),
+            hub: self.hub.as_deref().map(|hub| (hub, task_id)),
         };
         let lost = std::sync::Mutex::new(None);
         let renewed = self.record.as_ref().map(|record| {
@@ -991,37 +1068,59 @@ impl AgentSession {
                 }
             }
         };
-        let finish = self
-            .agent
-            .run_until(&mut self.conversation, task, &mut recorder, stop)
-            .await;
+        let ran = CancellationToken::new();
+        let agent = async {
+            let finish = self
+                .agent
+                .run_until(&mut self.conversation, task, &mut recorder, stop)
+                .await;
+            ran.cancel();
+            finish
+        };
+        let writer = async {
+            match &self.hub {
+                Some(hub) => hub.write_until(&ran).await,
+                None => Ok(()),
+            }
+        };
+        let (finish, written) = tokio::join!(agent, writer);
         if let Some(error) = lost
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
         {
             return Err(error.into());
         }
-        if let Some(record) = &mut self.record {
-            record.tasks += 1;
-            self.unsent.push((
-                record.tasks.to_string(),
-                std::mem::take(&mut recorder.lines),
-            ));
-        }
-        // Saved first: a session another process saved meanwhile is refused there, before
-        // this task's events are numbered after that one's. A save that fails keeps the events
-        // for the next one (the conversation keeps the task).
+        // A save that fails leaves the conversation with the task, for the next save.
         self.save().await?;
+        written?;
         Ok(finish)
     }
 
-    /// Forgets the conversation (the kv namespace keeps what programs stored).
+    /// Forgets the conversation (the kv namespace keeps what programs stored); a stored
+    /// session is saved so, under its lease.
+    ///
+    /// # Errors
+    /// [`StoreError::Leased`] while a task runs on it; the store's errors.
     pub async fn reset(&mut self) -> Result<(), RuntimeError> {
-        self.conversation.messages.clear();
-        self.save().await
+        let Some(id) = self.record.as_ref().map(|record| record.id.clone()) else {
+            self.conversation.messages.clear();
+            return Ok(());
+        };
+        self.store
+            .lease_session(&id, &self.holder, self.lease)
+            .await?;
+        let done = match self.refresh(&id).await {
+            Ok(()) => {
+                self.conversation.messages.clear();
+                self.save().await
+            }
+            Err(error) => Err(error),
+        };
+        let _released = self.store.release_session(&id, &self.holder).await;
+        done
     }
 
-    /// Saves a stored session's record, its expiry pushed back, then the events not yet stored.
+    /// Saves a stored session's record, its expiry pushed back.
     async fn save(&mut self) -> Result<(), RuntimeError> {
         let Some(record) = &mut self.record else {
             return Ok(());
@@ -1029,13 +1128,8 @@ impl AgentSession {
         let now = now_ms();
         record.messages = self.conversation.messages.clone();
         record.updated_ms = now;
-        record.expires_ms =
-            now.saturating_add(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX));
+        record.expires_ms = after_ms(now, self.ttl);
         record.revision = self.store.save_session(record).await?;
-        while let Some((task, lines)) = self.unsent.first() {
-            self.store.append_events(&record.id, task, lines).await?;
-            self.unsent.remove(0);
-        }
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 use watsmith_agent::{EventSink, Finish};
 use watsmith_engine::{CancellationToken, LimitsSpec, PolicySpec};
 
+use crate::events::Subscription;
 use crate::runtime::{AgentSession, AgentSpec, Runtime, RuntimeError};
 use crate::store::{SessionSummary, after_ms, now_ms};
 
@@ -92,7 +93,9 @@ impl std::fmt::Debug for Sessions {
 /// A session in memory: the agent's session behind the lock one task holds, and when it was
 /// last used (ms since the Unix epoch).
 struct Live {
-    session: tokio::sync::Mutex<AgentSession>,
+    session: Arc<tokio::sync::Mutex<AgentSession>>,
+    /// The task running on it, and what cancels it.
+    running: Mutex<Option<(String, CancellationToken)>>,
     used_ms: AtomicU64,
     /// `provider:model`, and the messages after its last task: what [`Sessions::get`] says
     /// while a task holds the lock.
@@ -105,7 +108,8 @@ impl Live {
         Arc::new(Self {
             model: session.label().to_owned(),
             messages: AtomicUsize::new(session.conversation().messages.len()),
-            session: tokio::sync::Mutex::new(session),
+            session: Arc::new(tokio::sync::Mutex::new(session)),
+            running: Mutex::new(None),
             used_ms: AtomicU64::new(now_ms()),
         })
     }
@@ -113,6 +117,42 @@ impl Live {
     fn touch(&self) {
         self.used_ms.store(now_ms(), Ordering::Relaxed);
     }
+
+    fn running(&self) -> MutexGuard<'_, Option<(String, CancellationToken)>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs the begun task `task_id` on `session` (this one's, locked), cancellable through
+    /// [`Sessions::cancel`] as well as by `cancel`.
+    async fn run(
+        &self,
+        session: &mut AgentSession,
+        task_id: &str,
+        task: &str,
+        sink: &mut (dyn EventSink + Send),
+        cancel: &CancellationToken,
+    ) -> Result<Finish, RuntimeError> {
+        *self.running() = Some((task_id.to_owned(), cancel.clone()));
+        self.touch();
+        let done = session
+            .run_begun(task_id, task, sink, cancel.cancelled())
+            .await;
+        *self.running() = None;
+        self.messages
+            .store(session.conversation().messages.len(), Ordering::Relaxed);
+        self.touch();
+        done
+    }
+}
+
+/// A task submitted to run in the background ([`Sessions::submit`]).
+#[derive(Debug)]
+pub struct Submitted {
+    /// The task's id in its session (`"1"` for its first task): what its events carry, and
+    /// what [`Sessions::cancel`] and [`Sessions::subscribe`] take.
+    pub task: String,
+    /// The task's run, which ends after its last event; dropping it leaves the task running.
+    pub done: tokio::task::JoinHandle<Result<Finish, RuntimeError>>,
 }
 
 impl Drop for Sessions {
@@ -250,12 +290,69 @@ impl Sessions {
         let Ok(mut session) = live.session.try_lock() else {
             return Err(RuntimeError::SessionBusy { id: id.to_owned() });
         };
-        live.touch();
-        let done = session.run(task, sink, cancel.cancelled()).await;
-        live.messages
-            .store(session.conversation().messages.len(), Ordering::Relaxed);
-        live.touch();
-        done
+        let task_id = session.begin().await?;
+        live.run(&mut session, &task_id, task, sink, cancel).await
+    }
+
+    /// Starts `task` on the session `id` in the background and returns once it has begun (its
+    /// lease taken): its id, to follow its events with [`Sessions::subscribe`] and to cancel it
+    /// with [`Sessions::cancel`]. What a server does for `POST .../tasks`.
+    ///
+    /// # Errors
+    /// As [`Sessions::run`] before the task begins: [`RuntimeError::NoSession`],
+    /// [`RuntimeError::SessionBusy`] and the store's `Leased` (kind `Busy`), the store's.
+    pub async fn submit(&self, id: &str, task: String) -> Result<Submitted, RuntimeError> {
+        let live = self.find(id).await?;
+        let Ok(mut session) = Arc::clone(&live.session).try_lock_owned() else {
+            return Err(RuntimeError::SessionBusy { id: id.to_owned() });
+        };
+        let task_id = session.begin().await?;
+        let cancel = CancellationToken::new();
+        *live.running() = Some((task_id.clone(), cancel.clone()));
+        let begun = task_id.clone();
+        let done = tokio::spawn(async move {
+            let mut sink = |_: &watsmith_agent::Event| {};
+            live.run(&mut session, &begun, &task, &mut sink, &cancel)
+                .await
+        });
+        Ok(Submitted {
+            task: task_id,
+            done,
+        })
+    }
+
+    /// Cancels the task running on the session `id` (only if it is `task`, when given): it
+    /// stops at once, with a `stopped: cancelled` event. Whether one was running here.
+    pub fn cancel(&self, id: &str, task: Option<&str>) -> bool {
+        let Some(live) = self.lock().get(id).cloned() else {
+            return false;
+        };
+        let running = live.running();
+        match &*running {
+            Some((running, cancel)) if task.is_none_or(|task| task == running) => {
+                cancel.cancel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A reader of the session's events (of its task `task` only, if given) numbered after
+    /// `after`: see [`Runtime::subscribe`].
+    ///
+    /// # Errors
+    /// [`RuntimeError::NoSession`] for a session that does not exist or has expired.
+    pub async fn subscribe(
+        &self,
+        id: &str,
+        task: Option<String>,
+        after: u64,
+    ) -> Result<Subscription, RuntimeError> {
+        let live = self.lock().contains_key(id);
+        if !live && self.runtime.store().load_session(id).await?.is_none() {
+            return Err(RuntimeError::NoSession { id: id.to_owned() });
+        }
+        Ok(self.runtime.subscribe(id, task, after))
     }
 
     /// Drops the live sessions idle past [`SessionsConfig::idle`] or past their expiry (none

@@ -50,12 +50,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use watsmith_agent::TranscriptLine;
 use watsmith_engine::capabilities::kv::{counter_sum, counter_value};
 use watsmith_engine::{KvError, KvQuota, KvStore};
 
 use super::import::{self, Imported};
-use super::{SessionRecord, SessionSummary, Store, StoreError, StoredEvent, after_ms, now_ms};
+use super::{
+    EventQuery, SessionRecord, SessionSummary, Store, StoreError, StoredEvent, after_ms,
+    new_events, now_ms,
+};
 
 /// SQLite's `application_id` of a watsmith store: `WSMT`.
 pub const APPLICATION_ID: i32 = 0x5753_4d54;
@@ -734,6 +736,16 @@ fn session_row(
         .optional()
 }
 
+/// The number of the session's last stored event (0: none).
+fn last_event(connection: &Connection, session: &str) -> rusqlite::Result<u64> {
+    let last: i64 = connection.query_row(
+        "SELECT coalesce(max(seq), 0) FROM events WHERE session = ?1",
+        [session],
+        |row| row.get(0),
+    )?;
+    Ok(last as u64)
+}
+
 /// Removes a session and its events, leaving a tombstone: its row, without a record (`''`),
 /// expired, keeping the last revision, so that a session made again under the name starts after
 /// it and a save of the removed one (at a revision it had) is refused, not taken for the new
@@ -853,59 +865,58 @@ impl Store for Database {
             .await
     }
 
-    async fn append_events(
-        &self,
-        session: &str,
-        task: &str,
-        lines: &[TranscriptLine],
-    ) -> Result<Vec<u64>, StoreError> {
-        let encoded = lines
+    async fn append_events(&self, session: &str, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let encoded = events
             .iter()
-            .map(serde_json::to_string)
+            .map(|event| serde_json::to_string(&event.line).map(|line| (event, line)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.inner.record_error("an event", e))?;
         self.inner
             .store(|connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let last: i64 = transaction.query_row(
-                    "SELECT coalesce(max(seq), 0) FROM events WHERE session = ?1",
-                    [session],
-                    |row| row.get(0),
-                )?;
-                let mut numbers = Vec::with_capacity(encoded.len());
+                let last = last_event(&transaction, session)?;
+                let skipped = events.len()
+                    - match new_events(session, last, events) {
+                        Ok(new) => new.len(),
+                        Err(gap) => return Ok(Err(gap)),
+                    };
                 {
                     let mut insert = transaction.prepare_cached(
                         "INSERT INTO events (session, seq, task, line) VALUES (?1, ?2, ?3, ?4)",
                     )?;
-                    for (offset, line) in encoded.iter().enumerate() {
-                        let seq = last + 1 + offset as i64;
-                        insert.execute(params![session, seq, task, line])?;
-                        numbers.push(seq as u64);
+                    for (event, line) in &encoded[skipped..] {
+                        insert.execute(params![session, event.seq as i64, event.task, line])?;
                     }
                 }
                 transaction.commit()?;
-                Ok(numbers)
+                Ok(Ok(()))
             })
-            .await
+            .await?
     }
 
     async fn events(
         &self,
         session: &str,
-        task: Option<&str>,
-        after: u64,
+        query: &EventQuery,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let through = query.through.map_or(i64::MAX, |through| {
+            i64::try_from(through).unwrap_or(i64::MAX)
+        });
+        let after = i64::try_from(query.after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(query.capped()).unwrap_or(i64::MAX);
         let rows: Vec<(i64, String, String)> = self
             .inner
             .store(|connection| {
                 let mut statement = connection.prepare_cached(
                     "SELECT seq, task, line FROM events
-                     WHERE session = ?1 AND seq > ?2 AND (?3 IS NULL OR task = ?3) ORDER BY seq",
+                     WHERE session = ?1 AND seq > ?2 AND seq <= ?3 AND (?4 IS NULL OR task = ?4)
+                     ORDER BY seq LIMIT ?5",
                 )?;
-                let rows = statement.query_map(params![session, after as i64, task], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })?;
+                let rows = statement
+                    .query_map(params![session, after, through, query.task, limit], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?;
                 rows.collect()
             })
             .await?;
@@ -921,6 +932,12 @@ impl Store for Database {
                 })
             })
             .collect()
+    }
+
+    async fn last_event(&self, session: &str) -> Result<u64, StoreError> {
+        self.inner
+            .store(|connection| last_event(connection, session))
+            .await
     }
 
     async fn lease_session(&self, id: &str, holder: &str, ttl: Duration) -> Result<(), StoreError> {

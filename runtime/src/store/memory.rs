@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use watsmith_agent::TranscriptLine;
-use watsmith_engine::{KvStore, MemoryKv};
+use watsmith_engine::{KvQuota, KvStore, MemoryKv};
 
-use super::{SessionRecord, SessionSummary, Store, StoreError, StoredEvent, after_ms, now_ms};
+use super::{
+    EventQuery, SessionRecord, SessionSummary, Store, StoreError, StoredEvent, after_ms,
+    new_events, now_ms,
+};
 
 /// Sessions, events and kv namespaces in memory, gone with the process.
 #[derive(Debug, Default)]
@@ -40,9 +42,17 @@ impl State {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store, its kv namespaces under the default quota.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store, each kv namespace under `quota`.
+    pub fn with_quota(quota: KvQuota) -> Self {
+        Self {
+            kv: Arc::new(MemoryKv::with_quota(quota)),
+            state: Mutex::default(),
+        }
     }
 
     /// The kv namespaces, as the host sees them.
@@ -113,46 +123,40 @@ impl Store for MemoryStore {
         Ok(sessions)
     }
 
-    async fn append_events(
-        &self,
-        session: &str,
-        task: &str,
-        lines: &[TranscriptLine],
-    ) -> Result<Vec<u64>, StoreError> {
+    async fn append_events(&self, session: &str, events: &[StoredEvent]) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let events = state.events.entry(session.to_owned()).or_default();
-        let first = events.last().map_or(1, |event| event.seq + 1);
-        let mut numbers = Vec::with_capacity(lines.len());
-        for (offset, line) in lines.iter().enumerate() {
-            let seq = first + offset as u64;
-            events.push(StoredEvent {
-                seq,
-                task: task.to_owned(),
-                line: line.clone(),
-            });
-            numbers.push(seq);
-        }
-        Ok(numbers)
+        let stored = state.events.entry(session.to_owned()).or_default();
+        let last = stored.last().map_or(0, |event| event.seq);
+        stored.extend_from_slice(new_events(session, last, events)?);
+        Ok(())
     }
 
     async fn events(
         &self,
         session: &str,
-        task: Option<&str>,
-        after: u64,
+        query: &EventQuery,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let state = self.lock();
+        let Some(events) = state.events.get(session) else {
+            return Ok(Vec::new());
+        };
+        let from = events.partition_point(|event| event.seq <= query.after);
+        Ok(events[from..]
+            .iter()
+            .take_while(|event| query.through.is_none_or(|through| event.seq <= through))
+            .filter(|event| query.matches(event))
+            .take(query.capped())
+            .cloned()
+            .collect())
+    }
+
+    async fn last_event(&self, session: &str) -> Result<u64, StoreError> {
         Ok(self
             .lock()
             .events
             .get(session)
-            .map(|events| {
-                events
-                    .iter()
-                    .filter(|event| event.seq > after && task.is_none_or(|t| event.task == t))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+            .and_then(|events| events.last())
+            .map_or(0, |event| event.seq))
     }
 
     async fn lease_session(

@@ -117,6 +117,95 @@ pub struct StoredEvent {
     pub line: TranscriptLine,
 }
 
+/// Which of a session's stored events to read: those numbered after `after` up to `through`,
+/// of `task` only if given, at most `limit` of them (a reader pages on from the last it got).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only this task's events; `None`: every task's.
+    pub task: Option<String>,
+    /// Events numbered after this (0: from the first).
+    pub after: u64,
+    /// Events numbered up to this one, included; `None`: to the last.
+    pub through: Option<u64>,
+    /// At most this many; at most [`MAX_EVENTS_READ`] are read at once whatever it says.
+    pub limit: usize,
+}
+
+/// The most events one [`Store::events`] call reads.
+pub const MAX_EVENTS_READ: usize = 1000;
+
+impl Default for EventQuery {
+    /// Every event of every task, the first [`MAX_EVENTS_READ`].
+    fn default() -> Self {
+        Self::after(0)
+    }
+}
+
+impl EventQuery {
+    /// The events after `after`, of every task, up to [`MAX_EVENTS_READ`] of them.
+    pub fn after(after: u64) -> Self {
+        Self {
+            task: None,
+            after,
+            through: None,
+            limit: MAX_EVENTS_READ,
+        }
+    }
+
+    /// Those of `task` only.
+    #[must_use]
+    pub fn of_task(mut self, task: impl Into<String>) -> Self {
+        self.task = Some(task.into());
+        self
+    }
+
+    /// Those numbered up to `through`, included.
+    #[must_use]
+    pub fn through(mut self, through: u64) -> Self {
+        self.through = Some(through);
+        self
+    }
+
+    /// At most `limit` of them.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// How many to read at most: the limit, capped at [`MAX_EVENTS_READ`].
+    pub fn capped(&self) -> usize {
+        self.limit.min(MAX_EVENTS_READ)
+    }
+
+    /// Whether `event` is one the query asks for (the limit aside).
+    pub fn matches(&self, event: &StoredEvent) -> bool {
+        event.seq > self.after
+            && self.through.is_none_or(|through| event.seq <= through)
+            && self.task.as_deref().is_none_or(|task| event.task == task)
+    }
+}
+
+/// The events of `events` that are new to a transcript whose last stored event is `last`: those
+/// numbered after it, which must follow it without a gap ([`Store::append_events`]).
+pub(crate) fn new_events<'a>(
+    session: &str,
+    last: u64,
+    events: &'a [StoredEvent],
+) -> Result<&'a [StoredEvent], StoreError> {
+    let new = &events[events.partition_point(|event| event.seq <= last)..];
+    for (expected, event) in (last + 1..).zip(new) {
+        if event.seq != expected {
+            return Err(StoreError::EventGap {
+                session: session.to_owned(),
+                expected,
+                got: event.seq,
+            });
+        }
+    }
+    Ok(new)
+}
+
 /// The store failed or refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -163,6 +252,19 @@ pub enum StoreError {
         /// When the lease runs out unless renewed, in milliseconds since the Unix epoch.
         until_ms: u64,
     },
+    /// Events appended out of order: the session's transcript goes on from `expected`. Another
+    /// holder wrote events since this one numbered its own, or the session was removed.
+    #[error(
+        "the events of the session {session:?} go on from number {expected}, not {got}: another process wrote to it, or it was removed"
+    )]
+    EventGap {
+        /// The session.
+        session: String,
+        /// The number the next event must have.
+        expected: u64,
+        /// The number it had.
+        got: u64,
+    },
     /// A record could not be read back.
     #[error("the store {location} holds a record this build cannot read ({what}): {reason}")]
     Record {
@@ -195,22 +297,25 @@ pub trait Store: Send + Sync + 'static {
     /// The sessions that have not expired, most recently saved first.
     async fn list_sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;
 
-    /// Appends events of `task` to the session's transcript, numbered after those it has; the
-    /// numbers given.
-    async fn append_events(
-        &self,
-        session: &str,
-        task: &str,
-        lines: &[TranscriptLine],
-    ) -> Result<Vec<u64>, StoreError>;
+    /// Appends events to the session's transcript, each with its number: the holder of the
+    /// session's lease numbers them, following the last one stored ([`Store::last_event`]).
+    /// Events numbered at or below the last one stored are taken as stored already (a retry
+    /// of an append whose answer was lost; the lease holder is the only writer) and skipped.
+    ///
+    /// # Errors
+    /// [`StoreError::EventGap`] when the first new event does not follow the last stored one
+    /// (another holder wrote meanwhile, or the session was removed): nothing is appended.
+    async fn append_events(&self, session: &str, events: &[StoredEvent]) -> Result<(), StoreError>;
 
-    /// The session's events numbered after `after` (0 for all), of `task` only if given.
+    /// The session's events the query asks for, in order of their numbers.
     async fn events(
         &self,
         session: &str,
-        task: Option<&str>,
-        after: u64,
+        query: &EventQuery,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The number of the session's last stored event (0: none).
+    async fn last_event(&self, session: &str) -> Result<u64, StoreError>;
 
     /// Takes the lease of session `id` for `holder` for `ttl` from now (the store's clock), or
     /// renews it: granted when no lease is held, when the one held has run out (its holder

@@ -2,8 +2,10 @@
 //! crashes and files are the CLI tests'), the runtime's calls, and sessions.
 
 mod database;
+mod events;
 mod runtime;
 mod sessions;
+mod store_contract;
 
 use watsmith_runtime::{Effective, Prewarm, Runtime, RuntimeOptions};
 

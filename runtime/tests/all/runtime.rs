@@ -4,8 +4,8 @@
 use watsmith_agent::{Ending, Event};
 use watsmith_engine::{PolicySpec, Status, StatusCode, Value};
 use watsmith_runtime::{
-    AgentSpec, Args, CallSpec, Effective, ExecSpec, Prewarm, Runtime, RuntimeError, RuntimeOptions,
-    UseSpec,
+    AgentSpec, Args, CallSpec, Effective, EventQuery, ExecSpec, Prewarm, Runtime, RuntimeError,
+    RuntimeOptions, UseSpec,
 };
 
 const COUNTER: &str = r#"(local $n i64) (check $n (call $kv.incr "runs" (i64.const 1))) (resv $n)"#;
@@ -263,7 +263,10 @@ async fn a_stored_session_is_resumed_with_its_history_namespace_and_events() {
         Some(b"blue".to_vec())
     );
     // Every event of both tasks is in the transcript, numbered, by task.
-    let events = store_handle.events("work", None, 0).await.expect("events");
+    let events = store_handle
+        .events("work", &EventQuery::default())
+        .await
+        .expect("events");
     let tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
     assert_eq!(tasks.first(), Some(&"1"));
     assert_eq!(tasks.last(), Some(&"2"));
@@ -384,22 +387,27 @@ async fn a_session_resumed_twice_at_once_loses_neither_task() {
         .map(|m| m.content.as_str())
         .collect();
     assert_eq!(asked, ["task one", "task two", "task three"]);
-    let events = handle.events("shared", None, 0).await.expect("events");
+    let events = handle
+        .events("shared", &EventQuery::default())
+        .await
+        .expect("events");
     let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
     tasks.dedup();
     assert_eq!(tasks, ["1", "2", "3"]);
-    // The copy resumed before them all saves over nothing either: refused, not lost.
-    let error = again
-        .reset()
+    // The copy resumed before them all resets under the lease: it takes up what they saved,
+    // then forgets the conversation (what reset asks for); their events are kept.
+    again.reset().await.expect("resets");
+    let record = handle
+        .load_session("shared")
         .await
-        .expect_err("the session changed since it was resumed");
-    assert!(
-        matches!(
-            &error,
-            RuntimeError::Store(watsmith_runtime::StoreError::Changed { .. })
-        ),
-        "{error}"
-    );
+        .expect("loads")
+        .expect("there");
+    assert_eq!((record.messages.len(), record.tasks), (0, 3));
+    let after = handle
+        .events("shared", &EventQuery::default())
+        .await
+        .expect("events");
+    assert_eq!(after, events);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -546,7 +554,10 @@ async fn a_task_whose_save_failed_keeps_its_events_for_the_next_save() {
         .expect("loads")
         .expect("there");
     assert_eq!(record.tasks, 2);
-    let events = handle.events("s", None, 0).await.expect("events");
+    let events = handle
+        .events("s", &EventQuery::default())
+        .await
+        .expect("events");
     let mut tasks: Vec<&str> = events.iter().map(|e| e.task.as_str()).collect();
     tasks.dedup();
     assert_eq!(tasks, ["1", "2"], "the first task's events are kept");
