@@ -29,7 +29,8 @@ const DELTAS: usize = 200_000;
 /// Idle sessions made in the memory run.
 const SESSIONS: usize = 5_000;
 
-/// A model in the process that answers every request with `DELTAS` streamed pieces of text.
+/// A model in the process that answers every request with `DELTAS` streamed pieces of text,
+/// yielding to the executor every 16.
 struct Streaming;
 
 impl Provider for Streaming {
@@ -39,8 +40,13 @@ impl Provider for Streaming {
 
     fn chat<'a>(&'a self, _request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {
         Box::pin(async move {
-            for _ in 0..DELTAS {
+            for n in 0..DELTAS {
                 deltas("x");
+                // A model's stream arrives in network reads: a few pieces at a time, the
+                // executor free between them.
+                if n % 16 == 15 {
+                    tokio::task::yield_now().await;
+                }
             }
             Ok(ChatResponse {
                 text: "The answer is 42.".to_owned(),
