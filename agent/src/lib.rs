@@ -38,4 +38,4 @@ pub use crate::provider::{
     ProviderKind, RetryPolicy, Role, StopReason, TokenUsage, ToolCall, ToolSpec, connect,
 };
 pub use crate::react::{Agent, AgentParts, Ending, Finish, ModelSettings, Session, Stop};
-pub use crate::replay::{Replay, ReplayError};
+pub use crate::replay::{REPLAY, Replay, ReplayError};

@@ -36,7 +36,45 @@ pub enum PromptStyle {
     Full,
 }
 
+impl Protocol {
+    /// Every protocol's name, as settings, flags and transcripts take them.
+    pub const NAMES: [&'static str; 2] = [Self::Tools.name(), Self::Text.name()];
+
+    /// Its name: `tools` or `text`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tools => "tools",
+            Self::Text => "text",
+        }
+    }
+
+    /// The protocol of that name, if one has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Tools, Self::Text]
+            .into_iter()
+            .find(|protocol| protocol.name() == name)
+    }
+}
+
 impl PromptStyle {
+    /// Every style's name, as settings and flags take them.
+    pub const NAMES: [&'static str; 2] = [Self::Compact.name(), Self::Full.name()];
+
+    /// Its name: `compact` or `full`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Compact => "compact",
+            Self::Full => "full",
+        }
+    }
+
+    /// The style of that name, if one has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Compact, Self::Full]
+            .into_iter()
+            .find(|style| style.name() == name)
+    }
+
     /// [`PromptStyle::Full`] (a serde default: what transcripts without the field had).
     pub fn full() -> Self {
         Self::Full

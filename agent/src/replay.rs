@@ -10,6 +10,9 @@ use crate::event::{Event, TranscriptLine, request_hash};
 use crate::prompt::{PromptStyle, Protocol};
 use crate::provider::{ChatFuture, ChatRequest, ChatResponse, Deltas, Provider, ProviderError};
 
+/// The replay provider's name, as settings, flags and transcripts name it.
+pub const REPLAY: &str = "replay";
+
 /// Answers recorded requests with their recorded responses.
 #[derive(Debug)]
 pub struct Replay {
@@ -105,7 +108,7 @@ impl Replay {
 
 impl Provider for Replay {
     fn name(&self) -> &str {
-        "replay"
+        REPLAY
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {

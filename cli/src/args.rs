@@ -170,7 +170,7 @@ impl RunArgs {
 pub(crate) struct ModelArgs {
     /// The model's API: `openai` (and any OpenAI-compatible server with `--base-url`),
     /// `anthropic`, `ollama`, or `replay` (answers from a transcript, `--replay FILE`).
-    #[arg(short = 'p', long, value_parser = ["openai", "anthropic", "ollama", "replay"])]
+    #[arg(short = 'p', long, value_parser = watsmith_runtime::settings::ProviderName::NAMES)]
     provider: Option<String>,
     /// The model's name at the provider.
     #[arg(short = 'm', long)]
@@ -209,11 +209,11 @@ pub(crate) struct TaskArgs {
     max_tokens: Option<u32>,
     /// How the model states actions: `tools` (native tool calls; default for openai and
     /// anthropic) or `text` (a ```wat block or an @use line; default for ollama).
-    #[arg(long, value_parser = ["tools", "text"])]
+    #[arg(long, value_parser = Protocol::NAMES)]
     protocol: Option<String>,
     /// How much of the reference the system prompt holds: `compact` (each capability in a line,
     /// full references on demand; the default) or `full` (every signature up front).
-    #[arg(long, value_parser = ["compact", "full"])]
+    #[arg(long, value_parser = PromptStyle::NAMES)]
     prompt: Option<String>,
     /// Actions per task (default 8).
     #[arg(long, value_name = "N")]
@@ -234,16 +234,9 @@ pub(crate) struct TaskArgs {
 
 impl TaskArgs {
     fn settings(&self, agent: &mut AgentSettings) {
-        agent.protocol = match self.protocol.as_deref() {
-            Some("text") => Some(Protocol::Text),
-            Some(_) => Some(Protocol::Tools),
-            None => None,
-        };
-        agent.prompt = match self.prompt.as_deref() {
-            Some("full") => Some(PromptStyle::Full),
-            Some(_) => Some(PromptStyle::Compact),
-            None => None,
-        };
+        // clap admits only the names.
+        agent.protocol = self.protocol.as_deref().and_then(Protocol::from_name);
+        agent.prompt = self.prompt.as_deref().and_then(PromptStyle::from_name);
         agent.system.clone_from(&self.system);
         agent.temperature = self.temperature;
         agent.max_tokens = self.max_tokens;

@@ -1,7 +1,6 @@
 //! `watsmith use` and `watsmith catalog list|show`: the built-in catalog of ready programs.
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use watsmith_catalog::{Fixture, Program, SERVER_PLACEHOLDER, call};
 use watsmith_runtime::{CallSpec, Environment, Prewarm, Runtime, UseSpec};
 
@@ -103,15 +102,6 @@ pub(crate) async fn run_use(args: &UseArgs, env: &Environment) -> Exit {
     }
 }
 
-#[derive(Serialize)]
-struct Listing<'a> {
-    name: &'a str,
-    signature: String,
-    description: &'a str,
-    tags: &'a [String],
-    capabilities: &'a [String],
-}
-
 pub(crate) async fn run_catalog(args: &CatalogArgs, env: &Environment) -> Exit {
     let flags = Flags {
         sources: Some(&args.sources),
@@ -124,28 +114,14 @@ pub(crate) async fn run_catalog(args: &CatalogArgs, env: &Environment) -> Exit {
     let catalog = runtime.catalog();
     match &args.command {
         CatalogCommand::List { tag, json } => {
-            let programs: Vec<&Program> = catalog
-                .programs()
-                .into_iter()
-                .filter(|p| tag.as_ref().is_none_or(|t| p.front.tags.contains(t)))
-                .collect();
+            let listing = runtime.listing(tag.as_deref());
             if *json {
-                let listing: Vec<Listing<'_>> = programs
-                    .iter()
-                    .map(|p| Listing {
-                        name: &p.front.name,
-                        signature: p.front.signature(),
-                        description: &p.front.description,
-                        tags: &p.front.tags,
-                        capabilities: &p.front.capabilities,
-                    })
-                    .collect();
                 let text = serde_json::to_string_pretty(&listing).expect("a listing serialises");
                 crate::emit(&format!("{text}\n"));
             } else {
-                let lines: String = programs
+                let lines: String = listing
                     .iter()
-                    .map(|p| format!("{}\n    {}\n", p.front.signature(), p.front.description))
+                    .map(|p| format!("{}\n    {}\n", p.signature, p.description))
                     .collect();
                 crate::emit(&lines);
             }

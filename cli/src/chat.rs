@@ -88,6 +88,7 @@ pub(crate) async fn run(args: &ChatArgs, env: &Environment) -> Exit {
         session: args.session.clone(),
         policy: args.agent.run.policy(),
         limits: None,
+        model: None,
     };
     let mut session = match runtime.agent(spec).await {
         Ok(session) => session,

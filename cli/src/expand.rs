@@ -4,20 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Serialize;
-use watsmith_preprocessor::{Diagnostic, Expanded};
 
 use crate::Exit;
-
-/// The `--json` form of an expansion.
-#[derive(Serialize)]
-struct Report<'a> {
-    status: &'static str,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    expanded: Option<&'a Expanded>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    diagnostics: Vec<Diagnostic>,
-}
 
 pub(crate) fn run(file: &Path, json: bool) -> Exit {
     let source = match read_source(file) {
@@ -29,18 +17,7 @@ pub(crate) fn run(file: &Path, json: bool) -> Exit {
     };
     let result = watsmith_preprocessor::preprocess(&source);
     if json {
-        let report = match &result {
-            Ok(expanded) => Report {
-                status: "ok",
-                expanded: Some(expanded),
-                diagnostics: Vec::new(),
-            },
-            Err(diagnostics) => Report {
-                status: "invalid",
-                expanded: None,
-                diagnostics: diagnostics.as_slice().to_vec(),
-            },
-        };
+        let report = watsmith_runtime::ExpandReport::of(result.clone());
         let json = serde_json::to_string_pretty(&report).expect("the report serialises");
         crate::emit(&format!("{json}\n"));
     } else {

@@ -174,7 +174,12 @@ enum Command {
 enum ConfigCommand {
     /// Print the configuration in effect: the file read, and each setting with where it came
     /// from (flag, environment, file).
-    Show,
+    Show {
+        /// Print it as JSON (every setting, the sourced ones as `{value, source}`, the API key
+        /// redacted).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where the agent's settings come from (`run`, `chat`).
@@ -278,9 +283,9 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run_task(&args, &env).await,
             Command::Chat(args) => chat::run(&args, &env).await,
             Command::Config {
-                command: ConfigCommand::Show,
+                command: ConfigCommand::Show { json },
                 sources,
-            } => run::show_config(&sources, &env),
+            } => run::show_config(&sources, &env, json),
             Command::Capabilities => capabilities(&env).await,
             Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => Exit::Usage,
         }

@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use watsmith_agent::{Ending, Event, EventSink, Protocol, ProviderFailure, Stop, Transcript};
+use watsmith_agent::{Ending, Event, EventSink, ProviderFailure, Stop, Transcript};
 use watsmith_runtime::{AgentSpec, Environment, Prewarm, Runtime, Source, Sourced};
 
 use crate::Exit;
@@ -124,6 +124,7 @@ pub(crate) async fn run_task(args: &RunTaskArgs, env: &Environment) -> Exit {
         session: None,
         policy: Some(args.agent.run.policy_or_standard()),
         limits: None,
+        model: None,
     };
     let mut session = match runtime.agent(spec).await {
         Ok(session) => session,
@@ -215,8 +216,9 @@ fn pair(setting: &Option<Sourced<String>>) -> Option<(String, &Source)> {
     setting.as_ref().map(|s| (s.value.clone(), &s.source))
 }
 
-/// `watsmith config show`: the effective configuration, the key redacted.
-pub(crate) fn show_config(sources: &Sources, env: &Environment) -> Exit {
+/// `watsmith config show`: the effective configuration, the key redacted; `--json`: its
+/// [`watsmith_runtime::SettingsView`].
+pub(crate) fn show_config(sources: &Sources, env: &Environment, json: bool) -> Exit {
     let flags = Flags {
         sources: Some(sources),
         ..Flags::default()
@@ -225,6 +227,12 @@ pub(crate) fn show_config(sources: &Sources, env: &Environment) -> Exit {
         Ok(effective) => effective,
         Err(exit) => return exit,
     };
+    if json {
+        let view = watsmith_runtime::SettingsView::of(&effective);
+        let text = serde_json::to_string_pretty(&view).expect("the settings serialise");
+        crate::emit(&format!("{text}\n"));
+        return Exit::Ok;
+    }
     let mut text = match &effective.file {
         Some(path) => format!("# configuration file: {}\n", path.display()),
         None => "# no configuration file (looked for $WATSMITH_CONFIG, ./watsmith.toml, \
@@ -277,14 +285,8 @@ pub(crate) fn show_config(sources: &Sources, env: &Environment) -> Exit {
     let limits = &agent.limits;
     text.push_str(&format!(
         "protocol = \"{}\"\nprompt = \"{}\"\nmax_steps = {}\nmax_retries = {}\ntoken_budget = {}\nwall_clock_secs = {}\nmax_tokens = {}\nstream = {}\ntimeout_ms = {}\n",
-        match agent.protocol {
-            Protocol::Tools => "tools",
-            Protocol::Text => "text",
-        },
-        match agent.prompt {
-            watsmith_agent::PromptStyle::Compact => "compact",
-            watsmith_agent::PromptStyle::Full => "full",
-        },
+        agent.protocol.name(),
+        agent.prompt.name(),
         limits.max_steps,
         limits.max_retries,
         limits.token_budget,

@@ -98,11 +98,16 @@ impl std::fmt::Debug for Policy {
 
 impl Policy {
     /// The capability that every program has: arguments, results, allocation and logging.
-    pub const ALWAYS: &'static str = "core";
+    pub const ALWAYS: &'static str = crate::capabilities::core::NAME;
 
     /// Capabilities that compute without reaching outside the run and give the same results on
     /// every run: [`Policy::standard`] grants them.
-    pub const COMPUTE: [&'static str; 4] = ["str", "arr", "json", "math"];
+    pub const COMPUTE: [&'static str; 4] = [
+        crate::capabilities::str::NAME,
+        crate::capabilities::arr::NAME,
+        crate::capabilities::json::NAME,
+        crate::capabilities::math::NAME,
+    ];
 
     /// A policy that grants only `core`.
     pub fn deny_all() -> Self {

@@ -75,7 +75,7 @@ impl RuntimeError {
             },
             Self::Call(CallError::UnknownProgram { .. }) => ErrorKind::NotFound,
             Self::Busy { .. } | Self::SessionBusy { .. } => ErrorKind::Busy,
-            Self::NoSession { .. } => ErrorKind::NotFound,
+            Self::NoSession { .. } | Self::UnknownModel { .. } => ErrorKind::NotFound,
             Self::SessionExists { .. } => ErrorKind::Conflict,
             Self::Policy(_)
             | Self::Limits(_)

@@ -55,6 +55,7 @@ mod runtime;
 pub mod sessions;
 pub mod settings;
 pub mod store;
+pub mod views;
 
 pub use crate::events::{Streamed, Subscription};
 pub use crate::kind::{ErrorKind, Resource};
@@ -71,3 +72,4 @@ pub use crate::settings::{
 pub use crate::store::{
     Database, EventQuery, MemoryStore, SessionRecord, Store, StoreError, StoredEvent,
 };
+pub use crate::views::{ExpandReport, ProgramListing, SettingsView};

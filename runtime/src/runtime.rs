@@ -1,6 +1,7 @@
 //! The runtime: one engine, the catalog pre-linked on it, the store and the model, behind the
 //! calls every front end makes.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -28,6 +29,7 @@ use crate::store::{
     Database, Imported, MemoryStore, ModelRecord, SessionRecord, Store, StoreError, after_ms,
     now_ms,
 };
+use crate::views::{ExpandReport, ProgramListing};
 
 /// When the catalog's programs are compiled and pre-linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,13 @@ pub struct RuntimeOptions {
     /// How the front end says a refused capability is granted (`--allow kv`), for the hints of
     /// refusals.
     pub hint: Option<GrantHint>,
+    /// The store; `None`: the one the settings name (the SQLite file of `[store] path`, or
+    /// memory). A networked store, or one shared by several runtimes, is handed in here.
+    pub store: Option<Arc<dyn Store>>,
+    /// Models by name, beside the settings' own (named by its label, `provider:model`): a
+    /// session names the one it talks to ([`AgentSpec::model`]), and a front end's guard may
+    /// take another ([`Runtime::model_named`]).
+    pub models: BTreeMap<String, ModelChoice>,
 }
 
 impl std::fmt::Debug for RuntimeOptions {
@@ -60,6 +69,8 @@ impl std::fmt::Debug for RuntimeOptions {
         f.debug_struct("RuntimeOptions")
             .field("settings", &self.settings)
             .field("prewarm", &self.prewarm)
+            .field("store", &self.store.as_ref().map(|store| store.describe()))
+            .field("models", &self.models.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +82,8 @@ impl RuntimeOptions {
             settings,
             prewarm: Prewarm::Background,
             hint: None,
+            store: None,
+            models: BTreeMap::new(),
         }
     }
 }
@@ -167,6 +180,17 @@ pub enum RuntimeError {
     SessionBusy {
         /// The session.
         id: String,
+    },
+    /// A model asked for by a name this runtime does not have.
+    #[error(
+        "there is no model {name:?}; the models here are {}",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: Vec<String>,
     },
     /// An argument written as a word does not read as the type the body reads it as.
     #[error("argument {index}: {error}")]
@@ -316,6 +340,9 @@ pub struct AgentSpec {
     pub policy: Option<PolicySpec>,
     /// The limits of each run, over the settings'; `None`: a resumed session's own.
     pub limits: Option<LimitsSpec>,
+    /// The model it talks to, by name ([`Runtime::model_named`]); `None`: a resumed session's
+    /// own if this runtime has it by its label, else the settings'.
+    pub model: Option<String>,
 }
 
 /// The catalog's examples, run.
@@ -341,6 +368,8 @@ pub struct Runtime {
     hint: Option<GrantHint>,
     /// The settings' model, connected on first need.
     model: OnceLock<Result<ModelChoice, ModelError>>,
+    /// The models handed in by name ([`RuntimeOptions::models`]).
+    models: BTreeMap<String, ModelChoice>,
     /// What the front end should tell the user (a catalog file that did not load, a store
     /// imported).
     notes: Vec<Notice>,
@@ -371,17 +400,20 @@ impl Runtime {
             settings,
             prewarm,
             hint,
+            store,
+            models,
         } = options;
         let store_path = settings.store.clone();
-        let (store, mut notes): (Arc<dyn Store>, Vec<Notice>) = match store_path {
-            Some(path) => {
+        let (store, mut notes): (Arc<dyn Store>, Vec<Notice>) = match (store, store_path) {
+            (Some(store), _) => (store, Vec::new()),
+            (None, Some(path)) => {
                 let opened = tokio::task::spawn_blocking(move || Database::open(&path))
                     .await
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
                 let notes = opened.imported.into_iter().map(Notice::Imported).collect();
                 (Arc::new(opened.database), notes)
             }
-            None => (Arc::new(MemoryStore::new()), Vec::new()),
+            (None, None) => (Arc::new(MemoryStore::new()), Vec::new()),
         };
         let config = EngineConfig {
             disk_cache: settings.module_cache.clone(),
@@ -423,6 +455,7 @@ impl Runtime {
             settings,
             hint,
             model: OnceLock::new(),
+            models,
             notes,
             holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)).into(),
             hubs: Hubs::default(),
@@ -493,9 +526,60 @@ impl Runtime {
             .map_err(Clone::clone)
     }
 
+    /// The model named `name` (`None`: the settings' own): one handed in by that name
+    /// ([`RuntimeOptions::models`]), or the settings' when `name` is its label
+    /// (`provider:model`).
+    ///
+    /// # Errors
+    /// [`RuntimeError::UnknownModel`] for a name that is neither; the settings' model's
+    /// errors when it is asked for and cannot be connected.
+    pub fn model_named(&self, name: Option<&str>) -> Result<ModelChoice, RuntimeError> {
+        let Some(name) = name else {
+            return Ok(self.model()?.clone());
+        };
+        if let Some(model) = self.models.get(name) {
+            return Ok(model.clone());
+        }
+        match self.model() {
+            Ok(model) if model.label() == name => Ok(model.clone()),
+            _ => Err(RuntimeError::UnknownModel {
+                name: name.to_owned(),
+                known: self.model_names(),
+            }),
+        }
+    }
+
+    /// The names of the models a session may name: those handed in, and the settings' label
+    /// if it connects.
+    pub fn model_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.models.keys().cloned().collect();
+        if let Ok(model) = self.model() {
+            names.push(model.label());
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The preprocessor's expansion of `body` (what `watsmith expand` prints).
     pub fn expand(&self, body: &str) -> Result<Expanded, Diagnostics> {
         watsmith_preprocessor::preprocess(body)
+    }
+
+    /// [`Runtime::expand`] as a front end renders it.
+    pub fn expand_report(&self, body: &str) -> ExpandReport {
+        ExpandReport::of(self.expand(body))
+    }
+
+    /// The catalog's programs (those tagged `tag` only, if given), as a listing shows them, in
+    /// the catalog's order.
+    pub fn listing(&self, tag: Option<&str>) -> Vec<ProgramListing> {
+        self.catalog()
+            .programs()
+            .into_iter()
+            .filter(|program| tag.is_none_or(|tag| program.front.tags.iter().any(|t| t == tag)))
+            .map(ProgramListing::of)
+            .collect()
     }
 
     /// The module the engine compiles for `body`, with the imports it calls.
@@ -636,7 +720,6 @@ impl Runtime {
     /// An agent's session: stored under `spec.session` (resumed when the store holds it), with
     /// the settings' model, which programs granted `ai` ask too.
     pub async fn agent(&self, spec: AgentSpec) -> Result<AgentSession, RuntimeError> {
-        let model = self.model()?.clone();
         let stored = match &spec.session {
             Some(name) => {
                 check_session_name(name)?;
@@ -644,6 +727,17 @@ impl Runtime {
             }
             None => None,
         };
+        let recorded = stored
+            .as_ref()
+            .and_then(|record| record.model.as_ref())
+            .and_then(|recorded| {
+                let label = format!("{}:{}", recorded.provider, recorded.model);
+                self.models
+                    .iter()
+                    .find(|(_, model)| model.label() == label)
+                    .map(|(name, _)| name.as_str())
+            });
+        let model = self.model_named(spec.model.as_deref().or(recorded))?;
         let resumed = stored.as_ref().map(|record| record.messages.len());
         let policy = spec
             .policy

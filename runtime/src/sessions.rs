@@ -56,6 +56,8 @@ pub struct SessionSpec {
     pub policy: Option<PolicySpec>,
     /// The limits of each run, over the settings'.
     pub limits: Option<LimitsSpec>,
+    /// The model it talks to, by name ([`Runtime::model_named`]); `None`: the settings'.
+    pub model: Option<String>,
 }
 
 /// A session as a front end shows it.
@@ -232,6 +234,7 @@ impl Sessions {
                 session: Some(id.clone()),
                 policy: Some(spec.policy.unwrap_or_else(PolicySpec::standard)),
                 limits: spec.limits,
+                model: spec.model,
             })
             .await?;
         session.reset().await?;

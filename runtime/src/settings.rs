@@ -60,7 +60,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use watsmith_agent::{AgentLimits, ApiKey, PromptStyle, Protocol, RetryPolicy, defaults};
+use watsmith_agent::{
+    AgentLimits, ApiKey, PromptStyle, Protocol, ProviderKind, RetryPolicy, defaults,
+};
 use watsmith_engine::limits::{DEFAULT_QUEUE_CAPACITY, DEFAULT_QUEUE_WAIT};
 use watsmith_engine::{LimitsSpec, QueueConfig};
 
@@ -155,13 +157,21 @@ impl ProviderName {
     /// Every provider, as the settings name them.
     pub const ALL: [Self; 4] = [Self::OpenAi, Self::Anthropic, Self::Ollama, Self::Replay];
 
-    /// Its name.
-    pub fn name(self) -> &'static str {
+    /// Every provider's name, as settings and flags take them.
+    pub const NAMES: [&'static str; 4] = [
+        ProviderKind::OpenAi.name(),
+        ProviderKind::Anthropic.name(),
+        ProviderKind::Ollama.name(),
+        watsmith_agent::REPLAY,
+    ];
+
+    /// Its name: the API's ([`ProviderKind::name`]), or [`watsmith_agent::REPLAY`].
+    pub const fn name(self) -> &'static str {
         match self {
-            Self::OpenAi => "openai",
-            Self::Anthropic => "anthropic",
-            Self::Ollama => "ollama",
-            Self::Replay => "replay",
+            Self::OpenAi => ProviderKind::OpenAi.name(),
+            Self::Anthropic => ProviderKind::Anthropic.name(),
+            Self::Ollama => ProviderKind::Ollama.name(),
+            Self::Replay => watsmith_agent::REPLAY,
         }
     }
 
@@ -758,6 +768,34 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One name per concept: what the settings file and the flags take is what each name
+    /// function gives, for every provider, protocol and prompt style.
+    #[test]
+    fn the_names_settings_take_are_the_names_the_enums_give() {
+        #[derive(Deserialize)]
+        struct Named<T> {
+            name: T,
+        }
+        fn parse<T: serde::de::DeserializeOwned>(name: &str) -> T {
+            toml::from_str::<Named<T>>(&format!("name = {name:?}"))
+                .expect("a name the settings take")
+                .name
+        }
+        for (provider, name) in ProviderName::ALL.into_iter().zip(ProviderName::NAMES) {
+            assert_eq!(provider.name(), name);
+            assert_eq!(parse::<ProviderName>(name), provider);
+        }
+        for name in Protocol::NAMES {
+            let protocol = Protocol::from_name(name).expect("a protocol");
+            assert_eq!((protocol.name(), parse::<Protocol>(name)), (name, protocol));
+        }
+        for name in PromptStyle::NAMES {
+            let style = PromptStyle::from_name(name).expect("a style");
+            assert_eq!((style.name(), parse::<PromptStyle>(name)), (name, style));
+        }
+        assert_eq!(Protocol::from_name("tool"), None);
+    }
 
     fn env(vars: &[(&str, &str)]) -> Environment {
         Environment::new(vars.iter().map(|(k, v)| (*k, *v)))

@@ -83,7 +83,7 @@ impl Anthropic {
 
 impl Provider for Anthropic {
     fn name(&self) -> &str {
-        "anthropic"
+        super::ProviderKind::Anthropic.name()
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {

@@ -64,7 +64,7 @@ pub enum ProviderKind {
 
 impl ProviderKind {
     /// Its name (`openai`, `anthropic`, `ollama`), as in the configuration file.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Self::OpenAi => "openai",
             Self::Anthropic => "anthropic",

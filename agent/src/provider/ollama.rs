@@ -146,7 +146,7 @@ impl Ollama {
 
 impl Provider for Ollama {
     fn name(&self) -> &str {
-        "ollama"
+        super::ProviderKind::Ollama.name()
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {

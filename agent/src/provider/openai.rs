@@ -76,7 +76,7 @@ impl OpenAi {
 
 impl Provider for OpenAi {
     fn name(&self) -> &str {
-        "openai"
+        super::ProviderKind::OpenAi.name()
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, deltas: Deltas<'a>) -> ChatFuture<'a> {

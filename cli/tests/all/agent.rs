@@ -310,6 +310,36 @@ fn run_without_a_provider_points_to_the_demo_and_keys_never_print() {
     );
     assert!(shown.contains("max_steps = 3"), "{shown}");
     assert!(!shown.contains("sk-secret-value"), "{shown}");
+    // The same settings as JSON, the runtime's view.
+    let json = Command::new(env!("CARGO_BIN_EXE_watsmith"))
+        .args(["config", "show", "--json"])
+        .env("WATSMITH_CONFIG", &config)
+        .env("WATSMITH_MODEL", "from-env")
+        .env("OPENAI_API_KEY", "sk-secret-value")
+        .output()
+        .expect("runs");
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    assert!(!text(&json.stdout).contains("sk-secret-value"));
+    let view: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let agent = &view["agent"];
+    assert_eq!(
+        agent["provider"],
+        serde_json::json!({"value": "openai", "source": "file"})
+    );
+    assert_eq!(agent["model"]["value"], "from-env");
+    assert!(
+        agent["model"]["source"]
+            .as_str()
+            .is_some_and(|source| source.starts_with("environment")),
+        "{agent}"
+    );
+    assert_eq!(
+        agent["api_key"],
+        serde_json::json!({"value": "[redacted]", "source": "environment (OPENAI_API_KEY)"})
+    );
+    assert_eq!(agent["max_steps"], 3);
+    assert_eq!(view["file"], config.display().to_string());
+    assert_eq!(view["store"]["lease_secs"], 30);
     std::fs::write(&config, "[agent]\nmodle = \"x\"\n").expect("write");
     let typo = Command::new(env!("CARGO_BIN_EXE_watsmith"))
         .args(["config", "show"])

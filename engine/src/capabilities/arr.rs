@@ -24,6 +24,9 @@ use crate::state::{self, Ledger, RunState};
 use crate::status::StatusCode;
 use crate::value::format_f64;
 
+/// The capability's name: its import module, and what a policy grants.
+pub const NAME: &str = "arr";
+
 /// Host bytes charged for each array.
 pub const ARRAY_BYTES: u64 = 32;
 /// Host bytes charged for each element, besides the length of its text: the size of its slot.
@@ -38,7 +41,7 @@ const fn arr(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    signature("arr", name, params, results)
+    signature(NAME, name, params, results)
 }
 
 /// `arr.new`: a new empty array.
@@ -399,7 +402,7 @@ fn join(caller: &mut Caller<'_, RunState>, handle: i32, separator: i32) -> Resul
 
 impl Capability for Arr {
     fn name(&self) -> &'static str {
-        "arr"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -412,46 +415,46 @@ impl Capability for Arr {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         type C<'a> = Caller<'a, RunState>;
-        linker.func_wrap("arr", "new", |mut c: C<'_>| {
+        linker.func_wrap(NAME, "new", |mut c: C<'_>| {
             returned(create(&mut c, Vec::new()))
         })?;
-        linker.func_wrap("arr", "len", |c: C<'_>, h: i32| {
+        linker.func_wrap(NAME, "len", |c: C<'_>, h: i32| {
             c.data()
                 .arrays
                 .len(h)
                 .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
         })?;
-        linker.func_wrap("arr", "push_i64", |mut c: C<'_>, h: i32, v: i64| {
+        linker.func_wrap(NAME, "push_i64", |mut c: C<'_>, h: i32, v: i64| {
             returned_status(push(&mut c, h, Element::I64(v)))
         })?;
-        linker.func_wrap("arr", "push_f64", |mut c: C<'_>, h: i32, v: f64| {
+        linker.func_wrap(NAME, "push_f64", |mut c: C<'_>, h: i32, v: f64| {
             returned_status(push(&mut c, h, Element::F64(v)))
         })?;
-        linker.func_wrap("arr", "push_str", |mut c: C<'_>, h: i32, s: i32| {
+        linker.func_wrap(NAME, "push_str", |mut c: C<'_>, h: i32, s: i32| {
             returned_status(str_element(&c, s).and_then(|e| push(&mut c, h, e)))
         })?;
-        linker.func_wrap("arr", "get_i64", |c: C<'_>, h: i32, i: i32| {
+        linker.func_wrap(NAME, "get_i64", |c: C<'_>, h: i32, i: i32| {
             returned(get_i64(&c, h, i))
         })?;
-        linker.func_wrap("arr", "get_f64", |c: C<'_>, h: i32, i: i32| {
+        linker.func_wrap(NAME, "get_f64", |c: C<'_>, h: i32, i: i32| {
             returned(get_f64(&c, h, i))
         })?;
-        linker.func_wrap("arr", "get_str", |mut c: C<'_>, h: i32, i: i32| {
+        linker.func_wrap(NAME, "get_str", |mut c: C<'_>, h: i32, i: i32| {
             returned(get_str(&mut c, h, i))
         })?;
-        linker.func_wrap("arr", "set_i64", |mut c: C<'_>, h: i32, i: i32, v: i64| {
+        linker.func_wrap(NAME, "set_i64", |mut c: C<'_>, h: i32, i: i32, v: i64| {
             returned_status(set(&mut c, h, i, Element::I64(v)))
         })?;
-        linker.func_wrap("arr", "set_f64", |mut c: C<'_>, h: i32, i: i32, v: f64| {
+        linker.func_wrap(NAME, "set_f64", |mut c: C<'_>, h: i32, i: i32, v: f64| {
             returned_status(set(&mut c, h, i, Element::F64(v)))
         })?;
-        linker.func_wrap("arr", "set_str", |mut c: C<'_>, h: i32, i: i32, s: i32| {
+        linker.func_wrap(NAME, "set_str", |mut c: C<'_>, h: i32, i: i32, s: i32| {
             returned_status(str_element(&c, s).and_then(|e| set(&mut c, h, i, e)))
         })?;
-        linker.func_wrap("arr", "sort", |mut c: C<'_>, h: i32| {
+        linker.func_wrap(NAME, "sort", |mut c: C<'_>, h: i32| {
             returned_status(c.data_mut().arrays.sort(h).map_err(Failure::from))
         })?;
-        linker.func_wrap("arr", "join", |mut c: C<'_>, h: i32, sep: i32| {
+        linker.func_wrap(NAME, "join", |mut c: C<'_>, h: i32, sep: i32| {
             returned(join(&mut c, h, sep))
         })?;
         Ok(())

@@ -10,10 +10,13 @@ use crate::capability::{Capability, FunctionDoc};
 use crate::policy::Grant;
 use crate::state::RunState;
 
+/// The capability's name: its import module, and what a policy grants.
+pub const NAME: &str = "time";
+
 static FUNCTIONS: [FunctionDoc; 2] = [
     FunctionDoc {
         function: HostFunction {
-            module: "time",
+            module: NAME,
             name: "now_ms",
             params: &[],
             results: &[ValType::I64],
@@ -22,7 +25,7 @@ static FUNCTIONS: [FunctionDoc; 2] = [
     },
     FunctionDoc {
         function: HostFunction {
-            module: "time",
+            module: NAME,
             name: "elapsed_us",
             params: &[],
             results: &[ValType::I64],
@@ -40,7 +43,7 @@ struct Started(Instant);
 
 impl Capability for Clock {
     fn name(&self) -> &'static str {
-        "time"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -56,13 +59,13 @@ impl Capability for Clock {
     }
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
-        linker.func_wrap("time", "now_ms", || -> i64 {
+        linker.func_wrap(NAME, "now_ms", || -> i64 {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         })?;
         linker.func_wrap(
-            "time",
+            NAME,
             "elapsed_us",
             |mut caller: Caller<'_, RunState>| -> i64 {
                 caller.data_mut().state_mut::<Started>().map_or(0, |s| {

@@ -13,27 +13,30 @@ use crate::state::{self, RunState, pair, status};
 use crate::status::StatusCode;
 use crate::value::Value;
 
+/// The capability's name: its import module, and what a policy grants.
+pub const NAME: &str = "core";
+
 /// The `core` capability.
 #[derive(Debug, Clone, Copy)]
 pub struct Core;
 
 /// `core.alloc`: `size` bytes of fresh memory.
 pub const ALLOC: HostFunction = HostFunction {
-    module: "core",
+    module: NAME,
     name: "alloc",
     params: &[ValType::I32],
     results: &[ValType::I32, ValType::I32],
 };
 /// `core.log`: append a str to the run's log.
 pub const LOG: HostFunction = HostFunction {
-    module: "core",
+    module: NAME,
     name: "log",
     params: &[ValType::I32],
     results: &[],
 };
 /// `core.arg_count`: the number of arguments.
 pub const ARG_COUNT: HostFunction = HostFunction {
-    module: "core",
+    module: NAME,
     name: "arg_count",
     params: &[],
     results: &[ValType::I32],
@@ -151,7 +154,7 @@ fn arg_to_memory(
 
 impl Capability for Core {
     fn name(&self) -> &'static str {
-        "core"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -164,7 +167,7 @@ impl Capability for Core {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         linker.func_wrap(
-            "core",
+            NAME,
             "arg_i32",
             |mut caller: Caller<'_, RunState>, index: i32| {
                 pair(read_argument(
@@ -181,7 +184,7 @@ impl Capability for Core {
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "arg_i64",
             |mut caller: Caller<'_, RunState>, index: i32| {
                 pair(read_argument(
@@ -198,7 +201,7 @@ impl Capability for Core {
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "arg_f64",
             |mut caller: Caller<'_, RunState>, index: i32| {
                 pair(read_argument(
@@ -216,38 +219,38 @@ impl Capability for Core {
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "arg_str",
             |mut caller: Caller<'_, RunState>, index: i32| arg_to_memory(&mut caller, index, true),
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "arg_bytes",
             |mut caller: Caller<'_, RunState>, index: i32| arg_to_memory(&mut caller, index, false),
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "res_i32",
             |mut caller: Caller<'_, RunState>, value: i32| {
                 caller.data_mut().push_result(Value::I32(value)).map(|()| 0)
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "res_i64",
             |mut caller: Caller<'_, RunState>, value: i64| {
                 caller.data_mut().push_result(Value::I64(value)).map(|()| 0)
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "res_f64",
             |mut caller: Caller<'_, RunState>, value: f64| {
                 caller.data_mut().push_result(Value::F64(value)).map(|()| 0)
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "res_str",
             |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<i32> {
                 match state::read_str(&mut caller, ptr)? {
@@ -257,7 +260,7 @@ impl Capability for Core {
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "res_bytes",
             |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<i32> {
                 match state::read_bytes(&mut caller, ptr)? {
@@ -270,7 +273,7 @@ impl Capability for Core {
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "alloc",
             |mut caller: Caller<'_, RunState>, size: i32| -> wasmtime::Result<(i32, i32)> {
                 let Ok(size) = u32::try_from(size) else {
@@ -280,7 +283,7 @@ impl Capability for Core {
             },
         )?;
         linker.func_wrap(
-            "core",
+            NAME,
             "log",
             |mut caller: Caller<'_, RunState>, ptr: i32| -> wasmtime::Result<()> {
                 let line = match state::read_bytes(&mut caller, ptr)? {
@@ -291,7 +294,7 @@ impl Capability for Core {
                 Ok(())
             },
         )?;
-        linker.func_wrap("core", "arg_count", |caller: Caller<'_, RunState>| -> i32 {
+        linker.func_wrap(NAME, "arg_count", |caller: Caller<'_, RunState>| -> i32 {
             i32::try_from(caller.data().args.len()).unwrap_or(i32::MAX)
         })?;
         Ok(())

@@ -62,49 +62,49 @@ pub const NAME: &str = "fs";
 
 /// `fs.read`: a file's bytes.
 pub const READ: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "read",
     params: &[ValType::I32],
     results: &[ValType::I32, ValType::I32],
 };
 /// `fs.write`: create or replace a file.
 pub const WRITE: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "write",
     params: &[ValType::I32, ValType::I32],
     results: &[ValType::I32],
 };
 /// `fs.append`: append to a file.
 pub const APPEND: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "append",
     params: &[ValType::I32, ValType::I32],
     results: &[ValType::I32],
 };
 /// `fs.list`: the entries of a directory.
 pub const LIST: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "list",
     params: &[ValType::I32],
     results: &[ValType::I32, ValType::I32],
 };
 /// `fs.exists`: whether a path exists.
 pub const EXISTS: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "exists",
     params: &[ValType::I32],
     results: &[ValType::I32],
 };
 /// `fs.delete`: delete a file.
 pub const DELETE: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "delete",
     params: &[ValType::I32],
     results: &[ValType::I32],
 };
 /// `fs.mkdir`: create a directory and its parents.
 pub const MKDIR: HostFunction = HostFunction {
-    module: "fs",
+    module: NAME,
     name: "mkdir",
     params: &[ValType::I32],
     results: &[ValType::I32],
@@ -245,7 +245,7 @@ impl Capability for Fs {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         linker.func_wrap(
-            "fs",
+            NAME,
             "read",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<(i32, i32)> {
                 let path = begin(&mut caller, "read", path, Access::Read)?;
@@ -257,21 +257,21 @@ impl Capability for Fs {
             },
         )?;
         linker.func_wrap(
-            "fs",
+            NAME,
             "write",
             |mut caller: Caller<'_, RunState>, path: i32, data: i32| -> wasmtime::Result<i32> {
                 write_linked(&mut caller, "write", path, data, Mode::Replace)
             },
         )?;
         linker.func_wrap(
-            "fs",
+            NAME,
             "append",
             |mut caller: Caller<'_, RunState>, path: i32, data: i32| -> wasmtime::Result<i32> {
                 write_linked(&mut caller, "append", path, data, Mode::Append)
             },
         )?;
         linker.func_wrap(
-            "fs",
+            NAME,
             "list",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<(i32, i32)> {
                 let path = begin(&mut caller, "list", path, Access::Read)?;
@@ -289,7 +289,7 @@ impl Capability for Fs {
             },
         )?;
         linker.func_wrap(
-            "fs",
+            NAME,
             "exists",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
                 let path = begin(&mut caller, "exists", path, Access::Read)?;
@@ -300,7 +300,7 @@ impl Capability for Fs {
             },
         )?;
         linker.func_wrap(
-            "fs",
+            NAME,
             "delete",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
                 let path = begin(&mut caller, "delete", path, Access::Write)?;
@@ -309,7 +309,7 @@ impl Capability for Fs {
             },
         )?;
         linker.func_wrap(
-            "fs",
+            NAME,
             "mkdir",
             |mut caller: Caller<'_, RunState>, path: i32| -> wasmtime::Result<i32> {
                 let path = begin(&mut caller, "mkdir", path, Access::Write)?;

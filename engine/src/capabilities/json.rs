@@ -27,6 +27,9 @@ use crate::policy::Grant;
 use crate::state::{self, Ledger, RunState};
 use crate::status::StatusCode;
 
+/// The capability's name: its import module, and what a policy grants.
+pub const NAME: &str = "json";
+
 /// The `json` capability.
 #[derive(Debug, Clone, Copy)]
 pub struct Json;
@@ -36,7 +39,7 @@ const fn json(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    signature("json", name, params, results)
+    signature(NAME, name, params, results)
 }
 
 /// `json.get_i64`: an integer.
@@ -538,7 +541,7 @@ fn quoted_len(text: &str) -> u64 {
 
 impl Capability for Json {
     fn name(&self) -> &'static str {
-        "json"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -555,31 +558,31 @@ impl Capability for Json {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         type C<'a> = Caller<'a, RunState>;
-        linker.func_wrap("json", "get_i64", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "get_i64", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup(&mut c, d, p, integer))
         })?;
-        linker.func_wrap("json", "get_f64", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "get_f64", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup(&mut c, d, p, float))
         })?;
-        linker.func_wrap("json", "get_str", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "get_str", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup_text(&mut c, d, p, string))
         })?;
-        linker.func_wrap("json", "get_bool", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "get_bool", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup(&mut c, d, p, boolean))
         })?;
-        linker.func_wrap("json", "get_json", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "get_json", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup_text(&mut c, d, p, compact))
         })?;
-        linker.func_wrap("json", "len", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "len", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup(&mut c, d, p, size))
         })?;
-        linker.func_wrap("json", "type", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "type", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup(&mut c, d, p, kind))
         })?;
-        linker.func_wrap("json", "keys", |mut c: C<'_>, d: i32, p: i32| {
+        linker.func_wrap(NAME, "keys", |mut c: C<'_>, d: i32, p: i32| {
             returned(lookup(&mut c, d, p, keys).and_then(|k| arr::create(&mut c, k)))
         })?;
-        linker.func_wrap("json", "quote", |mut c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "quote", |mut c: C<'_>, s: i32| {
             returned(quote(&mut c, s))
         })?;
         Ok(())

@@ -12,16 +12,19 @@ use super::{doc, signature};
 use crate::capability::{Capability, FunctionDoc};
 use crate::state::RunState;
 
+/// The capability's name: its import module, and what a policy grants.
+pub const NAME: &str = "math";
+
 /// The `math` capability.
 #[derive(Debug, Clone, Copy)]
 pub struct Math;
 
 const fn unary(name: &'static str) -> HostFunction {
-    signature("math", name, &[F64], &[F64])
+    signature(NAME, name, &[F64], &[F64])
 }
 
 const fn binary(name: &'static str) -> HostFunction {
-    signature("math", name, &[F64, F64], &[F64])
+    signature(NAME, name, &[F64, F64], &[F64])
 }
 
 /// A function of one argument, by name.
@@ -106,7 +109,7 @@ static FUNCTIONS: [FunctionDoc; 19] = [
 
 impl Capability for Math {
     fn name(&self) -> &'static str {
-        "math"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -119,10 +122,10 @@ impl Capability for Math {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         for (name, f) in UNARY {
-            linker.func_wrap("math", name, f)?;
+            linker.func_wrap(NAME, name, f)?;
         }
         for (name, f) in BINARY {
-            linker.func_wrap("math", name, f)?;
+            linker.func_wrap(NAME, name, f)?;
         }
         Ok(())
     }

@@ -109,11 +109,11 @@ impl Capability for Random {
     }
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
-        linker.func_wrap("rand", "i64", |mut caller: Caller<'_, RunState>| -> i64 {
+        linker.func_wrap(NAME, "i64", |mut caller: Caller<'_, RunState>| -> i64 {
             generator(&mut caller).map_or(0, |g| g.next() as i64)
         })?;
         linker.func_wrap(
-            "rand",
+            NAME,
             "range",
             |mut caller: Caller<'_, RunState>, low: i64, high: i64| -> (i64, i32) {
                 if high <= low {
@@ -125,7 +125,7 @@ impl Capability for Random {
                 })
             },
         )?;
-        linker.func_wrap("rand", "f64", |mut caller: Caller<'_, RunState>| -> f64 {
+        linker.func_wrap(NAME, "f64", |mut caller: Caller<'_, RunState>| -> f64 {
             // The top 53 bits, scaled: every value a multiple of 2^-53 in [0, 1).
             generator(&mut caller).map_or(0.0, |g| (g.next() >> 11) as f64 / (1u64 << 53) as f64)
         })?;

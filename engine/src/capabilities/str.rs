@@ -19,6 +19,9 @@ use crate::state::{self, RunState};
 use crate::status::StatusCode;
 use crate::value::format_f64;
 
+/// The capability's name: its import module, and what a policy grants.
+pub const NAME: &str = "str";
+
 /// The `str` capability.
 #[derive(Debug, Clone, Copy)]
 pub struct Str;
@@ -28,7 +31,7 @@ const fn str_fn(
     params: &'static [ValType],
     results: &'static [ValType],
 ) -> HostFunction {
-    signature("str", name, params, results)
+    signature(NAME, name, params, results)
 }
 
 /// `str.len`: the length in bytes.
@@ -249,7 +252,7 @@ fn parsed<T: std::str::FromStr>(caller: &Caller<'_, RunState>, s: i32) -> Result
 
 impl Capability for Str {
     fn name(&self) -> &'static str {
-        "str"
+        NAME
     }
 
     fn description(&self) -> &'static str {
@@ -262,57 +265,57 @@ impl Capability for Str {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         type C<'a> = Caller<'a, RunState>;
-        linker.func_wrap("str", "len", |c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "len", |c: C<'_>, s: i32| {
             view(&c, s).map_or(-1, |bytes| as_i32(bytes.len()))
         })?;
-        linker.func_wrap("str", "chars", |c: C<'_>, s: i32| chars(&c, s))?;
-        linker.func_wrap("str", "concat", |mut c: C<'_>, a: i32, b: i32| {
+        linker.func_wrap(NAME, "chars", |c: C<'_>, s: i32| chars(&c, s))?;
+        linker.func_wrap(NAME, "concat", |mut c: C<'_>, a: i32, b: i32| {
             returned(concat(&mut c, a, b))
         })?;
         linker.func_wrap(
-            "str",
+            NAME,
             "slice",
             |mut c: C<'_>, s: i32, start: i32, end: i32| returned(slice(&mut c, s, start, end)),
         )?;
-        linker.func_wrap("str", "find", |c: C<'_>, h: i32, n: i32, from: i32| {
+        linker.func_wrap(NAME, "find", |c: C<'_>, h: i32, n: i32, from: i32| {
             find(&c, h, n, from).map_or(-1, as_i32)
         })?;
-        linker.func_wrap("str", "compare", |c: C<'_>, a: i32, b: i32| {
+        linker.func_wrap(NAME, "compare", |c: C<'_>, a: i32, b: i32| {
             compare(&c, a, b).map_or(-2, |order| order as i32)
         })?;
-        linker.func_wrap("str", "eq", |c: C<'_>, a: i32, b: i32| {
+        linker.func_wrap(NAME, "eq", |c: C<'_>, a: i32, b: i32| {
             compare(&c, a, b).map_or(-1, |order| i32::from(order.is_eq()))
         })?;
-        linker.func_wrap("str", "upper", |mut c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "upper", |mut c: C<'_>, s: i32| {
             let size = |s: &str| mapped_len(s, char::to_uppercase);
             returned(transformed(&mut c, s, size, str::to_uppercase))
         })?;
-        linker.func_wrap("str", "lower", |mut c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "lower", |mut c: C<'_>, s: i32| {
             let size = |s: &str| mapped_len(s, char::to_lowercase);
             returned(transformed(&mut c, s, size, str::to_lowercase))
         })?;
-        linker.func_wrap("str", "trim", |mut c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "trim", |mut c: C<'_>, s: i32| {
             let size = |s: &str| s.trim().len() as u64;
             returned(transformed(&mut c, s, size, |s| s.trim().to_owned()))
         })?;
         linker.func_wrap(
-            "str",
+            NAME,
             "replace",
             |mut c: C<'_>, s: i32, from: i32, to: i32| returned(replace(&mut c, s, from, to)),
         )?;
-        linker.func_wrap("str", "split", |mut c: C<'_>, s: i32, sep: i32| {
+        linker.func_wrap(NAME, "split", |mut c: C<'_>, s: i32, sep: i32| {
             returned(split(&mut c, s, sep))
         })?;
-        linker.func_wrap("str", "from_i64", |mut c: C<'_>, n: i64| {
+        linker.func_wrap(NAME, "from_i64", |mut c: C<'_>, n: i64| {
             returned(store(&mut c, n.to_string().as_bytes()))
         })?;
-        linker.func_wrap("str", "from_f64", |mut c: C<'_>, x: f64| {
+        linker.func_wrap(NAME, "from_f64", |mut c: C<'_>, x: f64| {
             returned(store(&mut c, format_f64(x).as_bytes()))
         })?;
-        linker.func_wrap("str", "to_i64", |c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "to_i64", |c: C<'_>, s: i32| {
             returned(parsed::<i64>(&c, s))
         })?;
-        linker.func_wrap("str", "to_f64", |c: C<'_>, s: i32| {
+        linker.func_wrap(NAME, "to_f64", |c: C<'_>, s: i32| {
             returned(parsed::<f64>(&c, s))
         })?;
         Ok(())

@@ -205,6 +205,7 @@ async fn a_stored_session_is_resumed_with_its_history_namespace_and_events() {
                 session: Some("work".to_owned()),
                 policy: Some(granted),
                 limits: None,
+                model: None,
             })
             .await
             .expect("a session");
@@ -234,6 +235,7 @@ async fn a_stored_session_is_resumed_with_its_history_namespace_and_events() {
             session: Some("work".to_owned()),
             policy: Some(elsewhere),
             limits: None,
+            model: None,
         })
         .await
         .expect_err("another namespace");
@@ -300,6 +302,7 @@ async fn new_stored_sessions_get_kv_namespaces_of_their_own() {
                 session: Some(name.to_owned()),
                 policy: Some(kv_spec()),
                 limits: None,
+                model: None,
             })
             .await
             .expect("a session");
@@ -467,6 +470,7 @@ async fn a_policy_cannot_give_a_session_the_namespace_of_another_one() {
             session: Some("mine".to_owned()),
             policy: Some(granted),
             limits: None,
+            model: None,
         })
         .await
     {
@@ -485,6 +489,7 @@ async fn a_policy_cannot_give_a_session_the_namespace_of_another_one() {
                     session: Some("theirs".to_owned()),
                     policy: Some(kv_spec()),
                     limits: None,
+                    model: None,
                 })
                 .await
                 .expect("a session");

@@ -288,3 +288,150 @@ async fn a_crashed_holders_lease_runs_out_and_nothing_stored_is_lost() {
         .expect("kept");
     assert_eq!(stored.messages.len(), messages);
 }
+
+/// A runtime of `settings` with the store and the models handed in.
+async fn start_with(
+    settings: watsmith_runtime::Effective,
+    store: &Arc<dyn watsmith_runtime::Store>,
+    models: std::collections::BTreeMap<String, watsmith_runtime::ModelChoice>,
+) -> Arc<watsmith_runtime::Runtime> {
+    watsmith_test_support::install_tls();
+    let mut options = watsmith_runtime::RuntimeOptions::new(settings);
+    options.prewarm = watsmith_runtime::Prewarm::OnDemand;
+    options.store = Some(Arc::clone(store));
+    options.models = models;
+    Arc::new(
+        watsmith_runtime::Runtime::start(options)
+            .await
+            .expect("starts"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_handed_in_is_the_one_used_and_shared_by_the_runtimes_given_it() {
+    let (_listener, base) = silent_model();
+    let dir = tempfile::tempdir().expect("dir");
+    let named = dir.path().join("named.db");
+    let store: Arc<dyn watsmith_runtime::Store> = Arc::new(watsmith_runtime::MemoryStore::new());
+    // The settings name a database file; the store handed in wins, and no file is made.
+    let settings = agent_settings(&named, &base);
+    let one = Sessions::start(
+        start_with(settings.clone(), &store, Default::default()).await,
+        SessionsConfig::default(),
+    );
+    let two = Sessions::start(
+        start_with(settings, &store, Default::default()).await,
+        SessionsConfig::default(),
+    );
+    assert!(!named.exists(), "the settings' file is not opened");
+    assert_eq!(one.runtime().store().describe(), "the in-memory store");
+    let id = one
+        .create(SessionSpec::default())
+        .await
+        .expect("created")
+        .id;
+    assert_eq!(two.get(&id).await.expect("seen by the other").id, id);
+    // A task on it in one runtime is refused at once in the other: the lease is in the store.
+    let submitted = one.submit(&id, "wait".to_owned()).await.expect("runs");
+    let refused = two
+        .run(
+            &id,
+            "another",
+            &mut |_: &Event| {},
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("busy");
+    assert!(
+        matches!(refused, RuntimeError::Store(StoreError::Leased { .. })),
+        "{refused}"
+    );
+    assert!(one.cancel(&id, None));
+    let _ = tokio::time::timeout(Duration::from_secs(10), submitted.done).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_talks_to_the_model_it_names_and_keeps_it_when_resumed() {
+    let (default_server, default_requests) =
+        watsmith_test_support::openai_answers(vec!["From the default."]);
+    let (other_server, other_requests) =
+        watsmith_test_support::openai_answers(vec!["From the other.", "Again the other."]);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("w.db");
+    let store: Arc<dyn watsmith_runtime::Store> = Arc::new(
+        watsmith_runtime::Database::open(&path)
+            .expect("opens")
+            .database,
+    );
+    let settings = agent_settings(&path, &format!("http://{default_server}/v1"));
+    let models = || {
+        let mut other = agent_settings(&path, &format!("http://{other_server}/v1")).agent;
+        other.model = Some(watsmith_runtime::Sourced {
+            value: "m2".to_owned(),
+            source: watsmith_runtime::Source::Flag,
+        });
+        let other = watsmith_runtime::model::connect_model(&other).expect("connects");
+        std::collections::BTreeMap::from([("other".to_owned(), other)])
+    };
+    let runtime = start_with(settings.clone(), &store, models()).await;
+    assert_eq!(runtime.model_names(), ["openai:m", "other"]);
+    let sessions = Sessions::start(Arc::clone(&runtime), SessionsConfig::default());
+    let unknown = sessions
+        .create(SessionSpec {
+            model: Some("nope".to_owned()),
+            ..SessionSpec::default()
+        })
+        .await
+        .expect_err("no such model");
+    assert_eq!(unknown.kind(), ErrorKind::NotFound, "{unknown}");
+    assert!(unknown.to_string().contains("openai:m, other"), "{unknown}");
+
+    let info = sessions
+        .create(SessionSpec {
+            id: Some("s".to_owned()),
+            model: Some("other".to_owned()),
+            ..SessionSpec::default()
+        })
+        .await
+        .expect("created");
+    assert_eq!(info.model, "openai:m2");
+    let never = CancellationToken::new();
+    sessions
+        .run("s", "hello", &mut |_: &Event| {}, &never)
+        .await
+        .expect("ran");
+    // The default model by its label is a name too.
+    let by_label = sessions
+        .create(SessionSpec {
+            model: Some("openai:m".to_owned()),
+            ..SessionSpec::default()
+        })
+        .await
+        .expect("created");
+    sessions
+        .run(&by_label.id, "hello", &mut |_: &Event| {}, &never)
+        .await
+        .expect("ran");
+    drop(sessions);
+
+    // Resumed by another runtime with the same models: the session keeps its model.
+    let again = Sessions::start(
+        start_with(settings, &store, models()).await,
+        SessionsConfig::default(),
+    );
+    assert_eq!(again.get("s").await.expect("resumed").model, "openai:m2");
+    again
+        .run("s", "hello again", &mut |_: &Event| {}, &never)
+        .await
+        .expect("ran");
+    let asked = |requests: &watsmith_test_support::Requests| -> Vec<String> {
+        requests
+            .lock()
+            .expect("requests")
+            .iter()
+            .map(|request| request["model"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(asked(&other_requests), ["m2", "m2"]);
+    assert_eq!(asked(&default_requests), ["m"]);
+}

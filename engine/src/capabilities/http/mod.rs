@@ -488,7 +488,7 @@ impl Capability for Http {
 
     fn link(&self, linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         linker.func_wrap_async(
-            "http",
+            NAME,
             "get",
             |mut caller: Caller<'_, RunState>, (url,): (i32,)| {
                 Box::new(async move {
@@ -498,7 +498,7 @@ impl Capability for Http {
             },
         )?;
         linker.func_wrap_async(
-            "http",
+            NAME,
             "post",
             |mut caller: Caller<'_, RunState>, (url, body, content_type): (i32, i32, i32)| {
                 Box::new(async move {
@@ -524,7 +524,7 @@ impl Capability for Http {
             },
         )?;
         linker.func_wrap_async(
-            "http",
+            NAME,
             "request",
             |mut caller: Caller<'_, RunState>,
              (method, url, headers, body): (i32, i32, i32, i32)| {
@@ -539,14 +539,14 @@ impl Capability for Http {
                 })
             },
         )?;
-        linker.func_wrap("http", "status", |mut caller: Caller<'_, RunState>| {
+        linker.func_wrap(NAME, "status", |mut caller: Caller<'_, RunState>| {
             caller
                 .data_mut()
                 .state_mut::<HttpState>()
                 .map_or(0, |s| i32::from(s.last.status))
         })?;
         linker.func_wrap(
-            "http",
+            NAME,
             "body",
             |mut caller: Caller<'_, RunState>| -> wasmtime::Result<(i32, i32)> {
                 let body = caller
@@ -558,7 +558,7 @@ impl Capability for Http {
             },
         )?;
         linker.func_wrap(
-            "http",
+            NAME,
             "header",
             |mut caller: Caller<'_, RunState>, name: i32| -> wasmtime::Result<(i32, i32)> {
                 let value = text(&mut caller, name)?.and_then(|name| {

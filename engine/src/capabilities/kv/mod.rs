@@ -44,42 +44,42 @@ pub const NAME: &str = "kv";
 
 /// `kv.get`: the value of a key.
 pub const GET: HostFunction = HostFunction {
-    module: "kv",
+    module: NAME,
     name: "get",
     params: &[ValType::I32],
     results: &[ValType::I32, ValType::I32],
 };
 /// `kv.set`: store a value under a key.
 pub const SET: HostFunction = HostFunction {
-    module: "kv",
+    module: NAME,
     name: "set",
     params: &[ValType::I32, ValType::I32],
     results: &[ValType::I32],
 };
 /// `kv.delete`: remove a key.
 pub const DELETE: HostFunction = HostFunction {
-    module: "kv",
+    module: NAME,
     name: "delete",
     params: &[ValType::I32],
     results: &[ValType::I32],
 };
 /// `kv.has`: whether a key is present.
 pub const HAS: HostFunction = HostFunction {
-    module: "kv",
+    module: NAME,
     name: "has",
     params: &[ValType::I32],
     results: &[ValType::I32],
 };
 /// `kv.list`: the keys with a prefix.
 pub const LIST: HostFunction = HostFunction {
-    module: "kv",
+    module: NAME,
     name: "list",
     params: &[ValType::I32],
     results: &[ValType::I32, ValType::I32],
 };
 /// `kv.incr`: add to a counter stored as decimal text.
 pub const INCR: HostFunction = HostFunction {
-    module: "kv",
+    module: NAME,
     name: "incr",
     params: &[ValType::I32, ValType::I64],
     results: &[ValType::I64, ValType::I32],
